@@ -1,0 +1,61 @@
+package io.hpcbridge.backend;
+
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs pods somewhere else. One instance serves one bridge node; all methods may be called from
+ * several threads at once.
+ *
+ * <p>Failures are typed: {@link BackendException.Transient} (retry with backoff), {@link
+ * BackendException.InvalidPod} (the pod can never run: fail it, do not retry) and {@link
+ * BackendException.NotFound}.
+ */
+public interface Backend extends AutoCloseable {
+
+  /** The name pods and config use for this backend, e.g. {@code local}, {@code slurm}. */
+  String name();
+
+  /**
+   * Starts the pod. Must be idempotent: a backend first looks for work already tagged with {@code
+   * plan.pod().uid()} (see {@link #find}) and returns its handle instead of starting it twice.
+   */
+  Handle submit(PodPlan plan) throws BackendException;
+
+  /**
+   * Observes many pods at once. Implementations make one batched remote call (or a fixed small
+   * number), never one per handle. Handles the backend no longer knows map to an {@link Observed}
+   * with phase {@link Observed.Phase#UNKNOWN} or are absent.
+   */
+  Map<Handle, Observed> observe(Collection<Handle> handles) throws BackendException;
+
+  /**
+   * Asks the pod to stop: SIGTERM (or the backend's equivalent) now, SIGKILL once {@code grace} has
+   * passed. Returns at once; completion shows in {@link #observe}. Calling it again is harmless.
+   */
+  void cancel(Handle handle, Duration grace) throws BackendException;
+
+  /** A container's log, already filtered by {@code options} (tail, since, limit, timestamps). */
+  InputStream logs(Handle handle, String container, LogOptions options) throws BackendException;
+
+  /** What the node should advertise: totals, never what is free right now. */
+  Capacity capacity() throws BackendException;
+
+  /** Finds work this backend already runs for a pod UID, for resuming after a restart. */
+  Optional<Handle> find(PodRef pod) throws BackendException;
+
+  /** Cheap health check; throws when the backend cannot be reached. */
+  void ping() throws BackendException;
+
+  /**
+   * Forgets a finished pod: removes its working files, containers or directories. Called once the
+   * pod is gone from Kubernetes; the default keeps everything.
+   */
+  default void release(Handle handle) throws BackendException {}
+
+  @Override
+  default void close() {}
+}

@@ -1,0 +1,81 @@
+package io.hpcbridge.backend;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One container of a {@link PodPlan}.
+ *
+ * @param name the container name
+ * @param image the image reference (recorded by backends that cannot pull)
+ * @param imagePullPolicy {@code Always}, {@code IfNotPresent} or {@code Never}
+ * @param command the entrypoint override; empty means the image's entrypoint
+ * @param args the arguments; empty means the image's default command
+ * @param workingDir the working directory, or null
+ * @param env resolved environment, in declaration order, {@code $(VAR)} already expanded
+ * @param secretEnv names of {@code env} entries whose value came from a Secret
+ * @param resources requests and limits
+ * @param mounts volume mounts
+ * @param ports declared ports
+ */
+public record ContainerPlan(
+    String name,
+    String image,
+    String imagePullPolicy,
+    List<String> command,
+    List<String> args,
+    String workingDir,
+    Map<String, String> env,
+    Set<String> secretEnv,
+    Resources resources,
+    List<Mount> mounts,
+    List<Port> ports) {
+
+  static final String REDACTED = "<redacted>";
+
+  public ContainerPlan {
+    Objects.requireNonNull(name, "name");
+    image = image == null ? "" : image;
+    imagePullPolicy = imagePullPolicy == null ? "IfNotPresent" : imagePullPolicy;
+    command = List.copyOf(command == null ? List.of() : command);
+    args = List.copyOf(args == null ? List.of() : args);
+    env = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env == null ? Map.of() : env));
+    secretEnv = Set.copyOf(secretEnv == null ? Set.of() : secretEnv);
+    resources = resources == null ? Resources.NONE : resources;
+    mounts = List.copyOf(mounts == null ? List.of() : mounts);
+    ports = List.copyOf(ports == null ? List.of() : ports);
+  }
+
+  /** Command followed by args: what to execute when the image is not used. */
+  public List<String> argv() {
+    var out = new java.util.ArrayList<String>(command);
+    out.addAll(args);
+    return out;
+  }
+
+  ContainerPlan redacted() {
+    Map<String, String> e = new LinkedHashMap<>(env);
+    for (String k : secretEnv) {
+      if (e.containsKey(k)) {
+        e.put(k, REDACTED);
+      }
+    }
+    return new ContainerPlan(
+        name, image, imagePullPolicy, command, args, workingDir, e, secretEnv, resources, mounts,
+        ports);
+  }
+
+  /** A volume mounted into the container. {@code subPath} may be null. */
+  public record Mount(String volume, String mountPath, String subPath, boolean readOnly) {
+    public Mount {
+      Objects.requireNonNull(volume, "volume");
+      Objects.requireNonNull(mountPath, "mountPath");
+    }
+  }
+
+  /** A declared container port; {@code hostPort} 0 means none. */
+  public record Port(String name, int containerPort, int hostPort, String protocol) {}
+}

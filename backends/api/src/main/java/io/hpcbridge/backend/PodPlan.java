@@ -1,0 +1,115 @@
+package io.hpcbridge.backend;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Everything a backend needs to run a pod, already resolved by the bridge: env values, files of
+ * ConfigMap/Secret/downwardAPI volumes, resources. Backends never call Kubernetes.
+ *
+ * @param pod identity of the pod
+ * @param nodeName the node the pod is bound to
+ * @param initContainers run in order before {@code containers}; a failure stops the pod
+ * @param containers run in parallel
+ * @param volumes the pod's volumes with their files materialized
+ * @param restartPolicy what to do when a container exits
+ * @param terminationGracePeriod time between SIGTERM and SIGKILL
+ * @param activeDeadline optional wall-clock limit of the pod
+ * @param labels the pod's labels
+ * @param annotations the pod's annotations (backends read their runtime options here)
+ */
+public record PodPlan(
+    PodRef pod,
+    String nodeName,
+    List<ContainerPlan> initContainers,
+    List<ContainerPlan> containers,
+    List<VolumePlan> volumes,
+    RestartPolicy restartPolicy,
+    Duration terminationGracePeriod,
+    Optional<Duration> activeDeadline,
+    Map<String, String> labels,
+    Map<String, String> annotations) {
+
+  public PodPlan {
+    Objects.requireNonNull(pod, "pod");
+    initContainers = List.copyOf(initContainers);
+    containers = List.copyOf(containers);
+    volumes = List.copyOf(volumes);
+    Objects.requireNonNull(restartPolicy, "restartPolicy");
+    Objects.requireNonNull(terminationGracePeriod, "terminationGracePeriod");
+    activeDeadline = activeDeadline == null ? Optional.empty() : activeDeadline;
+    labels = Map.copyOf(labels == null ? Map.of() : labels);
+    annotations = Map.copyOf(annotations == null ? Map.of() : annotations);
+    if (containers.isEmpty()) {
+      throw new IllegalArgumentException("a pod needs at least one container");
+    }
+  }
+
+  public enum RestartPolicy {
+    ALWAYS,
+    ON_FAILURE,
+    NEVER;
+
+    /** Parses Kubernetes' spelling ({@code Always}, {@code OnFailure}, {@code Never}). */
+    public static RestartPolicy fromKubernetes(String value) {
+      if (value == null || value.isEmpty() || value.equals("Always")) {
+        return ALWAYS;
+      }
+      return switch (value) {
+        case "OnFailure" -> ON_FAILURE;
+        case "Never" -> NEVER;
+        default -> throw new IllegalArgumentException("unknown restartPolicy " + value);
+      };
+    }
+
+    public String toKubernetes() {
+      return switch (this) {
+        case ALWAYS -> "Always";
+        case ON_FAILURE -> "OnFailure";
+        case NEVER -> "Never";
+      };
+    }
+  }
+
+  /** Init containers then containers, in order. */
+  public Stream<ContainerPlan> allContainers() {
+    return Stream.concat(initContainers.stream(), containers.stream());
+  }
+
+  public Optional<VolumePlan> volume(String name) {
+    return volumes.stream().filter(v -> v.name().equals(name)).findFirst();
+  }
+
+  /** The annotation value, if set. */
+  public Optional<String> annotation(String key) {
+    return Optional.ofNullable(annotations.get(key));
+  }
+
+  /**
+   * A copy safe to store or print: values of env vars from Secrets and contents of secret files
+   * are replaced by {@code <redacted>}.
+   */
+  public PodPlan redacted() {
+    List<VolumePlan> vols = new ArrayList<>();
+    for (VolumePlan v : volumes) {
+      vols.add(v.redacted());
+    }
+    return new PodPlan(
+        pod,
+        nodeName,
+        initContainers.stream().map(ContainerPlan::redacted).toList(),
+        containers.stream().map(ContainerPlan::redacted).toList(),
+        vols,
+        restartPolicy,
+        terminationGracePeriod,
+        activeDeadline,
+        labels,
+        new LinkedHashMap<>(annotations));
+  }
+}
