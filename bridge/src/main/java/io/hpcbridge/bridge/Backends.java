@@ -1,0 +1,43 @@
+package io.hpcbridge.bridge;
+
+import io.hpcbridge.backend.Backend;
+import io.hpcbridge.backend.BackendContext;
+import io.hpcbridge.backend.BackendFactory;
+import io.hpcbridge.bridge.config.BridgeConfig;
+import io.hpcbridge.bridge.config.ConfigException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/** Finds backends with {@link ServiceLoader}; adding one needs no bridge code. */
+public final class Backends {
+  private Backends() {}
+
+  public static TreeMap<String, BackendFactory> available() {
+    TreeMap<String, BackendFactory> out = new TreeMap<>();
+    for (BackendFactory f : ServiceLoader.load(BackendFactory.class)) {
+      out.put(f.name(), f);
+    }
+    return out;
+  }
+
+  public static Backend create(BridgeConfig cfg) {
+    var all = available();
+    BackendFactory f = all.get(cfg.backend());
+    if (f == null) {
+      throw new ConfigException("backend", "unknown backend '" + cfg.backend() + "' (available: " + String.join(", ", all.keySet()) + ")");
+    }
+    try {
+      Files.createDirectories(cfg.dataDir());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try {
+      return f.create(new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings()));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("backends." + cfg.backend(), e.getMessage());
+    }
+  }
+}
