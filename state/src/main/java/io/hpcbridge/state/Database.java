@@ -233,7 +233,7 @@ final class Database implements AutoCloseable {
   private static StateException failure(Path file, String action, SQLException e) {
     String busy = "";
     if (e instanceof SQLiteException se && (se.getResultCode().code & 0xff) == 5) {
-      busy = " (another connection held the write lock for more than " + BUSY_TIMEOUT + ")";
+      busy = " (locked by another connection; waits up to " + BUSY_TIMEOUT.toSeconds() + " s)";
     }
     return new StateException(
         "State file " + file + ": cannot " + action + busy + ": " + e.getMessage(), e);
