@@ -33,7 +33,7 @@ final class StateCommand {
     @Override
     public Integer call() throws Exception {
       BridgeConfig cfg = config.load();
-      try (StateStore state = StateStore.open(cfg.stateFile())) {
+      try (StateStore state = StateStore.openReadOnly(cfg.stateFile())) {
         List<PodRecord> rows = state.list().stream().filter(r -> all || !r.isGone()).toList();
         if ("json".equals(output)) {
           System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(rows.stream().map(StateCommand::summary).toList()));
@@ -62,7 +62,7 @@ final class StateCommand {
     @Override
     public Integer call() throws Exception {
       BridgeConfig cfg = config.load();
-      try (StateStore state = StateStore.open(cfg.stateFile())) {
+      try (StateStore state = StateStore.openReadOnly(cfg.stateFile())) {
         var rec = target.contains("/") ? state.findByName(target.substring(0, target.indexOf('/')), target.substring(target.indexOf('/') + 1)) : state.get(target);
         if (rec.isEmpty()) {
           System.err.println("error: no pod " + target + " in " + cfg.stateFile());
