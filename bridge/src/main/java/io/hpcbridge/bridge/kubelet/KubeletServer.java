@@ -18,6 +18,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,10 +50,11 @@ import org.slf4j.MDC;
  * </ul>
  *
  * <p>Clients authenticate with a certificate that chains to {@link
- * KubeletServerConfig#clientCaFile()} (the apiserver presents its kubelet client certificate); a
- * certificate from another CA fails the TLS handshake, a request without one gets 401 unless
- * {@link KubeletServerConfig#allowAnonymous()}. Any authenticated client may read every log: there
- * is no per-user authorization.
+ * KubeletServerConfig#clientCaFile()} (the apiserver presents its kubelet client certificate). A
+ * certificate that does not (another CA, expired, wrong key usage) gets 401 with the reason, even
+ * when anonymous requests are allowed; a request without one gets 401 unless {@link
+ * KubeletServerConfig#allowAnonymous()}. Any authenticated client may read every log: there is no
+ * per-user authorization.
  */
 public final class KubeletServer implements AutoCloseable {
 
@@ -68,6 +70,7 @@ public final class KubeletServer implements AutoCloseable {
   private final PodLogSource source;
   private final KubernetesSerialization json = new KubernetesSerialization();
   private final Set<InputStream> openStreams = ConcurrentHashMap.newKeySet();
+  private volatile ClientCertVerifier verifier;
   private HttpsServer server;
   private ThreadPoolExecutor pool;
 
@@ -105,7 +108,8 @@ public final class KubeletServer implements AutoCloseable {
                 cfg.clientCaFile(), KubeletServerConfig.KEY_CLIENT_CA_FILE);
     SSLContext ctx;
     try {
-      ctx = TlsMaterial.serverContext(identity, clientCa);
+      verifier = clientCa.isEmpty() ? null : new ClientCertVerifier(clientCa);
+      ctx = TlsMaterial.serverContext(identity, verifier);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot set up TLS for the kubelet API: " + e, e);
     }
@@ -219,7 +223,18 @@ public final class KubeletServer implements AutoCloseable {
       send(ex, 200, "ok");
       return;
     }
-    String user = clientName(ex);
+    Client client = client(ex);
+    if (client.problem() != null) {
+      log.info(
+          "kubelet API: rejected {} {} from {}: {}",
+          ex.getRequestMethod(),
+          ex.getRequestURI().getRawPath(),
+          ex.getRemoteAddress(),
+          client.problem());
+      send(ex, 401, "Unauthorized: " + client.problem());
+      return;
+    }
+    String user = client.subject();
     if (user == null && !cfg.allowAnonymous()) {
       log.info(
           "kubelet API: rejected {} {} from {}: no client certificate",
@@ -246,12 +261,13 @@ public final class KubeletServer implements AutoCloseable {
           pods(ex);
         }
       }
-      case "exec", "attach", "portForward", "run" -> send(
-          ex,
-          501,
-          first
-              + " is not supported by this node: its pods run as batch jobs or processes"
-              + " managed by hpc-bridge, not as containers it can enter");
+      case "exec", "attach", "portForward", "run" ->
+          send(
+              ex,
+              501,
+              first
+                  + " is not supported by this node: its pods run as batch jobs or processes"
+                  + " managed by hpc-bridge, not as containers it can enter");
       default -> send(ex, 404, "404 page not found");
     }
   }
@@ -359,24 +375,46 @@ public final class KubeletServer implements AutoCloseable {
     }
   }
 
-  /** The subject of the verified client certificate, or null when none was presented. */
-  private static String clientName(HttpExchange ex) {
-    if (!(ex instanceof HttpsExchange hx)) {
-      return null;
+  /** Who sent a request: a verified certificate subject, nobody (null), or why it is refused. */
+  private record Client(String subject, String problem) {}
+
+  private static final String SESSION_KEY = "io.hpcbridge.kubelet.client";
+
+  /** Verifies the client certificate of the request's TLS session, once per session. */
+  private Client client(HttpExchange ex) {
+    ClientCertVerifier v = verifier;
+    if (v == null || !(ex instanceof HttpsExchange hx) || hx.getSSLSession() == null) {
+      return new Client(null, null);
     }
     SSLSession session = hx.getSSLSession();
-    if (session == null) {
-      return null;
+    if (session.getValue(SESSION_KEY) instanceof Client cached) {
+      return cached;
     }
+    Client c;
+    X509Certificate[] chain = null;
     try {
-      Certificate[] chain = session.getPeerCertificates();
-      if (chain.length > 0 && chain[0] instanceof X509Certificate c) {
-        return c.getSubjectX500Principal().getName();
+      Certificate[] certs = session.getPeerCertificates();
+      chain = new X509Certificate[certs.length];
+      for (int i = 0; i < certs.length; i++) {
+        chain[i] = (X509Certificate) certs[i];
       }
-      return null;
-    } catch (SSLPeerUnverifiedException e) {
-      return null;
+      v.verify(chain);
+      c = new Client(chain[0].getSubjectX500Principal().getName(), null);
+    } catch (SSLPeerUnverifiedException none) {
+      c = new Client(null, null);
+    } catch (CertificateException | ClassCastException e) {
+      String who =
+          chain == null || chain.length == 0 || chain[0] == null
+              ? "the client certificate"
+              : "client certificate \""
+                  + chain[0].getSubjectX500Principal().getName()
+                  + "\" (issuer \""
+                  + chain[0].getIssuerX500Principal().getName()
+                  + "\")";
+      c = new Client(null, who + " is not accepted: " + e.getMessage());
     }
+    session.putValue(SESSION_KEY, c);
+    return c;
   }
 
   private static boolean isGet(HttpExchange ex) {

@@ -26,7 +26,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.TrustManager;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -69,10 +69,10 @@ final class TlsMaterial {
   private TlsMaterial() {}
 
   /**
-   * The SSL context of the server: its identity and, when {@code clientCa} is not empty, a trust
-   * manager that accepts client certificates chaining to one of those CAs.
+   * The SSL context of the server: its identity and, when {@code clients} is not null, the
+   * handshake trust manager that requests client certificates.
    */
-  static SSLContext serverContext(Identity identity, List<X509Certificate> clientCa)
+  static SSLContext serverContext(Identity identity, ClientCertVerifier clients)
       throws GeneralSecurityException {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     try {
@@ -84,26 +84,17 @@ final class TlsMaterial {
         "kubelet", identity.key(), NO_PASSWORD, identity.chain().toArray(new X509Certificate[0]));
     KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(ks, NO_PASSWORD);
-    TrustManagerFactory tmf = null;
-    if (!clientCa.isEmpty()) {
-      KeyStore ts = KeyStore.getInstance("PKCS12");
-      try {
-        ts.load(null, null);
-      } catch (IOException e) {
-        throw new GeneralSecurityException(e);
-      }
-      for (int i = 0; i < clientCa.size(); i++) {
-        ts.setCertificateEntry("ca-" + i, clientCa.get(i));
-      }
-      tmf = TrustManagerFactory.getInstance("PKIX");
-      tmf.init(ts);
-    }
     SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), new SecureRandom());
+    ctx.init(
+        kmf.getKeyManagers(),
+        clients == null ? null : new TrustManager[] {clients.handshakeTrustManager()},
+        new SecureRandom());
     return ctx;
   }
 
-  /** Reads a certificate chain and its key; checks that the key belongs to the first certificate. */
+  /**
+   * Reads a certificate chain and its key; checks that the key belongs to the first certificate.
+   */
   static Identity readIdentity(Path certFile, String certKey, Path keyFile, String keyKey) {
     List<X509Certificate> chain = readCertificates(certFile, certKey);
     PrivateKey key = readPrivateKey(keyFile, keyKey, chain.get(0));
@@ -203,8 +194,8 @@ final class TlsMaterial {
   }
 
   /**
-   * A self-signed EC P-256 serving certificate valid for one year, with {@code names} (IP
-   * addresses and DNS names) as subject alternative names; the first name is the common name.
+   * A self-signed EC P-256 serving certificate valid for one year, with {@code names} (IP addresses
+   * and DNS names) as subject alternative names; the first name is the common name.
    */
   static Identity selfSigned(List<String> names) {
     List<String> sans = names.isEmpty() ? List.of("localhost", "127.0.0.1", "::1") : names;

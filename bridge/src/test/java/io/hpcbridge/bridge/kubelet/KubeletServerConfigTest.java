@@ -28,7 +28,8 @@ class KubeletServerConfigTest {
 
   @Test
   void refusesToStartWithoutClientCaUnlessAnonymousIsAllowed() {
-    KubeletServerConfig cfg = new KubeletServerConfig("0.0.0.0", 10250, null, null, null, false, null);
+    KubeletServerConfig cfg =
+        new KubeletServerConfig("0.0.0.0", 10250, null, null, null, false, null);
     assertThatThrownBy(() -> new KubeletServer(cfg, NONE))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("kubelet.clientCaFile: not set")
@@ -48,19 +49,22 @@ class KubeletServerConfigTest {
                 new KubeletServerConfig(
                         "0.0.0.0", 10250, Path.of("c.pem"), null, Path.of("ca.pem"), false, null)
                     .validate())
-        .hasMessageStartingWith("kubelet.tlsKeyFile: must be set together with kubelet.tlsCertFile");
+        .hasMessageStartingWith(
+            "kubelet.tlsKeyFile: must be set together with kubelet.tlsCertFile");
     assertThatThrownBy(
             () ->
                 new KubeletServerConfig(
                         "0.0.0.0", 10250, null, Path.of("k.pem"), Path.of("ca.pem"), false, null)
                     .validate())
-        .hasMessageStartingWith("kubelet.tlsCertFile: must be set together with kubelet.tlsKeyFile");
+        .hasMessageStartingWith(
+            "kubelet.tlsCertFile: must be set together with kubelet.tlsKeyFile");
   }
 
   @Test
   void portAndAddressAreChecked() {
     assertThatThrownBy(
-            () -> new KubeletServerConfig("0.0.0.0", 70000, null, null, null, true, null).validate())
+            () ->
+                new KubeletServerConfig("0.0.0.0", 70000, null, null, null, true, null).validate())
         .hasMessageStartingWith("kubelet.port: 70000");
     assertThatThrownBy(
             () -> new KubeletServerConfig(" ", 10250, null, null, null, true, null).validate())

@@ -18,12 +18,12 @@ import java.io.InputStreamReader;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -58,11 +58,15 @@ class KubeletServerIT {
     clusterCa = TestPki.ca("kube-ca");
     apiserverClient =
         TestPki.issue(
-            clusterCa, "CN=kube-apiserver-kubelet-client,O=system:masters", TestPki.rsa(), List.of());
+            clusterCa,
+            "CN=kube-apiserver-kubelet-client,O=system:masters",
+            TestPki.rsa(),
+            List.of());
     TestPki.Issued otherCa = TestPki.ca("other-ca");
     otherCaClient =
         TestPki.issue(otherCa, "CN=kube-apiserver-kubelet-client", TestPki.ec(), List.of());
-    serving = TestPki.issue(clusterCa, "CN=node-1", TestPki.rsa(), List.of("127.0.0.1", "localhost"));
+    serving =
+        TestPki.issue(clusterCa, "CN=node-1", TestPki.rsa(), List.of("127.0.0.1", "localhost"));
     serving.write(dir.resolve("tls.crt"), dir.resolve("tls.key"), true);
     TestPki.writePem(dir.resolve("ca.crt"), clusterCa.cert());
   }
@@ -99,15 +103,48 @@ class KubeletServerIT {
   }
 
   @Test
-  void clientCertificateOfAnotherCaFailsTheHandshake() throws Exception {
+  void clientCertificateOfAnotherCaIsRejected() throws Exception {
     source.put("default", "job-abc", "main", () -> stream("secret\n"));
     start(false);
-    assertThatThrownBy(() -> get(otherCaClient, "/containerLogs/default/job-abc/main"))
-        .isInstanceOf(IOException.class);
+    HttpResponse<String> r = get(otherCaClient, "/containerLogs/default/job-abc/main");
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(r.body())
+        .doesNotContain("secret")
+        .contains("CN=kube-apiserver-kubelet-client")
+        .contains("CN=other-ca")
+        .contains("does not chain to the cluster CA (kubelet.clientCaFile)");
+    assertThat(get(otherCaClient, "/pods").statusCode()).isEqualTo(401);
     assertThat(source.opened.get()).isZero();
     // The server keeps serving good clients.
     assertThat(get(apiserverClient, "/containerLogs/default/job-abc/main").body())
         .isEqualTo("secret\n");
+  }
+
+  @Test
+  void expiredClientCertificateIsRejected() throws Exception {
+    Instant now = Instant.now();
+    TestPki.Issued expired =
+        TestPki.issue(
+            clusterCa,
+            "CN=kube-apiserver-kubelet-client",
+            TestPki.ec(),
+            List.of(),
+            now.minus(Duration.ofDays(2)),
+            now.minus(Duration.ofDays(1)));
+    source.put("default", "job-abc", "main", () -> stream("secret\n"));
+    start(false);
+    HttpResponse<String> r = get(expired, "/containerLogs/default/job-abc/main");
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(r.body()).contains("is not accepted").contains("NotAfter");
+    assertThat(source.opened.get()).isZero();
+  }
+
+  @Test
+  void badCertificateIsRejectedEvenWhenAnonymousIsAllowed() throws Exception {
+    source.put("default", "job-abc", "main", () -> stream("secret\n"));
+    start(true);
+    assertThat(get(otherCaClient, "/containerLogs/default/job-abc/main").statusCode())
+        .isEqualTo(401);
   }
 
   @Test
@@ -161,15 +198,29 @@ class KubeletServerIT {
             source);
     server.start();
     SSLContext ctx = TestPki.clientContext(apiserverClient, null);
-    try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", server.port())) {
+    try (SSLSocket s =
+        (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", server.port())) {
       s.startHandshake();
       X509Certificate c = (X509Certificate) s.getSession().getPeerCertificates()[0];
-      assertThat(TestPki.sans(c))
-          .containsExactly("node-1.example.org", "127.0.0.1");
+      assertThat(TestPki.sans(c)).containsExactly("node-1.example.org", "127.0.0.1");
     }
     HttpResponse<String> r =
         send(ctx, HttpRequest.newBuilder(uri("/containerLogs/default/job-abc/main")).build());
     assertThat(r.body()).isEqualTo("hello\n");
+  }
+
+  @Test
+  void busyPortIsAClearError() throws Exception {
+    start(false);
+    KubeletServer second =
+        new KubeletServer(
+            new KubeletServerConfig(
+                "127.0.0.1", server.port(), null, null, dir.resolve("ca.crt"), false, List.of()),
+            source);
+    assertThatThrownBy(second::start)
+        .isInstanceOf(IOException.class)
+        .hasMessageStartingWith("kubelet.port: cannot listen on 127.0.0.1:" + server.port());
+    second.close();
   }
 
   // --- endpoints -----------------------------------------------------------------------------
@@ -187,7 +238,7 @@ class KubeletServerIT {
     assertThat(source.lastOptions.get())
         .isEqualTo(
             new LogOptions(
-                false, 5, true, 100L, null, java.time.Instant.parse("2024-05-06T07:08:09Z"), false));
+                false, 5, true, 100L, null, Instant.parse("2024-05-06T07:08:09Z"), false));
     get(apiserverClient, "/containerLogs/ns-1/pod-1/c-1?sinceSeconds=30&follow=true");
     assertThat(source.lastOptions.get().sinceSeconds()).isEqualTo(30L);
     assertThat(source.lastOptions.get().follow()).isTrue();
@@ -314,10 +365,12 @@ class KubeletServerIT {
     source.put("default", "p", "c", () -> onClose(pipe, closed));
     start(false);
     SSLContext ctx = TestPki.clientContext(apiserverClient, clusterCa.cert());
-    try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", server.port())) {
+    try (SSLSocket s =
+        (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", server.port())) {
       s.getOutputStream()
           .write(
-              "GET /containerLogs/default/p/c?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(UTF_8));
+              "GET /containerLogs/default/p/c?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  .getBytes(UTF_8));
       s.getOutputStream().flush();
       BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), UTF_8));
       producer.write("first\n".getBytes(UTF_8));
@@ -465,7 +518,8 @@ class KubeletServerIT {
     public InputStream open(String ns, String pod, String container, LogOptions options) {
       Supplier<InputStream> log = logs.get(ns + "/" + pod + "/" + container);
       if (log == null) {
-        throw new NoSuchElementException("container " + ns + "/" + pod + "/" + container + " not found");
+        throw new NoSuchElementException(
+            "container " + ns + "/" + pod + "/" + container + " not found");
       }
       lastOptions.set(options);
       opened.incrementAndGet();

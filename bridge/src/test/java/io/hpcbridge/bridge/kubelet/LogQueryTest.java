@@ -20,8 +20,7 @@ class LogQueryTest {
     LogOptions o =
         LogQuery.parse(
             "follow=true&tailLines=10&timestamps=1&limitBytes=500&previous=True&unknown=x");
-    assertThat(o)
-        .isEqualTo(new LogOptions(true, 10, true, 500L, null, null, true));
+    assertThat(o).isEqualTo(new LogOptions(true, 10, true, 500L, null, null, true));
   }
 
   @Test

@@ -45,8 +45,7 @@ final class TestPki {
       writePem(certFile, cert);
       try (Writer w = Files.newBufferedWriter(keyFile);
           JcaPEMWriter pw = new JcaPEMWriter(w)) {
-        pw.writeObject(
-            pkcs8 ? new JcaPKCS8Generator(keys.getPrivate(), null) : keys.getPrivate());
+        pw.writeObject(pkcs8 ? new JcaPKCS8Generator(keys.getPrivate(), null) : keys.getPrivate());
       }
     }
   }
@@ -70,18 +69,27 @@ final class TestPki {
     X500Name name = new X500Name("CN=" + cn);
     JcaX509v3CertificateBuilder b = builder(name, name, kp);
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-    b.addExtension(
-        Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
     return new Issued(sign(b, kp), kp);
   }
 
   /** A leaf signed by {@code ca}; a server certificate when {@code sans} are given. */
   static Issued issue(Issued ca, String subject, KeyPair kp, List<String> sans) throws Exception {
+    Instant now = Instant.now();
+    return issue(
+        ca, subject, kp, sans, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)));
+  }
+
+  static Issued issue(
+      Issued ca, String subject, KeyPair kp, List<String> sans, Instant notBefore, Instant notAfter)
+      throws Exception {
     JcaX509v3CertificateBuilder b =
         builder(
             new X500Name(ca.cert().getSubjectX500Principal().getName()),
             new X500Name(subject),
-            kp);
+            kp,
+            notBefore,
+            notAfter);
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(
         Extension.keyUsage,
@@ -224,13 +232,20 @@ final class TestPki {
     return clientHttp(clientContext(client, serverCa));
   }
 
-  private static JcaX509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair kp) {
+  private static JcaX509v3CertificateBuilder builder(
+      X500Name issuer, X500Name subject, KeyPair kp) {
     Instant now = Instant.now();
+    return builder(
+        issuer, subject, kp, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)));
+  }
+
+  private static JcaX509v3CertificateBuilder builder(
+      X500Name issuer, X500Name subject, KeyPair kp, Instant notBefore, Instant notAfter) {
     return new JcaX509v3CertificateBuilder(
         issuer,
         new BigInteger(64, new SecureRandom()).add(BigInteger.ONE),
-        Date.from(now.minus(Duration.ofHours(1))),
-        Date.from(now.plus(Duration.ofDays(1))),
+        Date.from(notBefore),
+        Date.from(notAfter),
         subject,
         kp.getPublic());
   }

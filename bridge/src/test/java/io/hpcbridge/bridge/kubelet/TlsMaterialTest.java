@@ -29,14 +29,13 @@ class TlsMaterialTest {
     String pem = Files.readString(key);
     assertThat(pem)
         .startsWith(
-            pkcs8
-                ? "-----BEGIN PRIVATE KEY-----"
-                : "-----BEGIN " + type + " PRIVATE KEY-----");
+            pkcs8 ? "-----BEGIN PRIVATE KEY-----" : "-----BEGIN " + type + " PRIVATE KEY-----");
 
     TlsMaterial.Identity id = TlsMaterial.readIdentity(cert, "c", key, "k");
     assertThat(id.chain()).containsExactly(server.cert());
     assertThat(id.key().getAlgorithm()).isEqualTo(type);
-    assertThat(TlsMaterial.serverContext(id, List.of(ca.cert()))).isNotNull();
+    assertThat(TlsMaterial.serverContext(id, new ClientCertVerifier(List.of(ca.cert()))))
+        .isNotNull();
   }
 
   @Test
@@ -68,7 +67,8 @@ class TlsMaterialTest {
   void missingOrWrongFilesNameTheKey() throws Exception {
     Path missing = dir.resolve("nope.pem");
     assertThatThrownBy(() -> TlsMaterial.readCertificates(missing, "kubelet.clientCaFile"))
-        .hasMessage("kubelet.clientCaFile: cannot read certificates from " + missing + ": no such file");
+        .hasMessage(
+            "kubelet.clientCaFile: cannot read certificates from " + missing + ": no such file");
     Path text = dir.resolve("text.pem");
     Files.writeString(text, "hello\n");
     assertThatThrownBy(() -> TlsMaterial.readCertificates(text, "kubelet.clientCaFile"))
@@ -108,7 +108,6 @@ class TlsMaterialTest {
   @Test
   void selfSignedDefaultsToLoopbackNames() throws Exception {
     X509Certificate c = TlsMaterial.selfSigned(List.of()).chain().get(0);
-    assertThat(TestPki.sans(c))
-        .contains("localhost", "127.0.0.1");
+    assertThat(TestPki.sans(c)).contains("localhost", "127.0.0.1");
   }
 }
