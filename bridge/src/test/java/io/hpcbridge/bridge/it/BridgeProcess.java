@@ -21,6 +21,14 @@ final class BridgeProcess implements AutoCloseable {
   private Process process;
 
   BridgeProcess(String nodeName, Path dir, Path kubeconfig, Path clientCa, String extraYaml) throws IOException {
+    this(nodeName, "local", dir, kubeconfig, clientCa, extraYaml);
+  }
+
+  /**
+   * @param backend the backend name
+   * @param extraYaml appended to the config, e.g. a {@code backends:} section
+   */
+  BridgeProcess(String nodeName, String backend, Path dir, Path kubeconfig, Path clientCa, String extraYaml) throws IOException {
     this.dir = dir;
     this.kubeletPort = freePort();
     this.config = dir.resolve("bridge.yaml");
@@ -31,7 +39,7 @@ final class BridgeProcess implements AutoCloseable {
         String.join(
             "\n",
             "nodeName: " + nodeName,
-            "backend: local",
+            "backend: " + backend,
             "stateFile: " + dir.resolve("state.db"),
             "dataDir: " + dir.resolve("data"),
             "kubeconfig: " + kubeconfig,
