@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Usage: scripts/kube-build.sh
+# Usage: scripts/kube-build.sh [--check]
 # Makes sure the Kubernetes 1.20 binaries (kube-apiserver, kube-scheduler, kube-controller-manager,
 # kubectl) exist in $KUBE_BIN (default /var/cache/hpc-bridge/kube-1.20/bin) and prints that
 # directory. Builds them from Debian's "kubernetes" source package when missing (5-10 min on two
 # cores); concurrent callers wait for one build instead of starting their own.
+# --check: only tell (exit status) whether the binaries are there.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,6 +16,10 @@ have_all() {
   for b in "${BINS[@]}"; do [ -x "$KUBE_BIN/$b" ] || return 1; done
 }
 
+if [ "${1:-}" = --check ]; then
+  have_all
+  exit
+fi
 if have_all; then
   echo "$KUBE_BIN"
   exit 0
