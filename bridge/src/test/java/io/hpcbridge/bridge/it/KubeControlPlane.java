@@ -33,7 +33,9 @@ import org.junit.jupiter.api.Assumptions;
  * the JVM exits. If no working apiserver can be had, tests fail when {@code CI=true} and are
  * aborted (skipped) otherwise.
  *
- * <p>One instance per JVM: {@link #get()}.
+ * <p>One instance per JVM: {@link #get()}. Call it from {@code @BeforeEach} (or a test), not
+ * {@code @BeforeAll}: failsafe reports an abort in {@code @BeforeAll} as an error, one in a test
+ * as skipped.
  */
 public final class KubeControlPlane {
 
