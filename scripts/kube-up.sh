@@ -8,7 +8,7 @@
 # DIR receives pki/ (ca.crt, ca.key, apiserver, admin, kubelet-client, scheduler,
 # controller-manager, sa.key/sa.pub), *.kubeconfig, etcd/ (data), logs/, *.pid and kube.env
 # (KUBECONFIG, KUBECTL, ports; shell syntax). Idempotent: a running control plane in DIR is left
-# as it is; a stopped one is restarted with its data (KUBE_FRESH=1 starts from an empty etcd).
+# as it is; a stopped one is restarted with its data. KUBE_FRESH=1 (re)starts it with an empty etcd.
 #
 # Ports (env; a default that is busy is replaced by a free port, and the choice is kept in
 # kube.env for restarts): KUBE_APISERVER_PORT (6443), KUBE_ETCD_PORT (2379),
@@ -51,7 +51,7 @@ stop_all() {
   wait
 }
 
-if [ -f "$KUBECONFIG_OUT" ] && [ -f "$DIR/kube.env" ] && all_running; then
+if [ "${KUBE_FRESH:-0}" != 1 ] && [ -f "$KUBECONFIG_OUT" ] && [ -f "$DIR/kube.env" ] && all_running; then
   echo "$KUBECONFIG_OUT"
   exit 0
 fi
