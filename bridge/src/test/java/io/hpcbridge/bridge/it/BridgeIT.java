@@ -122,15 +122,15 @@ class BridgeIT {
     // -f follows the running container through the API server and our kubelet API, and ends
     // when the container ends.
     var follow = kube.kubectl(60, "logs", "-f", "-n", ns, podName);
-    assertThat(follow.exit()).as(follow.output()).isZero();
-    assertThat(follow.output()).contains("line 1", "line 5");
+    assertThat(follow.exitCode()).as(follow.toString()).isZero();
+    assertThat(follow.stdout()).contains("line 1", "line 5");
 
     var tail = kube.kubectl(30, "logs", "--tail=2", "-n", ns, podName);
-    assertThat(tail.exit()).as(tail.output()).isZero();
-    assertThat(tail.output().strip()).isEqualTo("line 4\nline 5");
+    assertThat(tail.exitCode()).as(tail.toString()).isZero();
+    assertThat(tail.stdout().strip()).isEqualTo("line 4\nline 5");
 
     var stamped = kube.kubectl(30, "logs", "--timestamps", "--tail=1", "-n", ns, podName);
-    assertThat(stamped.output().strip()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z line 5");
+    assertThat(stamped.stdout().strip()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z line 5");
 
     await("job complete")
         .atMost(Duration.ofSeconds(60))
@@ -168,7 +168,7 @@ class BridgeIT {
     client.pods().inNamespace(ns).resource(p).create();
     await("pod env Succeeded").atMost(Duration.ofSeconds(60)).until(() -> "Succeeded".equals(phase(ns, "env")));
     var logs = kube.kubectl(30, "logs", "-n", ns, "env");
-    assertThat(logs.output())
+    assertThat(logs.stdout())
         .contains("color=blue token=s3cr3t name=env ip=127.0.0.1 node=" + NODE)
         .contains("mode=fast")
         .contains("s3cr3t")
@@ -193,7 +193,7 @@ class BridgeIT {
             .build();
     client.pods().inNamespace(ns).resource(p).create();
     await("pod running").atMost(Duration.ofSeconds(60)).until(() -> "Running".equals(phase(ns, "graceful")));
-    await("ready printed").atMost(Duration.ofSeconds(30)).until(() -> kube.kubectl(20, "logs", "-n", ns, "graceful").output().contains("ready"));
+    await("ready printed").atMost(Duration.ofSeconds(30)).until(() -> kube.kubectl(20, "logs", "-n", ns, "graceful").stdout().contains("ready"));
 
     long t0 = System.nanoTime();
     client.pods().inNamespace(ns).withName("graceful").delete();
