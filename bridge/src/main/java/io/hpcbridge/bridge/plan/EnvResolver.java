@@ -130,13 +130,18 @@ public final class EnvResolver {
         env.put(name, value);
         secret.add(name);
       } else {
-        env.put(name, valueFrom(pod, c, name, src));
+        String value = valueFrom(pod, c, name, src);
+        if (value == null) {
+          continue; // an optional reference to something missing leaves the variable as it was
+        }
+        env.put(name, value);
         secret.remove(name);
       }
     }
     return new Resolved(env, secret, warnings);
   }
 
+  /** The value of a non-secret {@code valueFrom}, or null when an optional source is missing. */
   private String valueFrom(Pod pod, Container c, String name, EnvVarSource src)
       throws PlanException {
     String ns = pod.getMetadata().getNamespace();
@@ -151,7 +156,7 @@ public final class EnvResolver {
                 ? "configmap \"" + ref.getName() + "\" not found"
                 : "couldn't find key " + ref.getKey() + " in ConfigMap " + ns + "/" + ref.getName());
       }
-      return value == null ? "" : value;
+      return value;
     }
     if (src.getFieldRef() != null) {
       return fieldRef(pod, src.getFieldRef());
