@@ -316,8 +316,10 @@ public final class EnvResolver {
       } else if (next == '(') {
         int close = input.indexOf(')', i + 2);
         if (close < 0) {
-          out.append(input, i, input.length());
-          break;
+          // An unterminated reference is kept as text; scanning goes on after "$(".
+          out.append("$(");
+          i += 2;
+          continue;
         }
         String name = input.substring(i + 2, close);
         String value = env.get(name);
