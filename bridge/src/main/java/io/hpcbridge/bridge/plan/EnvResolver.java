@@ -108,8 +108,14 @@ public final class EnvResolver {
     for (EnvVar v : nullSafe(c.getEnv())) {
       String name = v.getName();
       if (v.getValueFrom() == null) {
-        env.put(name, expand(v.getValue() == null ? "" : v.getValue(), env));
-        secret.remove(name);
+        Set<String> used = new HashSet<>();
+        env.put(name, expand(v.getValue() == null ? "" : v.getValue(), env, used));
+        // A value built from a secret, e.g. "postgres://u:$(PASSWORD)@db", is a secret too.
+        if (used.stream().anyMatch(secret::contains)) {
+          secret.add(name);
+        } else {
+          secret.remove(name);
+        }
         continue;
       }
       EnvVarSource src = v.getValueFrom();
@@ -300,6 +306,11 @@ public final class EnvResolver {
    * kept verbatim, {@code $$} is an escaped {@code $}.
    */
   public static String expand(String input, Map<String, String> env) {
+    return expand(input, env, null);
+  }
+
+  /** As {@link #expand(String, Map)}; adds the names of the variables it replaced to {@code used}. */
+  private static String expand(String input, Map<String, String> env, Set<String> used) {
     StringBuilder out = new StringBuilder(input.length());
     int i = 0;
     while (i < input.length()) {
@@ -324,6 +335,9 @@ public final class EnvResolver {
         String name = input.substring(i + 2, close);
         String value = env.get(name);
         out.append(value != null ? value : "$(" + name + ")");
+        if (value != null && used != null) {
+          used.add(name);
+        }
         i = close + 1;
       } else {
         out.append('$').append(next);
