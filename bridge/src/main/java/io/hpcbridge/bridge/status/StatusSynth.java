@@ -85,7 +85,13 @@ public final class StatusSynth {
     boolean allReady = !main.isEmpty() && main.stream().allMatch(ContainerStatus::getReady);
     String phase = observed.phase().toKubernetes();
     boolean terminal = observed.phase().terminal();
-    String notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
+    // The kubelet's reasons: PodCompleted / PodFailed once the pod is over.
+    String notReadyReason =
+        switch (observed.phase()) {
+          case SUCCEEDED -> "PodCompleted";
+          case FAILED -> "PodFailed";
+          default -> "ContainersNotReady";
+        };
 
     String hostIP = observed.hostIP() != null ? observed.hostIP() : fallbackHostIP;
     String podIP = observed.podIP() != null ? observed.podIP() : null;
