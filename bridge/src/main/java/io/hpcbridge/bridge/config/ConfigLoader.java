@@ -1,5 +1,6 @@
 package io.hpcbridge.bridge.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
@@ -46,7 +47,7 @@ public final class ConfigLoader {
     Map<String, Object> raw = new LinkedHashMap<>();
     if (file != null) {
       try {
-        Object parsed = new ObjectMapper(new YAMLFactory()).readValue(Files.readAllBytes(file), Object.class);
+        Object parsed = parse(Files.readAllBytes(file));
         if (parsed != null && !(parsed instanceof Map)) {
           throw new ConfigException(file.toString(), "must be a YAML mapping");
         }
@@ -64,6 +65,14 @@ public final class ConfigLoader {
       }
     }
     return build(raw, env);
+  }
+
+  /** The YAML document, or null for an empty file (or one with only comments). */
+  private static Object parse(byte[] yaml) throws IOException {
+    ObjectMapper mapper = new ObjectMapper(new YAMLFactory());
+    try (JsonParser p = mapper.createParser(yaml)) {
+      return p.nextToken() == null ? null : mapper.readValue(p, Object.class);
+    }
   }
 
   @SuppressWarnings("unchecked")
