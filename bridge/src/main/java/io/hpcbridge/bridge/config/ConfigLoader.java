@@ -1,10 +1,13 @@
 package io.hpcbridge.bridge.config;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -54,8 +57,12 @@ public final class ConfigLoader {
         if (parsed != null) {
           raw.putAll(castMap(parsed, file.toString()));
         }
+      } catch (JsonProcessingException e) {
+        throw new ConfigException(String.valueOf(file), "not valid YAML: " + oneLine(e));
+      } catch (NoSuchFileException e) {
+        throw new ConfigException(String.valueOf(file), "no such file");
       } catch (IOException e) {
-        throw new ConfigException(String.valueOf(file), "cannot read: " + e.getMessage());
+        throw new ConfigException(String.valueOf(file), "cannot read: " + e);
       }
     }
     for (String key : BridgeConfig.ENV_KEYS) {
@@ -65,6 +72,24 @@ public final class ConfigLoader {
       }
     }
     return build(raw, env);
+  }
+
+  /**
+   * The parser's complaint and where, on one line: "mapping values are not allowed here (line 2,
+   * column 10)". YAML parser messages span several lines: context, problem, each followed by an
+   * indented excerpt; the unindented lines are kept.
+   */
+  private static String oneLine(JsonProcessingException e) {
+    String original = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+    String msg =
+        String.join(
+            "; ",
+            original.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0))).toList());
+    if (msg.isEmpty()) {
+      msg = original.strip().lines().findFirst().orElse("").strip();
+    }
+    JsonLocation at = e.getLocation();
+    return at == null ? msg : msg + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
   }
 
   /** The YAML document, or null for an empty file (or one with only comments). */
