@@ -259,14 +259,20 @@ public final class ConfigLoader {
     if (!x.matches()) {
       throw new ConfigException(key, "must be a duration like 500ms, 10s, 5m or 1h, got '" + s + "'");
     }
-    long n = Long.parseLong(x.group(1));
-    Duration d =
-        switch (x.group(2)) {
-          case "ms" -> Duration.ofMillis(n);
-          case "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          default -> Duration.ofHours(n);
-        };
+    Duration d;
+    try {
+      long n = Long.parseLong(x.group(1));
+      d =
+          switch (x.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+          };
+      d.toMillis(); // every user of a duration needs it in milliseconds
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "is too large: '" + s + "'");
+    }
     if (d.isZero()) {
       throw new ConfigException(key, "must be positive");
     }
