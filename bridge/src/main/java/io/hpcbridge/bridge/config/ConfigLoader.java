@@ -1,9 +1,13 @@
 package io.hpcbridge.bridge.config;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -46,15 +50,19 @@ public final class ConfigLoader {
     Map<String, Object> raw = new LinkedHashMap<>();
     if (file != null) {
       try {
-        Object parsed = new ObjectMapper(new YAMLFactory()).readValue(Files.readAllBytes(file), Object.class);
+        Object parsed = parse(Files.readAllBytes(file));
         if (parsed != null && !(parsed instanceof Map)) {
           throw new ConfigException(file.toString(), "must be a YAML mapping");
         }
         if (parsed != null) {
           raw.putAll(castMap(parsed, file.toString()));
         }
+      } catch (JsonProcessingException e) {
+        throw new ConfigException(String.valueOf(file), "not valid YAML: " + oneLine(e));
+      } catch (NoSuchFileException e) {
+        throw new ConfigException(String.valueOf(file), "no such file");
       } catch (IOException e) {
-        throw new ConfigException(String.valueOf(file), "cannot read: " + e.getMessage());
+        throw new ConfigException(String.valueOf(file), "cannot read: " + e);
       }
     }
     for (String key : BridgeConfig.ENV_KEYS) {
@@ -64,6 +72,32 @@ public final class ConfigLoader {
       }
     }
     return build(raw, env);
+  }
+
+  /**
+   * The parser's complaint and where, on one line: "mapping values are not allowed here (line 2,
+   * column 10)". YAML parser messages span several lines: context, problem, each followed by an
+   * indented excerpt; the unindented lines are kept.
+   */
+  private static String oneLine(JsonProcessingException e) {
+    String original = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+    String msg =
+        String.join(
+            "; ",
+            original.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0))).toList());
+    if (msg.isEmpty()) {
+      msg = original.strip().lines().findFirst().orElse("").strip();
+    }
+    JsonLocation at = e.getLocation();
+    return at == null ? msg : msg + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+  }
+
+  /** The YAML document, or null for an empty file (or one with only comments). */
+  private static Object parse(byte[] yaml) throws IOException {
+    ObjectMapper mapper = new ObjectMapper(new YAMLFactory());
+    try (JsonParser p = mapper.createParser(yaml)) {
+      return p.nextToken() == null ? null : mapper.readValue(p, Object.class);
+    }
   }
 
   @SuppressWarnings("unchecked")
@@ -225,14 +259,20 @@ public final class ConfigLoader {
     if (!x.matches()) {
       throw new ConfigException(key, "must be a duration like 500ms, 10s, 5m or 1h, got '" + s + "'");
     }
-    long n = Long.parseLong(x.group(1));
-    Duration d =
-        switch (x.group(2)) {
-          case "ms" -> Duration.ofMillis(n);
-          case "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          default -> Duration.ofHours(n);
-        };
+    Duration d;
+    try {
+      long n = Long.parseLong(x.group(1));
+      d =
+          switch (x.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+          };
+      d.toMillis(); // every user of a duration needs it in milliseconds
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new ConfigException(key, "is too large: '" + s + "'");
+    }
     if (d.isZero()) {
       throw new ConfigException(key, "must be positive");
     }

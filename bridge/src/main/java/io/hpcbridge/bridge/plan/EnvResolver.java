@@ -108,8 +108,14 @@ public final class EnvResolver {
     for (EnvVar v : nullSafe(c.getEnv())) {
       String name = v.getName();
       if (v.getValueFrom() == null) {
-        env.put(name, expand(v.getValue() == null ? "" : v.getValue(), env));
-        secret.remove(name);
+        Set<String> used = new HashSet<>();
+        env.put(name, expand(v.getValue() == null ? "" : v.getValue(), env, used));
+        // A value built from a secret, e.g. "postgres://u:$(PASSWORD)@db", is a secret too.
+        if (used.stream().anyMatch(secret::contains)) {
+          secret.add(name);
+        } else {
+          secret.remove(name);
+        }
         continue;
       }
       EnvVarSource src = v.getValueFrom();
@@ -130,13 +136,18 @@ public final class EnvResolver {
         env.put(name, value);
         secret.add(name);
       } else {
-        env.put(name, valueFrom(pod, c, name, src));
+        String value = valueFrom(pod, c, name, src);
+        if (value == null) {
+          continue; // an optional reference to something missing leaves the variable as it was
+        }
+        env.put(name, value);
         secret.remove(name);
       }
     }
     return new Resolved(env, secret, warnings);
   }
 
+  /** The value of a non-secret {@code valueFrom}, or null when an optional source is missing. */
   private String valueFrom(Pod pod, Container c, String name, EnvVarSource src)
       throws PlanException {
     String ns = pod.getMetadata().getNamespace();
@@ -151,7 +162,7 @@ public final class EnvResolver {
                 ? "configmap \"" + ref.getName() + "\" not found"
                 : "couldn't find key " + ref.getKey() + " in ConfigMap " + ns + "/" + ref.getName());
       }
-      return value == null ? "" : value;
+      return value;
     }
     if (src.getFieldRef() != null) {
       return fieldRef(pod, src.getFieldRef());
@@ -295,6 +306,11 @@ public final class EnvResolver {
    * kept verbatim, {@code $$} is an escaped {@code $}.
    */
   public static String expand(String input, Map<String, String> env) {
+    return expand(input, env, null);
+  }
+
+  /** As {@link #expand(String, Map)}; adds the names of the variables it replaced to {@code used}. */
+  private static String expand(String input, Map<String, String> env, Set<String> used) {
     StringBuilder out = new StringBuilder(input.length());
     int i = 0;
     while (i < input.length()) {
@@ -311,12 +327,17 @@ public final class EnvResolver {
       } else if (next == '(') {
         int close = input.indexOf(')', i + 2);
         if (close < 0) {
-          out.append(input, i, input.length());
-          break;
+          // An unterminated reference is kept as text; scanning goes on after "$(".
+          out.append("$(");
+          i += 2;
+          continue;
         }
         String name = input.substring(i + 2, close);
         String value = env.get(name);
         out.append(value != null ? value : "$(" + name + ")");
+        if (value != null && used != null) {
+          used.add(name);
+        }
         i = close + 1;
       } else {
         out.append('$').append(next);

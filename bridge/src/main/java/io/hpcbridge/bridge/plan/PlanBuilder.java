@@ -313,7 +313,8 @@ public final class PlanBuilder {
           if (Boolean.TRUE.equals(optional)) {
             continue;
           }
-          throw new PlanException.Invalid(
+          // Like the kubelet's mount retry: the key may still be added to the object.
+          throw new PlanException.Missing(
               "FailedMount", "couldn't find key " + item.getKey() + " in " + what);
         }
         out.add(

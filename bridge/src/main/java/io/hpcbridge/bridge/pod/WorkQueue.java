@@ -119,7 +119,9 @@ public final class WorkQueue implements AutoCloseable {
     Outcome outcome;
     try {
       outcome = handler.handle(key);
-    } catch (Exception | LinkageError e) {
+    } catch (Throwable e) {
+      // Whatever the handler throws, the key must leave "running" and the worker slot be freed,
+      // or the key is never reconciled again and the pool shrinks.
       log.warn("reconcile {} failed: {}", key, e.toString(), e);
       outcome = new Retry(e.toString());
     }

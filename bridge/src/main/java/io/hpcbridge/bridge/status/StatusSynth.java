@@ -13,13 +13,14 @@ import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.hpcbridge.backend.Observed;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Builds a Kubernetes {@link PodStatus} from what a backend observed. Pure: the same inputs give
@@ -84,7 +85,13 @@ public final class StatusSynth {
     boolean allReady = !main.isEmpty() && main.stream().allMatch(ContainerStatus::getReady);
     String phase = observed.phase().toKubernetes();
     boolean terminal = observed.phase().terminal();
-    String notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
+    // The kubelet's reasons: PodCompleted / PodFailed once the pod is over.
+    String notReadyReason =
+        switch (observed.phase()) {
+          case SUCCEEDED -> "PodCompleted";
+          case FAILED -> "PodFailed";
+          default -> "ContainersNotReady";
+        };
 
     String hostIP = observed.hostIP() != null ? observed.hostIP() : fallbackHostIP;
     String podIP = observed.podIP() != null ? observed.podIP() : null;
@@ -200,32 +207,58 @@ public final class StatusSynth {
         .build();
   }
 
-  /** Guaranteed, Burstable or BestEffort, by the kubelet's rules. */
+  /**
+   * Guaranteed, Burstable or BestEffort, by the kubelet's rules: only positive CPU and memory
+   * quantities count; Guaranteed needs a CPU and a memory limit on every container and the pod's
+   * summed requests equal to its summed limits. A missing request is the limit, as the API server
+   * defaults it.
+   */
   static String qosClass(Pod pod) {
-    boolean any = false;
+    Map<String, BigDecimal> requests = new HashMap<>();
+    Map<String, BigDecimal> limits = new HashMap<>();
     boolean guaranteed = true;
     List<Container> all = new ArrayList<>(list(pod.getSpec().getInitContainers()));
     all.addAll(pod.getSpec().getContainers());
     for (Container c : all) {
-      Map<String, Quantity> req = c.getResources() == null ? null : c.getResources().getRequests();
       Map<String, Quantity> lim = c.getResources() == null ? null : c.getResources().getLimits();
-      req = req == null ? Map.of() : req;
-      lim = lim == null ? Map.of() : lim;
-      if (!req.isEmpty() || !lim.isEmpty()) {
-        any = true;
+      Map<String, Quantity> req = new HashMap<>(lim == null ? Map.of() : lim);
+      if (c.getResources() != null && c.getResources().getRequests() != null) {
+        req.putAll(c.getResources().getRequests());
       }
+      lim = lim == null ? Map.of() : lim;
+      boolean cpuAndMemoryLimits = true;
       for (String r : List.of("cpu", "memory")) {
-        Quantity l = lim.get(r);
-        Quantity q = req.getOrDefault(r, l);
-        if (l == null || !Objects.equals(Quantity.getAmountInBytes(l), Quantity.getAmountInBytes(q))) {
-          guaranteed = false;
+        BigDecimal q = positive(req.get(r));
+        if (q != null) {
+          requests.merge(r, q, BigDecimal::add);
+        }
+        BigDecimal l = positive(lim.get(r));
+        if (l != null) {
+          limits.merge(r, l, BigDecimal::add);
+        } else {
+          cpuAndMemoryLimits = false;
         }
       }
+      guaranteed &= cpuAndMemoryLimits;
     }
-    if (!any) {
+    if (requests.isEmpty() && limits.isEmpty()) {
       return "BestEffort";
     }
-    return guaranteed ? "Guaranteed" : "Burstable";
+    for (var e : requests.entrySet()) {
+      BigDecimal l = limits.get(e.getKey());
+      if (l == null || l.compareTo(e.getValue()) != 0) {
+        guaranteed = false;
+      }
+    }
+    return guaranteed && requests.size() == limits.size() ? "Guaranteed" : "Burstable";
+  }
+
+  private static BigDecimal positive(Quantity q) {
+    if (q == null) {
+      return null;
+    }
+    BigDecimal v = Quantity.getAmountInBytes(q);
+    return v.signum() > 0 ? v : null;
   }
 
   /** RFC 3339 with second precision, as the API server stores times. */
