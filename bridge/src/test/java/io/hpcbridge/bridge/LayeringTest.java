@@ -44,7 +44,8 @@ class LayeringTest {
         .resideInAPackage("io.hpcbridge.backend..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("io.hpcbridge.bridge..", "io.hpcbridge.state..", "io.fabric8..", "java.sql..")
+        .resideInAnyPackage(
+            "io.hpcbridge.bridge..", "io.hpcbridge.state..", "io.fabric8..", "java.sql..")
         .because("backends get everything from the pod plan and keep no state of the bridge")
         .check(classes);
   }

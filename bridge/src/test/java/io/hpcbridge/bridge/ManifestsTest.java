@@ -56,8 +56,7 @@ class ManifestsTest {
   void readsEveryDocumentInOrder() throws IOException {
     Manifests m = Manifests.read(file(JOB_WITH_CONFIG));
 
-    assertThat(m.objects())
-        .hasExactlyElementsOfTypes(ConfigMap.class, Secret.class, Job.class);
+    assertThat(m.objects()).hasExactlyElementsOfTypes(ConfigMap.class, Secret.class, Job.class);
     Job job = (Job) m.workload();
     assertThat(job.getMetadata().getName()).isEqualTo("hello");
     assertThat(job.getSpec().getCompletions()).isEqualTo(2);
@@ -70,9 +69,13 @@ class ManifestsTest {
     Manifests m = Manifests.read(file(JOB_WITH_CONFIG));
 
     // Without a namespace the object serves any namespace, like kubectl apply -n.
-    assertThat(m.configMap("team-a", "settings")).map(c -> c.getData().get("LEVEL")).contains("debug");
+    assertThat(m.configMap("team-a", "settings"))
+        .map(c -> c.getData().get("LEVEL"))
+        .contains("debug");
     assertThat(m.configMap("other", "settings")).isPresent();
-    assertThat(m.secret("team-a", "creds")).map(s -> s.getStringData().get("password")).contains("s3cr3t");
+    assertThat(m.secret("team-a", "creds"))
+        .map(s -> s.getStringData().get("password"))
+        .contains("s3cr3t");
     assertThat(m.secret("other", "creds")).isEmpty();
     assertThat(m.secret("team-a", "settings")).isEmpty();
     assertThat(m.configMap("team-a", "absent")).isEmpty();
@@ -96,8 +99,7 @@ class ManifestsTest {
 
   @Test
   void theWorkloadMustBeExactlyOnePodOrJob() throws IOException {
-    Manifests none =
-        Manifests.read(file("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"));
+    Manifests none = Manifests.read(file("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"));
     Manifests two =
         Manifests.read(
             file(
@@ -111,8 +113,12 @@ class ManifestsTest {
                 metadata: {name: b}
                 """));
 
-    assertThatThrownBy(none::workload).isInstanceOf(IOException.class).hasMessageContaining("found 0");
-    assertThatThrownBy(two::workload).isInstanceOf(IOException.class).hasMessageContaining("found 2");
+    assertThatThrownBy(none::workload)
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("found 0");
+    assertThatThrownBy(two::workload)
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("found 2");
   }
 
   @Test
@@ -135,7 +141,14 @@ class ManifestsTest {
 
   @Test
   void brokenYamlIsAnIoError() throws IOException {
-    Path broken = file("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: [Pod\n");
+    Path broken =
+        file(
+            "apiVersion: v1\n"
+                + "kind: ConfigMap\n"
+                + "metadata: {name: c}\n"
+                + "---\n"
+                + "apiVersion: v1\n"
+                + "kind: [Pod\n");
 
     assertThatThrownBy(() -> Manifests.read(broken))
         .isInstanceOf(IOException.class)
@@ -146,7 +159,8 @@ class ManifestsTest {
 
   @Test
   void aDocumentThatDoesNotFitItsKindIsAnErrorNamingIt() throws IOException {
-    Path bad = file("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {name: c}\n");
+    Path bad =
+        file("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {name: c}\n");
 
     assertThatThrownBy(() -> Manifests.read(bad))
         .isInstanceOf(IOException.class)
