@@ -30,9 +30,15 @@ class ConfigLoaderTest {
     assertThat(c.node())
         .isEqualTo(
             new BridgeConfig.Node(
-                null, Map.of(), true, Duration.ofSeconds(40), Duration.ofSeconds(10), Duration.ofSeconds(60)));
+                null,
+                Map.of(),
+                true,
+                Duration.ofSeconds(40),
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(60)));
     assertThat(c.pods()).isEqualTo(new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0));
-    assertThat(c.kubelet()).isEqualTo(new BridgeConfig.Kubelet("0.0.0.0", 10250, null, null, null, false));
+    assertThat(c.kubelet())
+        .isEqualTo(new BridgeConfig.Kubelet("0.0.0.0", 10250, null, null, null, false));
     assertThat(c.backendSettings()).isEmpty();
   }
 
@@ -40,7 +46,8 @@ class ConfigLoaderTest {
   void defaultHomeFollowsXdgStateHome() {
     assertThat(ConfigLoader.defaultHome(Map.of("XDG_STATE_HOME", "/var/state")))
         .isEqualTo(Path.of("/var/state/hpc-bridge"));
-    assertThat(ConfigLoader.defaultHome(Map.of("HPC_BRIDGE_HOME", "/opt/b", "XDG_STATE_HOME", "/x")))
+    assertThat(
+            ConfigLoader.defaultHome(Map.of("HPC_BRIDGE_HOME", "/opt/b", "XDG_STATE_HOME", "/x")))
         .isEqualTo(Path.of("/opt/b"));
   }
 
@@ -83,17 +90,23 @@ class ConfigLoaderTest {
     assertThat(c.node().taint()).isFalse();
     assertThat(c.node().leaseDuration()).isEqualTo(Duration.ofMinutes(1));
     assertThat(c.node().leaseRenewInterval()).isEqualTo(Duration.ofSeconds(15));
-    assertThat(c.pods()).isEqualTo(new BridgeConfig.Pods(Duration.ofMillis(500), 8, "10.96.0.1", 443));
+    assertThat(c.pods())
+        .isEqualTo(new BridgeConfig.Pods(Duration.ofMillis(500), 8, "10.96.0.1", 443));
     assertThat(c.kubelet().port()).isEqualTo(10260);
     assertThat(c.kubelet().allowAnonymous()).isTrue();
     assertThat(c.kubelet().clientCaFile()).isEqualTo(Path.of("/etc/kubernetes/ca.crt"));
-    assertThat(c.backendSettings()).containsEntry("partition", "batch").containsEntry("maxJobs", 100);
+    assertThat(c.backendSettings())
+        .containsEntry("partition", "batch")
+        .containsEntry("maxJobs", 100);
   }
 
   @Test
   void emptyFileMeansDefaults() throws IOException {
     assertThat(ConfigLoader.load(yaml(""), Map.of()).kubelet().port()).isEqualTo(10250);
-    assertThat(ConfigLoader.load(yaml("# all commented out\n# kubelet: {port: 1}\n"), Map.of()).kubelet().port())
+    assertThat(
+            ConfigLoader.load(yaml("# all commented out\n# kubelet: {port: 1}\n"), Map.of())
+                .kubelet()
+                .port())
         .isEqualTo(10250);
   }
 
@@ -141,7 +154,8 @@ class ConfigLoaderTest {
 
   @Test
   void unknownTopLevelKey() throws IOException {
-    assertConfigError(yaml("nodename: x\n"), Map.of(), "nodename").hasMessageContaining("unknown key");
+    assertConfigError(yaml("nodename: x\n"), Map.of(), "nodename")
+        .hasMessageContaining("unknown key");
   }
 
   @Test

@@ -61,7 +61,8 @@ class EnvResolverTest {
     serviceEnv = Map.of("KUBERNETES_SERVICE_PORT", "443");
     configMap("cm", Map.of("KUBERNETES_SERVICE_PORT", "6443"));
 
-    Map<String, String> env = resolve(container().withEnvFrom(fromConfigMap("cm", null)).build()).env();
+    Map<String, String> env =
+        resolve(container().withEnvFrom(fromConfigMap("cm", null)).build()).env();
 
     assertThat(env).containsEntry("KUBERNETES_SERVICE_PORT", "6443");
   }
@@ -70,7 +71,8 @@ class EnvResolverTest {
   void envFromPrefixIsPrependedToEveryKey() throws Exception {
     configMap("cm", Map.of("HOST", "db", "PORT", "5432"));
 
-    Map<String, String> env = resolve(container().withEnvFrom(fromConfigMap("cm", "DB_")).build()).env();
+    Map<String, String> env =
+        resolve(container().withEnvFrom(fromConfigMap("cm", "DB_")).build()).env();
 
     assertThat(env).containsOnly(entry("DB_HOST", "db"), entry("DB_PORT", "5432"));
   }
@@ -122,7 +124,8 @@ class EnvResolverTest {
   @Test
   void envFromValuesAreNotExpanded() throws Exception {
     configMap("cm", Map.of("RAW", "$(A) and $$"));
-    Container c = container().withEnv(value("A", "a")).withEnvFrom(fromConfigMap("cm", null)).build();
+    Container c =
+        container().withEnv(value("A", "a")).withEnvFrom(fromConfigMap("cm", null)).build();
 
     assertThat(resolve(c).env()).containsEntry("RAW", "$(A) and $$");
   }
@@ -459,8 +462,10 @@ class EnvResolverTest {
 
   @Test
   void resourceFieldRefToUnknownContainerOrResourceIsInvalid() {
-    Container unknownContainer = container().withEnv(resource("V", "limits.cpu", null, "ghost")).build();
-    Container unknownResource = container().withEnv(resource("V", "limits.gpu", null, null)).build();
+    Container unknownContainer =
+        container().withEnv(resource("V", "limits.cpu", null, "ghost")).build();
+    Container unknownResource =
+        container().withEnv(resource("V", "limits.gpu", null, null)).build();
 
     assertThatThrownBy(() -> resolve(pod(unknownContainer), unknownContainer))
         .isInstanceOf(PlanException.Invalid.class)

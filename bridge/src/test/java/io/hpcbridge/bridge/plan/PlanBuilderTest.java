@@ -56,7 +56,14 @@ class PlanBuilderTest {
             .addToBinaryData("blob.bin", b64(new byte[] {0, 1, (byte) 0xff}))
             .build());
 
-    VolumePlan v = volume(new VolumeBuilder().withName("v").withNewConfigMap().withName("cfg").endConfigMap().build());
+    VolumePlan v =
+        volume(
+            new VolumeBuilder()
+                .withName("v")
+                .withNewConfigMap()
+                .withName("cfg")
+                .endConfigMap()
+                .build());
 
     assertThat(v.type()).isEqualTo(VolumePlan.Type.CONFIG_MAP);
     assertThat(v.sensitive()).isFalse();
@@ -78,7 +85,8 @@ class PlanBuilderTest {
                 .withNewConfigMap()
                 .withName("cfg")
                 .withDefaultMode(0440)
-                .withItems(new KeyToPath("a", null, "conf/a.txt"), new KeyToPath("b", 0400, "b.txt"))
+                .withItems(
+                    new KeyToPath("a", null, "conf/a.txt"), new KeyToPath("b", 0400, "b.txt"))
                 .endConfigMap()
                 .build());
 
@@ -92,14 +100,21 @@ class PlanBuilderTest {
     secret("creds", Map.of("password", "s3cr3t"), Map.of("user", "admin"));
 
     VolumePlan v =
-        volume(new VolumeBuilder().withName("v").withNewSecret().withSecretName("creds").endSecret().build());
+        volume(
+            new VolumeBuilder()
+                .withName("v")
+                .withNewSecret()
+                .withSecretName("creds")
+                .endSecret()
+                .build());
 
     assertThat(v.type()).isEqualTo(VolumePlan.Type.SECRET);
     assertThat(v.sensitive()).isTrue();
     assertThat(v.files())
         .extracting(FilePlan::path, FilePlan::mode)
         .containsExactly(tuple("password", 0600), tuple("user", 0600));
-    assertThat(new String(file(v, "password").content(), StandardCharsets.UTF_8)).isEqualTo("s3cr3t");
+    assertThat(new String(file(v, "password").content(), StandardCharsets.UTF_8))
+        .isEqualTo("s3cr3t");
     assertThat(new String(file(v, "user").content(), StandardCharsets.UTF_8)).isEqualTo("admin");
   }
 
@@ -125,12 +140,36 @@ class PlanBuilderTest {
 
   @Test
   void missingConfigMapOrSecretIsMissingUnlessOptional() throws Exception {
-    Volume cm = new VolumeBuilder().withName("c").withNewConfigMap().withName("absent").endConfigMap().build();
-    Volume s = new VolumeBuilder().withName("s").withNewSecret().withSecretName("absent").endSecret().build();
+    Volume cm =
+        new VolumeBuilder()
+            .withName("c")
+            .withNewConfigMap()
+            .withName("absent")
+            .endConfigMap()
+            .build();
+    Volume s =
+        new VolumeBuilder()
+            .withName("s")
+            .withNewSecret()
+            .withSecretName("absent")
+            .endSecret()
+            .build();
     Volume optCm =
-        new VolumeBuilder().withName("c").withNewConfigMap().withName("absent").withOptional(true).endConfigMap().build();
+        new VolumeBuilder()
+            .withName("c")
+            .withNewConfigMap()
+            .withName("absent")
+            .withOptional(true)
+            .endConfigMap()
+            .build();
     Volume optS =
-        new VolumeBuilder().withName("s").withNewSecret().withSecretName("absent").withOptional(true).endSecret().build();
+        new VolumeBuilder()
+            .withName("s")
+            .withNewSecret()
+            .withSecretName("absent")
+            .withOptional(true)
+            .endSecret()
+            .build();
 
     assertThatThrownBy(() -> volume(cm))
         .isInstanceOf(PlanException.Missing.class)
@@ -176,7 +215,9 @@ class PlanBuilderTest {
             .endConfigMap()
             .build();
 
-    assertThatThrownBy(() -> volume(v)).isInstanceOf(PlanException.Invalid.class).hasMessageContaining(path);
+    assertThatThrownBy(() -> volume(v))
+        .isInstanceOf(PlanException.Invalid.class)
+        .hasMessageContaining(path);
   }
 
   // ---- downwardAPI, projected, emptyDir, hostPath ----
@@ -215,7 +256,8 @@ class PlanBuilderTest {
 
     assertThat(plan.type()).isEqualTo(VolumePlan.Type.DOWNWARD_API);
     assertThat(plan.files())
-        .extracting(FilePlan::path, f -> new String(f.content(), StandardCharsets.UTF_8), FilePlan::mode)
+        .extracting(
+            FilePlan::path, f -> new String(f.content(), StandardCharsets.UTF_8), FilePlan::mode)
         .containsExactly(
             tuple("name", "web-0", 0644),
             tuple("labels", "app=\"web\"\ntier=\"front\"", 0400),
@@ -266,9 +308,12 @@ class PlanBuilderTest {
     assertThat(plan.type()).isEqualTo(VolumePlan.Type.PROJECTED);
     assertThat(plan.sensitive()).isTrue();
     assertThat(plan.files())
-        .extracting(FilePlan::path, f -> new String(f.content(), StandardCharsets.UTF_8), FilePlan::mode)
+        .extracting(
+            FilePlan::path, f -> new String(f.content(), StandardCharsets.UTF_8), FilePlan::mode)
         .containsExactly(
-            tuple("app.conf", "x=1", 0440), tuple("secret/token", "t0k", 0400), tuple("ns", "ns", 0440));
+            tuple("app.conf", "x=1", 0440),
+            tuple("secret/token", "t0k", 0400),
+            tuple("ns", "ns", 0440));
   }
 
   @Test
@@ -285,14 +330,23 @@ class PlanBuilderTest {
             .endProjected()
             .build();
 
-    assertThatThrownBy(() -> volume(v)).isInstanceOf(PlanException.Missing.class).hasMessageContaining("absent");
+    assertThatThrownBy(() -> volume(v))
+        .isInstanceOf(PlanException.Missing.class)
+        .hasMessageContaining("absent");
   }
 
   @Test
   void emptyDirAndHostPath() throws Exception {
-    VolumePlan scratch = volume(new VolumeBuilder().withName("scratch").withNewEmptyDir().endEmptyDir().build());
+    VolumePlan scratch =
+        volume(new VolumeBuilder().withName("scratch").withNewEmptyDir().endEmptyDir().build());
     VolumePlan data =
-        volume(new VolumeBuilder().withName("data").withNewHostPath().withPath("/srv/data").endHostPath().build());
+        volume(
+            new VolumeBuilder()
+                .withName("data")
+                .withNewHostPath()
+                .withPath("/srv/data")
+                .endHostPath()
+                .build());
 
     assertThat(scratch.type()).isEqualTo(VolumePlan.Type.EMPTY_DIR);
     assertThat(scratch.files()).isEmpty();
@@ -425,7 +479,9 @@ class PlanBuilderTest {
                     .endContainer()
                     .endSpec());
 
-    assertThatThrownBy(() -> build(pod)).isInstanceOf(PlanException.Invalid.class).hasMessageContaining("../etc");
+    assertThatThrownBy(() -> build(pod))
+        .isInstanceOf(PlanException.Invalid.class)
+        .hasMessageContaining("../etc");
   }
 
   // ---- resources, policies, command ----
@@ -498,7 +554,8 @@ class PlanBuilderTest {
   @Test
   void restartPolicyDefaultsToAlways() throws Exception {
     assertThat(build(pod(p -> p)).restartPolicy()).isEqualTo(PodPlan.RestartPolicy.ALWAYS);
-    assertThat(build(pod(p -> p.editSpec().withRestartPolicy("OnFailure").endSpec())).restartPolicy())
+    assertThat(
+            build(pod(p -> p.editSpec().withRestartPolicy("OnFailure").endSpec())).restartPolicy())
         .isEqualTo(PodPlan.RestartPolicy.ON_FAILURE);
     assertThat(build(pod(p -> p.editSpec().withRestartPolicy("Never").endSpec())).restartPolicy())
         .isEqualTo(PodPlan.RestartPolicy.NEVER);
@@ -508,7 +565,9 @@ class PlanBuilderTest {
   void unknownRestartPolicyIsInvalid() {
     Pod pod = pod(p -> p.editSpec().withRestartPolicy("Sometimes").endSpec());
 
-    assertThatThrownBy(() -> build(pod)).isInstanceOf(PlanException.Invalid.class).hasMessageContaining("Sometimes");
+    assertThatThrownBy(() -> build(pod))
+        .isInstanceOf(PlanException.Invalid.class)
+        .hasMessageContaining("Sometimes");
   }
 
   @Test
@@ -623,13 +682,20 @@ class PlanBuilderTest {
         .containsEntry("DSN", "<redacted>")
         .containsEntry("LEVEL", "debug");
     assertThat(c.args()).containsExactly("--password=<redacted>", "--level=debug");
-    assertThat(new String(file(redacted.volume("sec").orElseThrow(), "password").content(), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                file(redacted.volume("sec").orElseThrow(), "password").content(),
+                StandardCharsets.UTF_8))
         .isEqualTo("<redacted>");
-    assertThat(new String(file(redacted.volume("cfg").orElseThrow(), "app.conf").content(), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                file(redacted.volume("cfg").orElseThrow(), "app.conf").content(),
+                StandardCharsets.UTF_8))
         .isEqualTo("public");
     // The original keeps its values.
     assertThat(plan.containers().get(0).env()).containsEntry("PASSWORD", "s3cr3t");
-    assertThat(plan.containers().get(0).args()).containsExactly("--password=s3cr3t", "--level=debug");
+    assertThat(plan.containers().get(0).args())
+        .containsExactly("--password=s3cr3t", "--level=debug");
   }
 
   // ---- helpers ----
@@ -672,7 +738,13 @@ class PlanBuilderTest {
 
   private void configMap(String name, Map<String, String> data) {
     objects.add(
-        new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace("ns").endMetadata().withData(data).build());
+        new ConfigMapBuilder()
+            .withNewMetadata()
+            .withName(name)
+            .withNamespace("ns")
+            .endMetadata()
+            .withData(data)
+            .build());
   }
 
   private void secret(String name, Map<String, String> data, Map<String, String> stringData) {

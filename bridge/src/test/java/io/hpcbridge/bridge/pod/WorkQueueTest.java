@@ -115,7 +115,9 @@ class WorkQueueTest {
             key -> {
               both.countDown();
               // Returns only when the other key runs at the same time.
-              return both.await(30, TimeUnit.SECONDS) ? WorkQueue.DONE : new WorkQueue.Retry("alone");
+              return both.await(30, TimeUnit.SECONDS)
+                  ? WorkQueue.DONE
+                  : new WorkQueue.Retry("alone");
             });
 
     queue.add("a");

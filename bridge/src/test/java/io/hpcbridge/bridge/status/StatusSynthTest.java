@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.tuple;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodCondition;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodIP;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -98,7 +98,11 @@ class StatusSynthTest {
   @Test
   void hostIpFallsBackToTheNodeAddress() {
     PodStatus s =
-        synth.synth(pod(), observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 0)).get(), T2, "10.0.0.1");
+        synth.synth(
+            pod(),
+            observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 0)).get(),
+            T2,
+            "10.0.0.1");
 
     assertThat(s.getHostIP()).isEqualTo("10.0.0.1");
     assertThat(s.getPodIP()).isNull();
@@ -108,7 +112,8 @@ class StatusSynthTest {
   @Test
   void succeededPodHasCompletedContainers() {
     Observed o =
-        observed(Phase.SUCCEEDED, Observed.ContainerStatus.terminated("main", 0, null, T1, T2)).get();
+        observed(Phase.SUCCEEDED, Observed.ContainerStatus.terminated("main", 0, null, T1, T2))
+            .get();
 
     PodStatus s = synth.synth(pod(), o, T3, "10.0.0.1");
 
@@ -152,9 +157,12 @@ class StatusSynthTest {
   @Test
   void oomKilledReasonIsKept() {
     Observed o =
-        observed(Phase.FAILED, Observed.ContainerStatus.terminated("main", 137, "OOMKilled", T1, T2)).get();
+        observed(
+                Phase.FAILED, Observed.ContainerStatus.terminated("main", 137, "OOMKilled", T1, T2))
+            .get();
 
-    var t = synth.synth(pod(), o, T3, null).getContainerStatuses().get(0).getState().getTerminated();
+    var t =
+        synth.synth(pod(), o, T3, null).getContainerStatuses().get(0).getState().getTerminated();
 
     assertThat(t.getExitCode()).isEqualTo(137);
     assertThat(t.getReason()).isEqualTo("OOMKilled");
@@ -174,7 +182,11 @@ class StatusSynthTest {
             3,
             new Observed.Termination(1, "Error", "boom", T0, T1));
 
-    ContainerStatus c = synth.synth(pod(), observed(Phase.RUNNING, restarted).get(), T3, null).getContainerStatuses().get(0);
+    ContainerStatus c =
+        synth
+            .synth(pod(), observed(Phase.RUNNING, restarted).get(), T3, null)
+            .getContainerStatuses()
+            .get(0);
 
     assertThat(c.getRestartCount()).isEqualTo(3);
     assertThat(c.getState().getRunning().getStartedAt()).isEqualTo("2024-03-01T10:01:00Z");
@@ -197,12 +209,22 @@ class StatusSynthTest {
   void initializedOnlyWhenEveryInitContainerSucceeded() {
     Observed done =
         new Observed(
-            Phase.RUNNING, null, null, null, null, T0,
+            Phase.RUNNING,
+            null,
+            null,
+            null,
+            null,
+            T0,
             List.of(Observed.ContainerStatus.terminated("init", 0, null, T0, T1)),
             List.of(Observed.ContainerStatus.running("main", T1, 0)));
     Observed failed =
         new Observed(
-            Phase.FAILED, null, null, null, null, T0,
+            Phase.FAILED,
+            null,
+            null,
+            null,
+            null,
+            T0,
             List.of(Observed.ContainerStatus.terminated("init", 1, null, T0, T1)),
             List.of(Observed.ContainerStatus.waiting("main", "PodInitializing", null)));
 
@@ -214,14 +236,18 @@ class StatusSynthTest {
     assertThat(condition(bad, "Initialized"))
         .extracting(PodCondition::getStatus, PodCondition::getReason)
         .containsExactly("False", "ContainersNotInitialized");
-    assertThat(bad.getInitContainerStatuses().get(0).getState().getTerminated().getReason()).isEqualTo("Error");
+    assertThat(bad.getInitContainerStatuses().get(0).getState().getTerminated().getReason())
+        .isEqualTo("Error");
   }
 
   // ---- determinism and transition times ----
 
   @Test
   void sameInputGivesEqualStatus() {
-    Observed o = observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 1)).withAddresses("h", "p").get();
+    Observed o =
+        observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 1))
+            .withAddresses("h", "p")
+            .get();
 
     PodStatus a = synth.synth(pod(), o, T2, "10.0.0.1");
     PodStatus b = synth.synth(pod(), o, T2, "10.0.0.1");
@@ -232,7 +258,8 @@ class StatusSynthTest {
 
   @Test
   void unchangedConditionsKeepTheirTransitionTime() {
-    Observed running = observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 0)).get();
+    Observed running =
+        observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 0)).get();
     PodStatus first = synth.synth(pod(), running, T1, "10.0.0.1");
     Pod withFirst = new PodBuilder(pod()).withStatus(first).build();
 
@@ -244,16 +271,23 @@ class StatusSynthTest {
 
   @Test
   void changedConditionsGetTheNewTime() {
-    Observed running = observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 0)).get();
-    Observed done = observed(Phase.SUCCEEDED, Observed.ContainerStatus.terminated("main", 0, null, T1, T2)).get();
-    Pod withRunning = new PodBuilder(pod()).withStatus(synth.synth(pod(), running, T1, null)).build();
+    Observed running =
+        observed(Phase.RUNNING, Observed.ContainerStatus.running("main", T1, 0)).get();
+    Observed done =
+        observed(Phase.SUCCEEDED, Observed.ContainerStatus.terminated("main", 0, null, T1, T2))
+            .get();
+    Pod withRunning =
+        new PodBuilder(pod()).withStatus(synth.synth(pod(), running, T1, null)).build();
 
     PodStatus s = synth.synth(withRunning, done, T3, null);
 
     assertThat(condition(s, "Ready").getLastTransitionTime()).isEqualTo("2024-03-01T10:02:00Z");
-    assertThat(condition(s, "ContainersReady").getLastTransitionTime()).isEqualTo("2024-03-01T10:02:00Z");
-    assertThat(condition(s, "PodScheduled").getLastTransitionTime()).isEqualTo("2024-03-01T10:00:05Z");
-    assertThat(condition(s, "Initialized").getLastTransitionTime()).isEqualTo("2024-03-01T10:00:05Z");
+    assertThat(condition(s, "ContainersReady").getLastTransitionTime())
+        .isEqualTo("2024-03-01T10:02:00Z");
+    assertThat(condition(s, "PodScheduled").getLastTransitionTime())
+        .isEqualTo("2024-03-01T10:00:05Z");
+    assertThat(condition(s, "Initialized").getLastTransitionTime())
+        .isEqualTo("2024-03-01T10:00:05Z");
     assertThat(s.getStartTime()).isEqualTo("2024-03-01T10:00:00Z");
   }
 
@@ -285,9 +319,14 @@ class StatusSynthTest {
     assertThat(qos(main(Map.of(), Map.of()))).isEqualTo("BestEffort");
     assertThat(qos(main(Map.of("cpu", "100m"), Map.of()))).isEqualTo("Burstable");
     assertThat(qos(main(Map.of(), Map.of("cpu", "1", "memory", "1Gi")))).isEqualTo("Guaranteed");
-    assertThat(qos(main(Map.of("cpu", "1000m", "memory", "1024Mi"), Map.of("cpu", "1", "memory", "1Gi"))))
+    assertThat(
+            qos(
+                main(
+                    Map.of("cpu", "1000m", "memory", "1024Mi"),
+                    Map.of("cpu", "1", "memory", "1Gi"))))
         .isEqualTo("Guaranteed");
-    assertThat(qos(main(Map.of("cpu", "500m", "memory", "1Gi"), Map.of("cpu", "1", "memory", "1Gi"))))
+    assertThat(
+            qos(main(Map.of("cpu", "500m", "memory", "1Gi"), Map.of("cpu", "1", "memory", "1Gi"))))
         .isEqualTo("Burstable");
     assertThat(qos(main(Map.of(), Map.of("cpu", "1")))).isEqualTo("Burstable");
   }
@@ -309,8 +348,15 @@ class StatusSynthTest {
   void qosClassLooksAtEveryContainerIncludingInit() {
     Container guaranteed = main(Map.of(), Map.of("cpu", "1", "memory", "1Gi"));
     Container bare = new ContainerBuilder().withName("side").build();
-    Pod oneBare = new PodBuilder(pod()).editSpec().withContainers(guaranteed, bare).endSpec().build();
-    Pod initBare = new PodBuilder(pod()).editSpec().withContainers(guaranteed).withInitContainers(bare).endSpec().build();
+    Pod oneBare =
+        new PodBuilder(pod()).editSpec().withContainers(guaranteed, bare).endSpec().build();
+    Pod initBare =
+        new PodBuilder(pod())
+            .editSpec()
+            .withContainers(guaranteed)
+            .withInitContainers(bare)
+            .endSpec()
+            .build();
 
     assertThat(StatusSynth.qosClass(oneBare)).isEqualTo("Burstable");
     assertThat(StatusSynth.qosClass(initBare)).isEqualTo("Burstable");
@@ -341,7 +387,8 @@ class StatusSynthTest {
   }
 
   private static String qos(Container c) {
-    return StatusSynth.qosClass(new PodBuilder(pod()).editSpec().withContainers(c).endSpec().build());
+    return StatusSynth.qosClass(
+        new PodBuilder(pod()).editSpec().withContainers(c).endSpec().build());
   }
 
   private static Container main(Map<String, String> requests, Map<String, String> limits) {
@@ -368,7 +415,8 @@ class StatusSynthTest {
   }
 
   private static PodCondition condition(PodStatus s, String type) {
-    Optional<PodCondition> c = s.getConditions().stream().filter(x -> x.getType().equals(type)).findFirst();
+    Optional<PodCondition> c =
+        s.getConditions().stream().filter(x -> x.getType().equals(type)).findFirst();
     assertThat(c).as("condition %s", type).isPresent();
     return c.get();
   }
@@ -378,7 +426,8 @@ class StatusSynthTest {
     return new ObservedBuilder(phase, List.of(containers));
   }
 
-  private record ObservedBuilder(Phase phase, List<Observed.ContainerStatus> containers, String hostIP, String podIP) {
+  private record ObservedBuilder(
+      Phase phase, List<Observed.ContainerStatus> containers, String hostIP, String podIP) {
     ObservedBuilder(Phase phase, List<Observed.ContainerStatus> containers) {
       this(phase, containers, null, null);
     }
