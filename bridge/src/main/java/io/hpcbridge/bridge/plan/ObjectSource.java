@@ -9,4 +9,13 @@ public interface ObjectSource {
   Optional<ConfigMap> configMap(String namespace, String name);
 
   Optional<Secret> secret(String namespace, String name);
+
+  /**
+   * A bound service account token for a projected {@code serviceAccountToken} source; empty where
+   * none can be had (no cluster).
+   */
+  default Optional<String> serviceAccountToken(
+      String namespace, String serviceAccount, String audience, long expirationSeconds) {
+    return Optional.empty();
+  }
 }

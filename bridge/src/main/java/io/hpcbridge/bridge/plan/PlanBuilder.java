@@ -42,6 +42,14 @@ public final class PlanBuilder {
   /** Secrets are written owner-only unless the pod asks for another mode. */
   static final int SECRET_MODE = 0600;
 
+  /**
+   * The API server fills in defaultMode 0644 on every secret volume, so 0644 cannot be told apart
+   * from "not set": both give owner-only files. Any other mode is honoured.
+   */
+  static int secretMode(Integer defaultMode) {
+    return defaultMode == null || defaultMode == CONFIG_MODE ? SECRET_MODE : defaultMode;
+  }
+
   private final ObjectSource objects;
   private final EnvResolver env;
 
@@ -62,7 +70,7 @@ public final class PlanBuilder {
     List<String> warnings = new ArrayList<>();
     List<VolumePlan> volumes = new ArrayList<>();
     for (Volume v : nullSafe(spec.getVolumes())) {
-      volumes.add(volume(pod, v));
+      volumes.add(volume(pod, v, warnings));
     }
     Set<String> volumeNames = new java.util.HashSet<>();
     volumes.forEach(v -> volumeNames.add(v.name()));
@@ -189,7 +197,7 @@ public final class PlanBuilder {
     return out;
   }
 
-  private VolumePlan volume(Pod pod, Volume v) throws PlanException {
+  private VolumePlan volume(Pod pod, Volume v, List<String> warnings) throws PlanException {
     String ns = pod.getMetadata().getNamespace();
     if (v.getConfigMap() != null) {
       var src = v.getConfigMap();
@@ -223,7 +231,7 @@ public final class PlanBuilder {
             "MountVolume.SetUp failed for volume \"" + v.getName() + "\": secret \""
                 + src.getSecretName() + "\" not found");
       }
-      int mode = src.getDefaultMode() == null ? SECRET_MODE : src.getDefaultMode();
+      int mode = secretMode(src.getDefaultMode());
       return new VolumePlan(
           v.getName(),
           VolumePlan.Type.SECRET,
@@ -241,7 +249,7 @@ public final class PlanBuilder {
           false);
     }
     if (v.getProjected() != null) {
-      return projected(pod, v);
+      return projected(pod, v, warnings);
     }
     if (v.getEmptyDir() != null) {
       return new VolumePlan(v.getName(), VolumePlan.Type.EMPTY_DIR, List.of(), null, false);
@@ -257,7 +265,7 @@ public final class PlanBuilder {
             + "); supported: configMap, secret, downwardAPI, projected, emptyDir, hostPath");
   }
 
-  private VolumePlan projected(Pod pod, Volume v) throws PlanException {
+  private VolumePlan projected(Pod pod, Volume v, List<String> warnings) throws PlanException {
     String ns = pod.getMetadata().getNamespace();
     int mode = v.getProjected().getDefaultMode() == null ? CONFIG_MODE : v.getProjected().getDefaultMode();
     List<FilePlan> files = new ArrayList<>();
@@ -286,11 +294,24 @@ public final class PlanBuilder {
         files.addAll(keyFiles(secretBytes(s.get()), src.getItems(), mode, "secret " + src.getName(), src.getOptional()));
       } else if (p.getDownwardAPI() != null) {
         files.addAll(downwardFiles(pod, p.getDownwardAPI().getItems(), mode));
+      } else if (p.getServiceAccountToken() != null) {
+        // Every pod of Kubernetes >= 1.22 has one (kube-api-access-*). The token is requested
+        // once at submit and not rotated: it lives expirationSeconds.
+        var src = p.getServiceAccountToken();
+        String sa = pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName();
+        long seconds = src.getExpirationSeconds() == null ? 3600 : src.getExpirationSeconds();
+        Optional<String> token = objects.serviceAccountToken(ns, sa, src.getAudience(), seconds);
+        if (token.isEmpty()) {
+          warnings.add("no token for service account " + ns + "/" + sa + ": " + src.getPath() + " left out");
+          continue;
+        }
+        sensitive = true;
+        files.add(new FilePlan(src.getPath(), token.get().getBytes(StandardCharsets.UTF_8), SECRET_MODE));
       } else {
         throw new PlanException.Invalid(
             "UnsupportedVolume",
             "projected volume \"" + v.getName()
-                + "\": only configMap, secret and downwardAPI sources are supported");
+                + "\": only configMap, secret, downwardAPI and serviceAccountToken sources are supported");
       }
     }
     return new VolumePlan(v.getName(), VolumePlan.Type.PROJECTED, files, null, sensitive);

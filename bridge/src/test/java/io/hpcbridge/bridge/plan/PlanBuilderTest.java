@@ -119,6 +119,23 @@ class PlanBuilderTest {
   }
 
   @Test
+  void secretVolumeWithTheApiServersDefault0644IsStillOwnerOnly() throws Exception {
+    secret("creds", Map.of("password", "s3cr3t"), Map.of());
+
+    VolumePlan v =
+        volume(
+            new VolumeBuilder()
+                .withName("v")
+                .withNewSecret()
+                .withSecretName("creds")
+                .withDefaultMode(0644)
+                .endSecret()
+                .build());
+
+    assertThat(v.files()).extracting(FilePlan::mode).containsExactly(0600);
+  }
+
+  @Test
   void secretVolumeHonoursDefaultModeAndItemMode() throws Exception {
     secret("creds", Map.of("a", "1", "b", "2"), Map.of());
 
