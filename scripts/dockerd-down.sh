@@ -7,6 +7,7 @@ set -euo pipefail
 
 DIR=${1:-/tmp/hpc-bridge-it/docker}
 [ -d "$DIR" ] || exit 0
+mkdir -p /run/lock
 exec 7>/run/lock/hpc-bridge-docker.users
 if ! flock -n -x 7; then
   note "Docker daemons left running: another test run uses them"

@@ -27,6 +27,7 @@ SOCK2=$RUN2/docker.sock
 need_root
 mkdir -p "$DIR/logs"
 DIR=$(cd "$DIR" && pwd)
+mkdir -p /run/lock
 exec 8>/run/lock/hpc-bridge-dockerd.lock
 flock 8 # one dockerd-up/dockerd-down at a time on this machine
 

@@ -93,6 +93,7 @@ timed packages packages
   KUBE_FRESH=1 timed "kubernetes control plane" "$S/kube-up.sh" "$RUN_DIR/kube"
 ) 2>"$RUN_DIR/logs/setup-kube.err" &
 kube_job=$!
+mkdir -p /run/lock
 exec 7>/run/lock/hpc-bridge-docker.users
 flock -s 7 # a user of the Docker daemons until exit (see dockerd-down.sh)
 (
