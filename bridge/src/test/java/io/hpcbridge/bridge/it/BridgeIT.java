@@ -210,7 +210,7 @@ class BridgeIT {
     Pod bad =
         pod(ns, "bad", "echo never")
             .editSpec()
-            .addNewVolume().withName("data").withNewPersistentVolumeClaim().withClaimName("nope").endPersistentVolumeClaim().endVolume()
+            .addNewVolume().withName("data").withNewNfs().withServer("127.0.0.1").withPath("/exports").endNfs().endVolume()
             .endSpec()
             .build();
     client.pods().inNamespace(ns).resource(bad).create();
@@ -219,7 +219,7 @@ class BridgeIT {
     await("bad pod Failed").atMost(Duration.ofSeconds(60)).until(() -> "Failed".equals(phase(ns, "bad")));
     Pod failed = get(ns, "bad");
     assertThat(failed.getStatus().getReason()).isEqualTo("UnsupportedVolume");
-    assertThat(failed.getStatus().getMessage()).contains("persistentVolumeClaim");
+    assertThat(failed.getStatus().getMessage()).contains("nfs");
     await("warning event").atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       List<Event> events = client.v1().events().inNamespace(ns).list().getItems();
       assertThat(events).anySatisfy(e -> {
