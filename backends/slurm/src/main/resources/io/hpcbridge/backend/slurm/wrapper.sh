@@ -58,12 +58,12 @@ hpcb_run() {
     read -r rc < "$cdir/rc" 2>/dev/null
     fin=$(hpcb_now)
     if [ "$hpcb_stop" = 1 ] || ! hpcb_restart "$kind" "$rc"; then break; fi
+    sleep "$delay" & wait $!
+    [ "$hpcb_stop" = 1 ] && break
     restarts=$((restarts + 1))
     hpcb_put "$cdir/last" "$rc $start $fin"
     hpcb_put "$cdir/restarts" "$restarts"
     mv -f -- "$cdir/log" "$cdir/previous.log" 2>/dev/null
-    sleep "$delay" & wait $!
-    [ "$hpcb_stop" = 1 ] && break
     delay=$((delay * 2 > 300 ? 300 : delay * 2))
   done
   hpcb_put "$cdir/exit" "$rc $fin"
