@@ -37,7 +37,9 @@ public final class Backends {
     try {
       return f.create(new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings()));
     } catch (IllegalArgumentException e) {
-      throw new ConfigException("backends." + cfg.backend(), e.getMessage());
+      String m = e.getMessage() == null ? e.toString() : e.getMessage();
+      // Backends name the key themselves ("backends.slurm.ssh.host: ..."); keep one prefix.
+      throw m.startsWith("backends.") ? new ConfigException(m.substring(0, m.indexOf(':') < 0 ? m.length() : m.indexOf(':')), m.indexOf(':') < 0 ? "invalid" : m.substring(m.indexOf(':') + 1).strip()) : new ConfigException("backends." + cfg.backend(), m);
     }
   }
 }

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 
 /**
  * Reads a backend's config section: nested YAML maps ({@code ssh: {host: x}}) or flat dotted keys
- * ({@code ssh.host: x}). Every error names the full key, prefixed with {@code backend.settings.}.
+ * ({@code ssh.host: x}). Every error names the full key, prefixed with {@code backends.slurm.}.
  */
 final class Settings {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)?");
@@ -35,7 +35,7 @@ final class Settings {
   }
 
   static IllegalArgumentException bad(String key, String why) {
-    return new IllegalArgumentException("backend.settings." + key + ": " + why);
+    return new IllegalArgumentException("backends.slurm." + key + ": " + why);
   }
 
   String string(String key, String fallback) {

@@ -89,6 +89,22 @@ public final class SlurmBackend implements Backend {
     return r;
   }
 
+  /**
+   * The exact script {@link #submit} would hand sbatch. Offline (login node unreachable) a
+   * {@code ~/} work root is shown under {@code /home/<user>}.
+   */
+  @Override
+  public String render(PodPlan plan) throws BackendException {
+    SbatchRenderer r;
+    try {
+      r = renderer();
+    } catch (BackendException.Transient e) {
+      String user = config.ssh() != null && config.ssh().user() != null ? config.ssh().user() : System.getProperty("user.name");
+      r = new SbatchRenderer(config, "/home/" + user);
+    }
+    return r.render(plan);
+  }
+
   static String handleId(String jobId, String uid) {
     return jobId + "/" + uid;
   }

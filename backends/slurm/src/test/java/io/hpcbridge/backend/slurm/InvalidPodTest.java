@@ -84,13 +84,13 @@ class InvalidPodTest {
 
   @Test
   void configErrorsNameTheKey() {
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh"))).hasMessageStartingWith("backend.settings.ssh.host:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b"))).hasMessageStartingWith("backend.settings.workRoot:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output")))).hasMessageStartingWith("backend.settings.allowedFlags:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh"))).hasMessageStartingWith("backends.slurm.ssh.host:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b"))).hasMessageStartingWith("backends.slurm.workRoot:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output")))).hasMessageStartingWith("backends.slurm.allowedFlags:");
     assertThatThrownBy(() -> SlurmConfig.parse(Map.of("flavors", Map.of("x", Map.of("flags", "--job-name=y")))))
-        .hasMessageStartingWith("backend.settings.flavors.x.flags:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker"))).hasMessageStartingWith("backend.settings.runtime:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu"))).hasMessageStartingWith("backend.settings.defaultFlavor:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever"))).hasMessageStartingWith("backend.settings.retention:");
+        .hasMessageStartingWith("backends.slurm.flavors.x.flags:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker"))).hasMessageStartingWith("backends.slurm.runtime:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu"))).hasMessageStartingWith("backends.slurm.defaultFlavor:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever"))).hasMessageStartingWith("backends.slurm.retention:");
   }
 }
