@@ -251,6 +251,35 @@ class LocalBackendIT {
   }
 
   @Test
+  void failedInitContainerIsRetriedUnderOnFailure() throws Exception {
+    Path counter = dir.resolve("init-counter");
+    String script =
+        "n=$(cat %1$s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %1$s; [ $n -ge 2 ]"
+            .formatted(counter);
+    Handle h =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.ON_FAILURE,
+                List.of(sh("setup", script)),
+                List.of(sh("main", "echo main"))));
+    Observed o = awaitTerminal(h);
+    assertThat(o.phase()).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(container(o, "setup").restartCount()).isEqualTo(1);
+    assertThat(logs(h, "main", opts())).isEqualTo("main\n");
+  }
+
+  @Test
+  void alwaysRestartsEvenAfterSuccessUntilStopped() throws Exception {
+    Handle h =
+        submit(pod(PodPlan.RestartPolicy.ALWAYS, List.of(), List.of(sh("loop", "echo tick"))));
+    Observed o = waitFor().until(() -> observe(h), x -> container(x, "loop").restartCount() >= 2);
+    assertThat(o.phase()).isEqualTo(Observed.Phase.RUNNING);
+    assertThat(container(o, "loop").lastTermination().exitCode()).isZero();
+    backend.cancel(h, Duration.ofSeconds(1));
+    assertThat(awaitTerminal(h).phase().terminal()).isTrue();
+  }
+
+  @Test
   void neverRestartPolicyDoesNotRestart() throws Exception {
     Handle h = submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("once", "exit 1"))));
     Observed o = awaitTerminal(h);

@@ -84,8 +84,8 @@ final class TestPods {
   }
 
   /**
-   * Whether root-only parts of a test can run: true as root; false for a developer without root;
-   * a loud failure in CI.
+   * Whether root-only parts of a test can run: true as root; false for a developer without root; a
+   * loud failure in CI.
    */
   static boolean rootOrSkipPart() {
     long uid = ProcFs.effectiveUid();
