@@ -124,6 +124,38 @@ class NodeLifecycleIT {
     assertThat(client.nodes().withName(NODE).get().getMetadata().getUid()).as("the node was adopted, not recreated").isEqualTo(uid);
   }
 
+  @Test
+  @Order(4)
+  void aBackendThatFailsItsPingMakesTheNodeNotReadyWithAReason() throws Exception {
+    // Break the local backend for real: its work directory becomes a plain file.
+    Path work = bridge.dir().resolve("data/local");
+    Path away = bridge.dir().resolve("data/local.away");
+    Files.move(work, away);
+    Files.writeString(work, "not a directory");
+    try {
+      await("node Ready=False, BackendUnreachable")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(500))
+          .until(() -> "BackendUnreachable".equals(readyReason()) && "False".equals(Nodes.readyStatus(client, NODE)));
+      assertThat(readyMessage()).contains("not writable");
+    } finally {
+      Files.delete(work);
+      Files.move(away, work);
+    }
+    await("node Ready again")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> Nodes.ready(client, NODE));
+  }
+
+  static String readyReason() {
+    return client.nodes().withName(NODE).get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().map(c -> c.getReason()).orElse(null);
+  }
+
+  static String readyMessage() {
+    return client.nodes().withName(NODE).get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().map(c -> c.getMessage()).orElse(null);
+  }
+
   static String phase(String name) {
     Pod p = client.pods().inNamespace(NS).withName(name).get();
     return p == null || p.getStatus() == null ? null : p.getStatus().getPhase();
