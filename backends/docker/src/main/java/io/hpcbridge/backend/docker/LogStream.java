@@ -101,6 +101,10 @@ final class LogStream extends InputStream {
     if (len == 0) {
       return 0;
     }
+    if (remaining <= 0) {
+      close();
+      return -1;
+    }
     if (!fill()) {
       if (remaining <= 0) {
         close();
