@@ -48,6 +48,7 @@ public final class ContainerSpecs {
    * @param labels the container's labels
    * @param exposedPorts ports to expose (sandbox only)
    * @param hostConfig the host config
+   * @param stopTimeoutSeconds seconds between SIGTERM and SIGKILL when the daemon stops it
    */
   public record Spec(
       String name,
@@ -59,7 +60,8 @@ public final class ContainerSpecs {
       String hostname,
       Map<String, String> labels,
       List<ExposedPort> exposedPorts,
-      HostConfig hostConfig) {}
+      HostConfig hostConfig,
+      int stopTimeoutSeconds) {}
 
   /** Labels every container of the pod carries. */
   static Map<String, String> podLabels(PodPlan plan, String nodeName, String container, String role) {
@@ -170,7 +172,8 @@ public final class ContainerSpecs {
         hostname,
         labels,
         exposed,
-        hc);
+        hc,
+        2);
   }
 
   /** An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}). */
@@ -222,7 +225,8 @@ public final class ContainerSpecs {
         null,
         labels,
         List.of(),
-        hc);
+        hc,
+        (int) Math.min(Integer.MAX_VALUE, (plan.terminationGracePeriod().toMillis() + 999) / 1000));
   }
 
   /**

@@ -358,7 +358,8 @@ public final class DockerBackend implements Backend {
             .withName(spec.name())
             .withLabels(spec.labels())
             .withEnv(spec.env())
-            .withHostConfig(spec.hostConfig());
+            .withHostConfig(spec.hostConfig())
+            .withStopTimeout(spec.stopTimeoutSeconds());
     if (spec.entrypoint() != null) {
       cmd.withEntrypoint(spec.entrypoint());
     }
@@ -438,15 +439,37 @@ public final class DockerBackend implements Backend {
       if (tag != null) {
         pull.withTag(tag);
       }
+      Throwable[] failure = new Throwable[1];
+      PullImageResultCallback cb =
+          new PullImageResultCallback() {
+            @Override
+            public void onError(Throwable t) {
+              // reported as the container's waiting reason, not as a logged stack trace
+              failure[0] = t;
+              try {
+                close();
+              } catch (java.io.IOException e) {
+                // closing a finished pull
+              }
+            }
+          };
       boolean done =
-          pull.exec(new PullImageResultCallback())
-              .awaitCompletion(settings.imagePullTimeout().toMillis(), TimeUnit.MILLISECONDS);
+          pull.exec(cb).awaitCompletion(settings.imagePullTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      if (failure[0] instanceof RuntimeException re) {
+        throw re;
+      }
+      if (failure[0] != null) {
+        throw new RuntimeException(failure[0].getMessage(), failure[0]);
+      }
       if (!done) {
+        cb.close();
         throw new PullFailure("ErrImagePull", "pulling " + ref + " timed out");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new PullFailure("ErrImagePull", "interrupted while pulling " + ref);
+    } catch (java.io.IOException e) {
+      throw new PullFailure("ErrImagePull", "pulling " + ref + ": " + e.getMessage());
     } catch (RuntimeException e) {
       if (DockerHost.isConnectionFailure(e)) {
         throw e;
