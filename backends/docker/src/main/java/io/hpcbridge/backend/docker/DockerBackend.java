@@ -210,7 +210,11 @@ public final class DockerBackend implements Backend {
           }
         }
       }
-      log.info("pod {} ({}) placed on docker host {}", plan.pod(), uid, hostName);
+      if (placedNow) {
+        log.info("pod {} ({}) placed on docker host {}", plan.pod(), uid, hostName);
+      } else {
+        log.info("pod {} ({}) already on docker host {}", plan.pod(), uid, hostName);
+      }
       scheduleCreate(uid, 0);
       return handle(hostName, uid);
     }
@@ -482,19 +486,28 @@ public final class DockerBackend implements Backend {
   // ---------------------------------------------------------------- creating containers
 
   private void scheduleCreate(String uid, long delayMillis) {
+    if (io.isShutdown()) {
+      return;
+    }
     Runnable task =
         () -> {
           try {
             createRemaining(uid);
           } catch (RuntimeException e) {
-            log.warn("creating containers of pod {} failed, retrying: {}", uid, DockerHost.describe(e));
-            scheduleCreate(uid, 5_000);
+            if (!io.isShutdown()) {
+              log.warn("creating containers of pod {} failed, retrying: {}", uid, DockerHost.describe(e));
+              scheduleCreate(uid, 5_000);
+            }
           }
         };
-    if (delayMillis <= 0) {
-      io.execute(task);
-    } else {
-      timer.schedule(() -> io.execute(task), delayMillis, TimeUnit.MILLISECONDS);
+    try {
+      if (delayMillis <= 0) {
+        io.execute(task);
+      } else {
+        timer.schedule(() -> io.execute(task), delayMillis, TimeUnit.MILLISECONDS);
+      }
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed
     }
   }
 
@@ -517,7 +530,26 @@ public final class DockerBackend implements Backend {
       }
       Optional<String> hostName = store.host(uid);
       Optional<PodPlan> maybePlan = store.plan(uid);
-      if (hostName.isEmpty() || maybePlan.isEmpty() || !hosts.containsKey(hostName.get())) {
+      if (hostName.isEmpty() || !hosts.containsKey(hostName.get())) {
+        return;
+      }
+      if (maybePlan.isEmpty()) {
+        // found by label with the data directory lost: run what exists, say what cannot be made
+        DockerHost host = hosts.get(hostName.get());
+        for (Container c : listPod(host, uid)) {
+          if (Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))) {
+            List<String> names = new ArrayList<>(splitNames(c.getLabels().get(Names.LABEL_INIT_CONTAINERS)));
+            names.addAll(splitNames(c.getLabels().get(Names.LABEL_CONTAINERS)));
+            for (String n : names) {
+              rt.waiting.putIfAbsent(
+                  n,
+                  new PodStatusMapper.Waiting(
+                      "CreateContainerConfigError",
+                      "the backend's record of this pod is gone (data directory lost); submit the pod again"));
+            }
+          }
+        }
+        rt.allCreated = true;
         return;
       }
       DockerHost host = hosts.get(hostName.get());
@@ -980,7 +1012,11 @@ public final class DockerBackend implements Backend {
             }
             log.info("pod {} stopped on docker host {}", uid, host.name());
           } catch (RuntimeException e) {
-            log.warn("stopping pod {} on {} failed: {}", uid, host.name(), DockerHost.describe(e));
+            if (io.isShutdown()) {
+              log.debug("stopping pod {} interrupted by close: {}", uid, DockerHost.describe(e));
+            } else {
+              log.warn("stopping pod {} on {} failed: {}", uid, host.name(), DockerHost.describe(e));
+            }
           } finally {
             rt.stopping.set(false);
           }
@@ -1122,7 +1158,7 @@ public final class DockerBackend implements Backend {
         }
       } catch (RuntimeException e) {
         h.failed(e);
-        log.warn("cannot look for pod {} on unreachable docker host {}: {}", uid, h.name(), DockerHost.describe(e));
+        log.debug("cannot look for pod {} on unreachable docker host {}: {}", uid, h.name(), DockerHost.describe(e));
       }
     }
     return Optional.empty();

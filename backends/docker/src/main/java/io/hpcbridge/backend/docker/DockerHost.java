@@ -29,7 +29,9 @@ final class DockerHost implements AutoCloseable {
   DockerHost(DockerSettings.HostSettings s) {
     this.settings = s;
     this.client = build(s, s.responseTimeout());
-    this.streams = build(s, null);
+    // Zero means no timeout: log streams may idle for hours, stops last the grace period. Left
+    // unset, the TLS handshake's timeout (the connect timeout) would stay on the socket.
+    this.streams = build(s, Duration.ZERO);
   }
 
   private static DockerClient build(DockerSettings.HostSettings s, Duration responseTimeout) {
@@ -47,9 +49,7 @@ final class DockerHost implements AutoCloseable {
             .sslConfig(cfg.getSSLConfig())
             .maxConnections(s.maxConnections())
             .connectionTimeout(s.connectTimeout());
-    if (responseTimeout != null) {
-      hb.responseTimeout(responseTimeout);
-    }
+    hb.responseTimeout(responseTimeout);
     return DockerClientImpl.getInstance(cfg, hb.build());
   }
 

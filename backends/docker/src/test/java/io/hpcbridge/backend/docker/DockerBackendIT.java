@@ -268,4 +268,59 @@ class DockerBackendIT {
     // the daemon's own words are in the message
     assertThat(o.container("app").orElseThrow().message()).containsAnyOf("denied", "not found", "resolve", "no such host", "dial", "lookup", "Get ");
   }
+
+  @Test
+  void oomKilledAndOnFailureRestartsAreReported() throws Exception {
+    ContainerPlan hog =
+        new ContainerPlan("hog", "local/busybox:1", "IfNotPresent", List.of("sh", "-c"),
+            List.of("head -c 300m /dev/zero | tail"), null, Map.of(), null,
+            new Resources(0, 0, 0, 16L << 20, 0, Map.of()), List.of(), List.of());
+    Handle oom = backend.submit(Plans.pod("oom", List.of(), List.of(hog)));
+
+    // fails twice, then succeeds: counted in an emptyDir that survives the restarts
+    var vols = List.of(new VolumePlan("state", VolumePlan.Type.EMPTY_DIR, List.of(), null, false));
+    ContainerPlan flaky =
+        new ContainerPlan("flaky", "local/busybox:1", "IfNotPresent", List.of("sh", "-c"),
+            List.of("n=$(cat /s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /s/n; echo run$n; [ $n -ge 3 ] && exit 0; exit 4"),
+            null, Map.of(), null, Resources.NONE, List.of(new ContainerPlan.Mount("state", "/s", null, false)), List.of());
+    Handle retry = backend.submit(Plans.pod("retry", List.of(), List.of(flaky), vols, PodPlan.RestartPolicy.ON_FAILURE));
+
+    Observed o = awaitPhase(backend, oom, Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    assertThat(o.container("hog").orElseThrow().reason()).isEqualTo("OOMKilled");
+    assertThat(o.container("hog").orElseThrow().exitCode()).isEqualTo(137);
+
+    Observed r = awaitPhase(backend, retry, Set.of(Phase.SUCCEEDED), Duration.ofSeconds(60));
+    var f = r.container("flaky").orElseThrow();
+    assertThat(f.exitCode()).isZero();
+    assertThat(f.restartCount()).isEqualTo(2);
+    assertThat(read(backend.logs(retry, "flaky", LogOptions.ALL))).contains("run1", "run2", "run3");
+  }
+
+  @Test
+  void hostPortsAndHostPathsReachTheDockerHost() throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path shared = java.nio.file.Files.createTempDirectory("hpcb-hostpath");
+    java.nio.file.Files.writeString(shared.resolve("from-host.txt"), "host-file-content");
+    var vols = List.of(new VolumePlan("hp", VolumePlan.Type.HOST_PATH, List.of(), shared.toString(), false));
+    ContainerPlan web =
+        new ContainerPlan("web", "local/busybox:1", "IfNotPresent", List.of("sh", "-c"),
+            List.of("mkdir -p /www && cp /hp/from-host.txt /www/index.html && echo written > /hp/from-pod.txt && exec httpd -f -p 8080 -h /www"),
+            null, Map.of(), null, Resources.NONE, List.of(new ContainerPlan.Mount("hp", "/hp", null, false)),
+            List.of(new ContainerPlan.Port("http", 8080, port, "TCP")));
+    Handle h = backend.submit(Plans.pod("ports", List.of(), List.of(web), vols, PodPlan.RestartPolicy.NEVER));
+    awaitPhase(backend, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+      var resp = http.send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(resp.body()).contains("host-file-content");
+    });
+    assertThat(shared.resolve("from-pod.txt")).hasContent("written");
+    backend.cancel(h, Duration.ofSeconds(1));
+    awaitPhase(backend, h, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(30));
+  }
 }

@@ -134,7 +134,10 @@ class DockerHostDownIT {
       Path script = dockerdUp();
       ProcessBuilder pb;
       if (script != null) {
-        pb = new ProcessBuilder("bash", script.toString());
+        // a directory of its own: the run directory's "started" markers belong to whoever started
+        // the engines first, and its clean-up must stay the one that stops them
+        Path dir = Files.createTempDirectory("hpcb-dockerd-restart");
+        pb = new ProcessBuilder("bash", script.toString(), dir.toString());
       } else {
         pb = new ProcessBuilder(cmdline);
       }
