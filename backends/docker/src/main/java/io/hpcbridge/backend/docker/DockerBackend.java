@@ -220,43 +220,51 @@ public final class DockerBackend implements Backend {
     }
   }
 
-  /** Chooses a host and records the choice before anything is created there. */
+  /** A host's load as listed, and which pods (uids) it counted. */
+  private record Listed(Placement.HostLoad load, java.util.Set<String> uids) {}
+
+  /**
+   * Chooses a host and records the choice before anything is created there. Runs under one lock:
+   * the hosts are listed inside it, and pods placed but whose sandbox is not listed yet count as
+   * pending, so concurrent submits see each other.
+   */
   private String place(PodPlan plan) throws BackendException {
     Placement.Request req = Placement.Request.of(plan);
-    Map<String, CompletableFuture<Placement.HostLoad>> loads = new LinkedHashMap<>();
-    for (DockerHost h : hosts.values()) {
-      loads.put(h.name(), CompletableFuture.supplyAsync(() -> load(h), io));
-    }
-    List<Placement.HostLoad> reachable = new ArrayList<>();
-    List<String> errors = new ArrayList<>();
-    for (var e : loads.entrySet()) {
-      try {
-        reachable.add(e.getValue().join());
-      } catch (RuntimeException ex) {
-        errors.add(e.getKey() + ": " + DockerHost.describe(ex));
-      }
-    }
-    if (reachable.isEmpty()) {
-      throw new BackendException.Transient("no docker host is reachable: " + String.join("; ", errors));
-    }
     synchronized (placementLock) {
-      List<Placement.HostLoad> withPending = new ArrayList<>();
-      for (Placement.HostLoad l : reachable) {
-        long cpu = l.usedCpuMillis();
-        long mem = l.usedMemoryBytes();
-        int n = l.pods();
+      Map<String, CompletableFuture<Listed>> loads = new LinkedHashMap<>();
+      for (DockerHost h : hosts.values()) {
+        loads.put(h.name(), CompletableFuture.supplyAsync(() -> load(h), io));
+      }
+      List<Placement.HostLoad> reachable = new ArrayList<>();
+      List<String> errors = new ArrayList<>();
+      for (var e : loads.entrySet()) {
+        Listed l;
+        try {
+          l = e.getValue().join();
+        } catch (RuntimeException ex) {
+          errors.add(e.getKey() + ": " + DockerHost.describe(ex));
+          continue;
+        }
+        Placement.HostLoad hl = l.load();
+        long cpu = hl.usedCpuMillis();
+        long mem = hl.usedMemoryBytes();
+        int n = hl.pods();
         for (var p : pendingHosts.entrySet()) {
-          if (p.getValue().equals(l.name())) {
+          if (p.getValue().equals(hl.name()) && !l.uids().contains(p.getKey())) {
             Placement.Request r = pendingPlacements.get(p.getKey());
             cpu += r.cpuMillis();
             mem += r.memoryBytes();
             n++;
           }
         }
-        withPending.add(
-            new Placement.HostLoad(l.name(), l.cpuMillis(), l.memoryBytes(), l.maxPods(), cpu, mem, n));
+        reachable.add(
+            new Placement.HostLoad(hl.name(), hl.cpuMillis(), hl.memoryBytes(), hl.maxPods(), cpu, mem, n));
       }
-      Optional<String> chosen = Placement.choose(settings.placement(), withPending, req);
+      if (reachable.isEmpty()) {
+        throw new BackendException.Transient(
+            "no docker host is reachable: " + String.join("; ", errors));
+      }
+      Optional<String> chosen = Placement.choose(settings.placement(), reachable, req);
       if (chosen.isEmpty()) {
         String msg =
             "no docker host has room for "
@@ -264,7 +272,7 @@ public final class DockerBackend implements Backend {
                 + "m CPU and "
                 + req.memoryBytes()
                 + " bytes of memory";
-        if (errors.isEmpty() && !Placement.couldEverFit(withPending, req)) {
+        if (errors.isEmpty() && !Placement.couldEverFit(reachable, req)) {
           throw new BackendException.InvalidPod("OutOfResources", msg + " (larger than every host)");
         }
         throw new BackendException.Transient(msg);
@@ -278,7 +286,7 @@ public final class DockerBackend implements Backend {
   }
 
   /** A host's totals and what its active pods requested, from one list call. */
-  private Placement.HostLoad load(DockerHost h) {
+  private Listed load(DockerHost h) {
     List<Container> list;
     Info info;
     try {
@@ -297,7 +305,9 @@ public final class DockerBackend implements Backend {
     long cpu = 0;
     long mem = 0;
     int pods = 0;
+    java.util.Set<String> uids = new java.util.HashSet<>();
     for (Container c : list) {
+      uids.add(c.getLabels().get(Names.LABEL_POD_UID));
       String s = c.getState();
       if (!"running".equals(s) && !"created".equals(s) && !"restarting".equals(s)) {
         continue;
@@ -306,8 +316,10 @@ public final class DockerBackend implements Backend {
       cpu += parseLong(c.getLabels().get(Names.LABEL_CPU_REQUEST));
       mem += parseLong(c.getLabels().get(Names.LABEL_MEMORY_REQUEST));
     }
-    return new Placement.HostLoad(
-        h.name(), cpuMillis(h, info), memoryBytes(h, info), h.settings.maxPods(), cpu, mem, pods);
+    return new Listed(
+        new Placement.HostLoad(
+            h.name(), cpuMillis(h, info), memoryBytes(h, info), h.settings.maxPods(), cpu, mem, pods),
+        uids);
   }
 
   private static long cpuMillis(DockerHost h, Info info) {

@@ -189,10 +189,18 @@ class DockerBackendIT {
 
   @Test
   void tenPodsSpreadOverBothHostsOrBinpackOnOne() throws Exception {
-    List<Handle> spread = new ArrayList<>();
+    // submitted concurrently, as the bridge's workers do: placements must still see each other
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    List<java.util.concurrent.Future<Handle>> futures = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
-      spread.add(backend.submit(Plans.pod("spread-" + i, List.of(), List.of(Plans.sh("c", "sleep 600")))));
+      PodPlan p = Plans.pod("spread-" + i, List.of(), List.of(Plans.sh("c", "sleep 600")));
+      futures.add(pool.submit(() -> backend.submit(p)));
     }
+    List<Handle> spread = new ArrayList<>();
+    for (var f : futures) {
+      spread.add(f.get());
+    }
+    pool.shutdown();
     Map<String, Long> perHost = new LinkedHashMap<>();
     spread.forEach(h -> perHost.merge(DockerEngines.hostOf(h), 1L, Long::sum));
     assertThat(perHost).containsEntry("h1", 5L).containsEntry("h2", 5L);
