@@ -5,7 +5,6 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
-import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.RestartPolicy;
 import com.github.dockerjava.api.model.Volume;
@@ -21,8 +20,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * Turns a {@link PodPlan} into Docker create requests. Pure: no Docker calls, so it is unit
- * tested.
+ * Turns a {@link PodPlan} into Docker create requests. Pure: no Docker calls, so it is unit tested.
  *
  * <p>Volumes: emptyDir becomes a Docker volume per pod (shared by its containers); hostPath a bind
  * mount of the Docker host's path; configMap, secret, downwardAPI and projected volumes are copied
@@ -64,7 +62,8 @@ public final class ContainerSpecs {
       int stopTimeoutSeconds) {}
 
   /** Labels every container of the pod carries. */
-  static Map<String, String> podLabels(PodPlan plan, String nodeName, String container, String role) {
+  static Map<String, String> podLabels(
+      PodPlan plan, String nodeName, String container, String role) {
     Map<String, String> l = new LinkedHashMap<>();
     l.put(Names.LABEL_POD_UID, plan.pod().uid());
     l.put(Names.LABEL_POD_NAME, plan.pod().name());
@@ -148,7 +147,9 @@ public final class ContainerSpecs {
               ExposedPort e =
                   new ExposedPort(
                       p.containerPort(),
-                      "UDP".equalsIgnoreCase(p.protocol()) ? InternetProtocol.UDP : InternetProtocol.TCP);
+                      "UDP".equalsIgnoreCase(p.protocol())
+                          ? InternetProtocol.UDP
+                          : InternetProtocol.TCP);
               exposed.add(e);
               bindings.bind(e, Ports.Binding.bindPort(p.hostPort()));
             });
@@ -194,7 +195,8 @@ public final class ContainerSpecs {
       AccessMode mode = m.readOnly() ? AccessMode.ro : AccessMode.rw;
       switch (v.type()) {
         case EMPTY_DIR ->
-            binds.add(new Bind(Names.volume(plan.pod(), v.name()), new Volume(m.mountPath()), mode));
+            binds.add(
+                new Bind(Names.volume(plan.pod(), v.name()), new Volume(m.mountPath()), mode));
         case HOST_PATH -> {
           String src = v.hostPath();
           if (m.subPath() != null && !m.subPath().isEmpty()) {
@@ -292,7 +294,8 @@ public final class ContainerSpecs {
           out.add(new CopyFile(base.isEmpty() ? "/" : base, f.content(), f.mode()));
         } else if (f.path().startsWith(sub + "/")) {
           out.add(
-              new CopyFile(base + "/" + f.path().substring(sub.length() + 1), f.content(), f.mode()));
+              new CopyFile(
+                  base + "/" + f.path().substring(sub.length() + 1), f.content(), f.mode()));
         }
       }
     }

@@ -74,12 +74,27 @@ public record ContainerView(
 
   Observed.Termination termination() {
     return new Observed.Termination(
-        exitCode, terminationReason(), error == null || error.isEmpty() ? null : error, startedAt, finishedAt);
+        exitCode,
+        terminationReason(),
+        error == null || error.isEmpty() ? null : error,
+        startedAt,
+        finishedAt);
   }
 
   ContainerView withLastTermination(Observed.Termination t) {
     return new ContainerView(
-        id, name, role, status, exitCode, oomKilled, startedAt, finishedAt, restartCount, error, ip,
-        labels, t);
+        id,
+        name,
+        role,
+        status,
+        exitCode,
+        oomKilled,
+        startedAt,
+        finishedAt,
+        restartCount,
+        error,
+        ip,
+        labels,
+        t);
   }
 }

@@ -48,9 +48,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs each pod as containers on one of several Docker hosts: a sandbox container holding the
- * pod's network and IPC namespaces (like the kubelet's pause container), init containers run in
- * order, then the containers, all joined to the sandbox's namespaces so they reach each other on
+ * Runs each pod as containers on one of several Docker hosts: a sandbox container holding the pod's
+ * network and IPC namespaces (like the kubelet's pause container), init containers run in order,
+ * then the containers, all joined to the sandbox's namespaces so they reach each other on
  * localhost.
  *
  * <p>Everything needed after a bridge restart lives in Docker labels and in the backend's data
@@ -190,7 +190,8 @@ public final class DockerBackend implements Backend {
       DockerHost host = hosts.get(hostName);
       if (host == null) {
         throw new BackendException.InvalidPod(
-            "HostRemoved", "the pod was placed on docker host " + hostName + ", which is no longer configured");
+            "HostRemoved",
+            "the pod was placed on docker host " + hostName + ", which is no longer configured");
       }
       try {
         if (store.plan(uid).isEmpty() || placedNow) {
@@ -258,7 +259,8 @@ public final class DockerBackend implements Backend {
           }
         }
         reachable.add(
-            new Placement.HostLoad(hl.name(), hl.cpuMillis(), hl.memoryBytes(), hl.maxPods(), cpu, mem, n));
+            new Placement.HostLoad(
+                hl.name(), hl.cpuMillis(), hl.memoryBytes(), hl.maxPods(), cpu, mem, n));
       }
       if (reachable.isEmpty()) {
         throw new BackendException.Transient(
@@ -273,7 +275,8 @@ public final class DockerBackend implements Backend {
                 + req.memoryBytes()
                 + " bytes of memory";
         if (errors.isEmpty() && !Placement.couldEverFit(reachable, req)) {
-          throw new BackendException.InvalidPod("OutOfResources", msg + " (larger than every host)");
+          throw new BackendException.InvalidPod(
+              "OutOfResources", msg + " (larger than every host)");
         }
         throw new BackendException.Transient(msg);
       }
@@ -295,7 +298,8 @@ public final class DockerBackend implements Backend {
           h.client
               .listContainersCmd()
               .withShowAll(true)
-              .withLabelFilter(Map.of(Names.LABEL_NODE, nodeName, Names.LABEL_ROLE, Names.ROLE_SANDBOX))
+              .withLabelFilter(
+                  Map.of(Names.LABEL_NODE, nodeName, Names.LABEL_ROLE, Names.ROLE_SANDBOX))
               .exec();
       h.ok();
     } catch (RuntimeException e) {
@@ -318,7 +322,13 @@ public final class DockerBackend implements Backend {
     }
     return new Listed(
         new Placement.HostLoad(
-            h.name(), cpuMillis(h, info), memoryBytes(h, info), h.settings.maxPods(), cpu, mem, pods),
+            h.name(),
+            cpuMillis(h, info),
+            memoryBytes(h, info),
+            h.settings.maxPods(),
+            cpu,
+            mem,
+            pods),
         uids);
   }
 
@@ -359,7 +369,12 @@ public final class DockerBackend implements Backend {
       ensureImage(host, settings.sandboxImage(), "IfNotPresent");
     } catch (PullFailure e) {
       throw new BackendException.Transient(
-          "sandbox image " + settings.sandboxImage() + " on docker host " + host.name() + ": " + e.getMessage());
+          "sandbox image "
+              + settings.sandboxImage()
+              + " on docker host "
+              + host.name()
+              + ": "
+              + e.getMessage());
     }
     ContainerSpecs.Spec spec = ContainerSpecs.sandbox(plan, nodeName, settings);
     String id = create(host, spec);
@@ -470,7 +485,8 @@ public final class DockerBackend implements Backend {
             }
           };
       boolean done =
-          pull.exec(cb).awaitCompletion(settings.imagePullTimeout().toMillis(), TimeUnit.MILLISECONDS);
+          pull.exec(cb)
+              .awaitCompletion(settings.imagePullTimeout().toMillis(), TimeUnit.MILLISECONDS);
       if (failure[0] instanceof RuntimeException re) {
         throw re;
       }
@@ -507,7 +523,10 @@ public final class DockerBackend implements Backend {
             createRemaining(uid);
           } catch (RuntimeException e) {
             if (!io.isShutdown()) {
-              log.warn("creating containers of pod {} failed, retrying: {}", uid, DockerHost.describe(e));
+              log.warn(
+                  "creating containers of pod {} failed, retrying: {}",
+                  uid,
+                  DockerHost.describe(e));
               scheduleCreate(uid, 5_000);
             }
           }
@@ -550,14 +569,16 @@ public final class DockerBackend implements Backend {
         DockerHost host = hosts.get(hostName.get());
         for (Container c : listPod(host, uid)) {
           if (Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))) {
-            List<String> names = new ArrayList<>(splitNames(c.getLabels().get(Names.LABEL_INIT_CONTAINERS)));
+            List<String> names =
+                new ArrayList<>(splitNames(c.getLabels().get(Names.LABEL_INIT_CONTAINERS)));
             names.addAll(splitNames(c.getLabels().get(Names.LABEL_CONTAINERS)));
             for (String n : names) {
               rt.waiting.putIfAbsent(
                   n,
                   new PodStatusMapper.Waiting(
                       "CreateContainerConfigError",
-                      "the backend's record of this pod is gone (data directory lost); submit the pod again"));
+                      "the backend's record of this pod is gone (data directory lost); submit the"
+                          + " pod again"));
             }
           }
         }
@@ -596,11 +617,20 @@ public final class DockerBackend implements Backend {
             ensureImage(host, c.image(), c.imagePullPolicy());
           } catch (PullFailure f) {
             int n = rt.pullFailures.merge(c.name(), 1, Integer::sum);
-            String reason = n == 1 || !"ErrImagePull".equals(f.reason) ? f.reason : "ImagePullBackOff";
-            String msg = n == 1 ? f.getMessage() : "Back-off pulling image \"" + c.image() + "\": " + f.getMessage();
+            String reason =
+                n == 1 || !"ErrImagePull".equals(f.reason) ? f.reason : "ImagePullBackOff";
+            String msg =
+                n == 1
+                    ? f.getMessage()
+                    : "Back-off pulling image \"" + c.image() + "\": " + f.getMessage();
             rt.waiting.put(c.name(), new PodStatusMapper.Waiting(reason, msg));
             long delay = Math.min(300_000L, 10_000L << Math.min(5, n - 1));
-            log.info("pod {} container {}: {}; retrying in {} s", plan.pod(), c.name(), f.getMessage(), delay / 1000);
+            log.info(
+                "pod {} container {}: {}; retrying in {} s",
+                plan.pod(),
+                c.name(),
+                f.getMessage(),
+                delay / 1000);
             rt.creating.set(false);
             scheduleCreate(uid, delay);
             return;
@@ -738,7 +768,9 @@ public final class DockerBackend implements Backend {
         continue;
       }
       Map<String, List<ContainerView>> byPod =
-          views.stream().collect(Collectors.groupingBy(v -> v.labels().getOrDefault(Names.LABEL_POD_UID, "")));
+          views.stream()
+              .collect(
+                  Collectors.groupingBy(v -> v.labels().getOrDefault(Names.LABEL_POD_UID, "")));
       for (Handle h : e.getValue()) {
         String uid = h.id().substring(h.id().indexOf('/') + 1);
         try {
@@ -755,14 +787,34 @@ public final class DockerBackend implements Backend {
   private Observed unreachable(DockerHost host) {
     Instant since = host.unreachableSince() == null ? Instant.now() : host.unreachableSince();
     String msg =
-        "docker host " + host.name() + " (" + host.settings.uri() + ") unreachable since " + since
-            + ": " + host.lastError();
+        "docker host "
+            + host.name()
+            + " ("
+            + host.settings.uri()
+            + ") unreachable since "
+            + since
+            + ": "
+            + host.lastError();
     if (Duration.between(since, Instant.now()).compareTo(settings.unreachableTimeout()) > 0) {
       return new Observed(
-          Observed.Phase.FAILED, "HostLost", msg, host.settings.hostAddress(), null, null, List.of(), List.of());
+          Observed.Phase.FAILED,
+          "HostLost",
+          msg,
+          host.settings.hostAddress(),
+          null,
+          null,
+          List.of(),
+          List.of());
     }
     return new Observed(
-        Observed.Phase.UNKNOWN, "HostUnreachable", msg, host.settings.hostAddress(), null, null, List.of(), List.of());
+        Observed.Phase.UNKNOWN,
+        "HostUnreachable",
+        msg,
+        host.settings.hostAddress(),
+        null,
+        null,
+        List.of(),
+        List.of());
   }
 
   /** One list call; inspects only containers whose list entry changed since the last inspect. */
@@ -812,7 +864,10 @@ public final class DockerBackend implements Backend {
       return null;
     }
     var st = r.getState();
-    Map<String, String> labels = r.getConfig() == null || r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels();
+    Map<String, String> labels =
+        r.getConfig() == null || r.getConfig().getLabels() == null
+            ? Map.of()
+            : r.getConfig().getLabels();
     String ip = null;
     if (r.getNetworkSettings() != null) {
       ip = r.getNetworkSettings().getIpAddress();
@@ -844,11 +899,14 @@ public final class DockerBackend implements Backend {
     if (prev != null) {
       if (v.restartCount() > prev.restartCount() && prev.exited()) {
         v = v.withLastTermination(prev.termination());
-      } else if (v.restartCount() > prev.restartCount() && prev.running() && v.finishedAt() != null) {
+      } else if (v.restartCount() > prev.restartCount()
+          && prev.running()
+          && v.finishedAt() != null) {
         // it exited and was restarted between two polls: its last run ended at finishedAt
         v =
             v.withLastTermination(
-                new Observed.Termination(v.exitCode(), v.terminationReason(), null, prev.startedAt(), v.finishedAt()));
+                new Observed.Termination(
+                    v.exitCode(), v.terminationReason(), null, prev.startedAt(), v.finishedAt()));
       } else {
         v = v.withLastTermination(prev.lastTermination());
       }
@@ -873,7 +931,8 @@ public final class DockerBackend implements Backend {
     ContainerView sandbox =
         views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
     if (sandbox == null) {
-      return Observed.unknown("SandboxNotFound", "no containers of this pod on docker host " + host.name());
+      return Observed.unknown(
+          "SandboxNotFound", "no containers of this pod on docker host " + host.name());
     }
     if (!rt.cancelled && !rt.allCreated && !rt.creating.get()) {
       scheduleCreate(uid, 0);
@@ -905,14 +964,26 @@ public final class DockerBackend implements Backend {
       if (err != null && v.notStarted()) {
         v =
             new ContainerView(
-                v.id(), v.name(), v.role(), "exited", 128, false, null, null, v.restartCount(), err, null,
-                v.labels(), v.lastTermination());
+                v.id(),
+                v.name(),
+                v.role(),
+                "exited",
+                128,
+                false,
+                null,
+                null,
+                v.restartCount(),
+                err,
+                null,
+                v.labels(),
+                v.lastTermination());
       }
       byName.put(v.name(), v);
     }
     PodPlan.RestartPolicy policy;
     try {
-      policy = PodPlan.RestartPolicy.fromKubernetes(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
+      policy =
+          PodPlan.RestartPolicy.fromKubernetes(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
     } catch (IllegalArgumentException e) {
       policy = PodPlan.RestartPolicy.ALWAYS;
     }
@@ -920,8 +991,19 @@ public final class DockerBackend implements Backend {
     if ((sb.ip() == null || sb.ip().isEmpty()) && rt.lastPodIp != null) {
       sb =
           new ContainerView(
-              sb.id(), sb.name(), sb.role(), sb.status(), sb.exitCode(), sb.oomKilled(), sb.startedAt(),
-              sb.finishedAt(), sb.restartCount(), sb.error(), rt.lastPodIp, sb.labels(), null);
+              sb.id(),
+              sb.name(),
+              sb.role(),
+              sb.status(),
+              sb.exitCode(),
+              sb.oomKilled(),
+              sb.startedAt(),
+              sb.finishedAt(),
+              sb.restartCount(),
+              sb.error(),
+              rt.lastPodIp,
+              sb.labels(),
+              null);
     }
     Observed o =
         PodStatusMapper.map(
@@ -934,7 +1016,9 @@ public final class DockerBackend implements Backend {
                 Map.copyOf(rt.waiting),
                 rt.cancelled,
                 host.settings.hostAddress()));
-    if (o.phase().terminal() && sandbox.running() && rt.sandboxStopping.compareAndSet(false, true)) {
+    if (o.phase().terminal()
+        && sandbox.running()
+        && rt.sandboxStopping.compareAndSet(false, true)) {
       // the pod is done: its sandbox only holds resources now
       io.execute(
           () -> {
@@ -947,7 +1031,9 @@ public final class DockerBackend implements Backend {
             }
           });
     }
-    if (rt.cancelled && o.phase() == Observed.Phase.RUNNING && !rt.stopping.get()
+    if (rt.cancelled
+        && o.phase() == Observed.Phase.RUNNING
+        && !rt.stopping.get()
         && System.nanoTime() - rt.cancelNanos > rt.grace.toNanos() + TimeUnit.SECONDS.toNanos(10)) {
       stopAsync(host, uid, rt.grace);
     }
@@ -982,7 +1068,9 @@ public final class DockerBackend implements Backend {
     stopAsync(t.host(), t.uid(), rt.grace);
   }
 
-  /** docker stop (SIGTERM, SIGKILL after the grace period) on every running container of the pod. */
+  /**
+   * docker stop (SIGTERM, SIGKILL after the grace period) on every running container of the pod.
+   */
   private void stopAsync(DockerHost host, String uid, Duration grace) {
     PodRuntime rt = runtime(uid);
     if (!rt.stopping.compareAndSet(false, true)) {
@@ -1027,7 +1115,8 @@ public final class DockerBackend implements Backend {
             if (io.isShutdown()) {
               log.debug("stopping pod {} interrupted by close: {}", uid, DockerHost.describe(e));
             } else {
-              log.warn("stopping pod {} on {} failed: {}", uid, host.name(), DockerHost.describe(e));
+              log.warn(
+                  "stopping pod {} on {} failed: {}", uid, host.name(), DockerHost.describe(e));
             }
           } finally {
             rt.stopping.set(false);
@@ -1047,7 +1136,11 @@ public final class DockerBackend implements Backend {
                 c -> Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))));
         for (Container c : list) {
           try {
-            host.client.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+            host.client
+                .removeContainerCmd(c.getId())
+                .withForce(true)
+                .withRemoveVolumes(true)
+                .exec();
           } catch (NotFoundException e) {
             // gone already
           }
@@ -1079,7 +1172,8 @@ public final class DockerBackend implements Backend {
   // ---------------------------------------------------------------- logs
 
   @Override
-  public InputStream logs(Handle handle, String container, LogOptions options) throws BackendException {
+  public InputStream logs(Handle handle, String container, LogOptions options)
+      throws BackendException {
     Target t = target(handle);
     if (options.previous()) {
       throw new BackendException.NotFound(
@@ -1088,7 +1182,10 @@ public final class DockerBackend implements Backend {
     Optional<Container> found;
     try {
       found =
-          t.host().client.listContainersCmd()
+          t
+              .host()
+              .client
+              .listContainersCmd()
               .withShowAll(true)
               .withLabelFilter(
                   Map.of(
@@ -1111,7 +1208,8 @@ public final class DockerBackend implements Backend {
       return InputStream.nullInputStream();
     }
     LogContainerCmd cmd =
-        t.host().streams
+        t.host()
+            .streams
             .logContainerCmd(c.getId())
             .withStdOut(true)
             .withStdErr(true)
@@ -1170,7 +1268,11 @@ public final class DockerBackend implements Backend {
         }
       } catch (RuntimeException e) {
         h.failed(e);
-        log.debug("cannot look for pod {} on unreachable docker host {}: {}", uid, h.name(), DockerHost.describe(e));
+        log.debug(
+            "cannot look for pod {} on unreachable docker host {}: {}",
+            uid,
+            h.name(),
+            DockerHost.describe(e));
       }
     }
     return Optional.empty();
@@ -1255,13 +1357,15 @@ public final class DockerBackend implements Backend {
     }
   }
 
-  private static BackendException transientOrWrap(DockerHost host, String what, RuntimeException e) {
+  private static BackendException transientOrWrap(
+      DockerHost host, String what, RuntimeException e) {
     if (DockerHost.isConnectionFailure(e)) {
       host.failed(e);
       return new BackendException.Transient(
           what + ": docker host " + host.name() + " unreachable: " + DockerHost.describe(e), e);
     }
-    return new BackendException.Transient(what + " on docker host " + host.name() + ": " + DockerHost.describe(e), e);
+    return new BackendException.Transient(
+        what + " on docker host " + host.name() + ": " + DockerHost.describe(e), e);
   }
 
   @Override

@@ -97,7 +97,9 @@ public record DockerSettings(
     Object hostsRaw = s.get("hosts");
     if (!(hostsRaw instanceof List<?> list) || list.isEmpty()) {
       throw new IllegalArgumentException(
-          PREFIX + "hosts: a list of hosts is required, e.g. [{name: h1, uri: unix:///var/run/docker.sock}]");
+          PREFIX
+              + "hosts: a list of hosts is required, e.g. [{name: h1, uri:"
+              + " unix:///var/run/docker.sock}]");
     }
     List<HostSettings> hosts = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -219,7 +221,10 @@ public record DockerSettings(
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
-  /** Parses {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, a plain number of seconds, or ISO-8601. */
+  /**
+   * Parses {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, a plain number of seconds, or
+   * ISO-8601.
+   */
   static Duration duration(Map<String, Object> m, String key, String k, Duration fallback) {
     Object v = m.get(k);
     if (v == null) {

@@ -6,8 +6,8 @@ import java.util.regex.Pattern;
 
 /**
  * Reads Docker's container list entries ({@code State} and the human {@code Status} such as {@code
- * Up 5 minutes} or {@code Exited (0) 3 seconds ago}) to decide whether a container changed since
- * it was last inspected, so the poller inspects only what changed.
+ * Up 5 minutes} or {@code Exited (0) 3 seconds ago}) to decide whether a container changed since it
+ * was last inspected, so the poller inspects only what changed.
  *
  * <p>A restart under a restart policy can happen entirely between two polls; it shows as an uptime
  * shorter than the time since the last inspect. Uptime is compared with the bridge's own monotonic
@@ -52,7 +52,8 @@ public final class ListStatus {
 
   private static final Pattern UP =
       Pattern.compile(
-          "^Up (Less than a second|About a minute|About an hour|(\\d+) (second|minute|hour|day|week|month|year)s?)\\b.*");
+          "^Up (Less than a second|About a minute|About an hour|(\\d+)"
+              + " (second|minute|hour|day|week|month|year)s?)\\b.*");
 
   /**
    * The uptime an {@code Up ...} status stands for: its lower ({@code upper=false}) or upper bound

@@ -10,8 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A container's log as an {@link InputStream}, fed by docker-java's frame callback. The queue is
- * bounded, so a slow reader slows the daemon's stream instead of filling memory. Stops after
- * {@code limitBytes} (the kubelet's limitBytes) and closes the Docker stream when closed.
+ * bounded, so a slow reader slows the daemon's stream instead of filling memory. Stops after {@code
+ * limitBytes} (the kubelet's limitBytes) and closes the Docker stream when closed.
  */
 final class LogStream extends InputStream {
   private static final byte[] END = new byte[0];

@@ -1,10 +1,11 @@
 package io.hpcbridge.backend.docker;
 
 import io.hpcbridge.backend.PodRef;
+
 /**
  * Container, volume and label names, following the kubelet's Docker conventions so {@code docker
- * ps} on a host reads like it does on a real node: {@code k8s_<container>_<pod>_<namespace>_<uid>_0}
- * and {@code k8s_POD_...} for the sandbox.
+ * ps} on a host reads like it does on a real node: {@code
+ * k8s_<container>_<pod>_<namespace>_<uid>_0} and {@code k8s_POD_...} for the sandbox.
  */
 public final class Names {
   private Names() {}
@@ -13,26 +14,35 @@ public final class Names {
   public static final String LABEL_POD_NAME = "io.kubernetes.pod.name";
   public static final String LABEL_POD_NAMESPACE = "io.kubernetes.pod.namespace";
   public static final String LABEL_CONTAINER_NAME = "io.kubernetes.container.name";
+
   /** The bridge's node name: one list call per host finds all of this node's containers. */
   public static final String LABEL_NODE = "io.hpcbridge.node";
+
   /** {@code sandbox}, {@code init} or {@code container}. */
   public static final String LABEL_ROLE = "io.hpcbridge.role";
+
   /** Position of an init container. */
   public static final String LABEL_INIT_INDEX = "io.hpcbridge.init-index";
+
   /** On the sandbox: init container names, comma separated, in order. */
   public static final String LABEL_INIT_CONTAINERS = "io.hpcbridge.pod.init-containers";
+
   /** On the sandbox: container names, comma separated. */
   public static final String LABEL_CONTAINERS = "io.hpcbridge.pod.containers";
+
   /** On the sandbox: the pod's restartPolicy in Kubernetes' spelling. */
   public static final String LABEL_RESTART_POLICY = "io.hpcbridge.pod.restart-policy";
+
   /** On the sandbox: CPU the pod requests, millicores (placement reads it back). */
   public static final String LABEL_CPU_REQUEST = "io.hpcbridge.pod.cpu-request-millis";
+
   /** On the sandbox: memory the pod requests, bytes. */
   public static final String LABEL_MEMORY_REQUEST = "io.hpcbridge.pod.memory-request-bytes";
 
   public static final String ROLE_SANDBOX = "sandbox";
   public static final String ROLE_INIT = "init";
   public static final String ROLE_CONTAINER = "container";
+
   /** The container name the kubelet gives sandboxes. */
   public static final String SANDBOX = "POD";
 

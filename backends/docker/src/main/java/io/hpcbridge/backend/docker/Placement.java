@@ -11,13 +11,18 @@ public final class Placement {
 
   private Placement() {}
 
-  /** {@code SPREAD} puts a pod on the least used host; {@code BINPACK} on the most used that fits. */
+  /**
+   * {@code SPREAD} puts a pod on the least used host; {@code BINPACK} on the most used that fits.
+   */
   public enum Policy {
     SPREAD,
     BINPACK
   }
 
-  /** What a pod asks for: like the scheduler, the larger of the biggest init container and the sum of the containers. */
+  /**
+   * What a pod asks for: like the scheduler, the larger of the biggest init container and the sum
+   * of the containers.
+   */
   public record Request(long cpuMillis, long memoryBytes) {
     public static Request of(PodPlan plan) {
       long cpu = 0;

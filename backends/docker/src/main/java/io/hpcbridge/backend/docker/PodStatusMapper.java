@@ -57,7 +57,10 @@ public final class PodStatusMapper {
         initsDone = false;
         if (v != null && v.exited() && v.exitCode() != 0 && (never || p.cancelled())) {
           initFailure =
-              "init container " + n + " failed with exit code " + v.exitCode()
+              "init container "
+                  + n
+                  + " failed with exit code "
+                  + v.exitCode()
                   + (v.oomKilled() ? " (OOMKilled)" : "");
         }
       }
@@ -149,7 +152,14 @@ public final class PodStatusMapper {
     }
     if (v.running()) {
       return new ContainerStatus(
-          name, State.RUNNING, null, null, null, v.startedAt(), null, v.restartCount(),
+          name,
+          State.RUNNING,
+          null,
+          null,
+          null,
+          v.startedAt(),
+          null,
+          v.restartCount(),
           v.lastTermination());
     }
     boolean willRestart =

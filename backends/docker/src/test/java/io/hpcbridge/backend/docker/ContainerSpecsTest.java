@@ -18,12 +18,14 @@ import org.junit.jupiter.api.Test;
 
 class ContainerSpecsTest {
   static final DockerSettings SETTINGS =
-      DockerSettings.parse(Map.of("hosts", List.of(Map.of("name", "h1", "uri", "unix:///var/run/docker.sock"))));
+      DockerSettings.parse(
+          Map.of("hosts", List.of(Map.of("name", "h1", "uri", "unix:///var/run/docker.sock"))));
 
   @Test
   void namesFollowTheKubeletConvention() {
     PodPlan p = Plans.pod("web-1", List.of(), List.of(Plans.sh("app", "true")));
-    assertThat(Names.container(p.pod(), "app")).isEqualTo("k8s_app_web-1_default_" + p.pod().uid() + "_0");
+    assertThat(Names.container(p.pod(), "app"))
+        .isEqualTo("k8s_app_web-1_default_" + p.pod().uid() + "_0");
     assertThat(Names.sandbox(p.pod())).isEqualTo("k8s_POD_web-1_default_" + p.pod().uid() + "_0");
     assertThat(Names.volume(p.pod(), "cache")).isEqualTo("k8s_vol_cache_" + p.pod().uid());
     assertThat(Names.clean("a_b/c")).isEqualTo("a-b-c");
@@ -33,9 +35,23 @@ class ContainerSpecsTest {
   @Test
   void sandboxCarriesLabelsPortsAndPodFacts() {
     ContainerPlan app =
-        new ContainerPlan("app", "nginx", null, List.of(), List.of(), null, Map.of(), null, Resources.NONE, List.of(),
-            List.of(new ContainerPlan.Port("http", 80, 8080, "TCP"), new ContainerPlan.Port("dns", 53, 0, "UDP")));
-    PodPlan p = Plans.pod("web", List.of(Plans.sh("init1", "true"), Plans.sh("init2", "true")), List.of(app));
+        new ContainerPlan(
+            "app",
+            "nginx",
+            null,
+            List.of(),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(),
+            List.of(
+                new ContainerPlan.Port("http", 80, 8080, "TCP"),
+                new ContainerPlan.Port("dns", 53, 0, "UDP")));
+    PodPlan p =
+        Plans.pod(
+            "web", List.of(Plans.sh("init1", "true"), Plans.sh("init2", "true")), List.of(app));
     var s = ContainerSpecs.sandbox(p, "vnode", SETTINGS);
     assertThat(s.image()).isEqualTo("local/busybox:1");
     assertThat(s.hostname()).isEqualTo("web");
@@ -49,7 +65,13 @@ class ContainerSpecsTest {
         .containsEntry(Names.LABEL_CONTAINERS, "app")
         .containsEntry(Names.LABEL_RESTART_POLICY, "Never");
     assertThat(s.exposedPorts()).containsExactly(ExposedPort.tcp(80));
-    assertThat(s.hostConfig().getPortBindings().getBindings().get(ExposedPort.tcp(80))[0].getHostPortSpec()).isEqualTo("8080");
+    assertThat(
+            s.hostConfig()
+                .getPortBindings()
+                .getBindings()
+                .get(ExposedPort.tcp(80))[0]
+                .getHostPortSpec())
+        .isEqualTo("8080");
     assertThat(s.hostConfig().getNetworkMode()).isEqualTo("bridge");
     assertThat(s.hostConfig().getRestartPolicy()).isEqualTo(RestartPolicy.unlessStoppedRestart());
   }
@@ -60,16 +82,29 @@ class ContainerSpecsTest {
     env.put("A", "1");
     env.put("B", "x=y");
     ContainerPlan c =
-        new ContainerPlan("app", "busybox", "Always", List.of("sh"), List.of("-c", "echo hi"), "/work", env, null,
-            new Resources(250, 1500, 0, 256L << 20, 0, Map.of()), List.of(), List.of());
-    PodPlan p = Plans.pod("web", List.of(), List.of(c), List.of(), PodPlan.RestartPolicy.ON_FAILURE);
+        new ContainerPlan(
+            "app",
+            "busybox",
+            "Always",
+            List.of("sh"),
+            List.of("-c", "echo hi"),
+            "/work",
+            env,
+            null,
+            new Resources(250, 1500, 0, 256L << 20, 0, Map.of()),
+            List.of(),
+            List.of());
+    PodPlan p =
+        Plans.pod("web", List.of(), List.of(c), List.of(), PodPlan.RestartPolicy.ON_FAILURE);
     var s = ContainerSpecs.container(p, "vnode", c, -1, "sandbox123");
     assertThat(s.image()).isEqualTo("busybox:latest");
     assertThat(s.entrypoint()).containsExactly("sh");
     assertThat(s.cmd()).containsExactly("-c", "echo hi");
     assertThat(s.env()).containsExactly("A=1", "B=x=y");
     assertThat(s.workingDir()).isEqualTo("/work");
-    assertThat(s.labels()).containsEntry(Names.LABEL_CONTAINER_NAME, "app").containsEntry(Names.LABEL_ROLE, "container");
+    assertThat(s.labels())
+        .containsEntry(Names.LABEL_CONTAINER_NAME, "app")
+        .containsEntry(Names.LABEL_ROLE, "container");
     var hc = s.hostConfig();
     assertThat(hc.getNetworkMode()).isEqualTo("container:sandbox123");
     assertThat(hc.getIpcMode()).isEqualTo("container:sandbox123");
@@ -83,7 +118,8 @@ class ContainerSpecsTest {
   @Test
   void imageDefaultsAreKept() {
     assertThat(ContainerSpecs.normalizeImage("debian:bookworm")).isEqualTo("debian:bookworm");
-    assertThat(ContainerSpecs.normalizeImage("localhost:5000/x")).isEqualTo("localhost:5000/x:latest");
+    assertThat(ContainerSpecs.normalizeImage("localhost:5000/x"))
+        .isEqualTo("localhost:5000/x:latest");
     assertThat(ContainerSpecs.normalizeImage("x@sha256:abc")).isEqualTo("x@sha256:abc");
   }
 
@@ -97,10 +133,14 @@ class ContainerSpecsTest {
 
   @Test
   void restartPolicies() {
-    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.ALWAYS, false)).isEqualTo(RestartPolicy.unlessStoppedRestart());
-    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.ALWAYS, true)).isEqualTo(RestartPolicy.onFailureRestart(0));
-    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.ON_FAILURE, false)).isEqualTo(RestartPolicy.onFailureRestart(0));
-    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.NEVER, true)).isEqualTo(RestartPolicy.noRestart());
+    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.ALWAYS, false))
+        .isEqualTo(RestartPolicy.unlessStoppedRestart());
+    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.ALWAYS, true))
+        .isEqualTo(RestartPolicy.onFailureRestart(0));
+    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.ON_FAILURE, false))
+        .isEqualTo(RestartPolicy.onFailureRestart(0));
+    assertThat(ContainerSpecs.restartPolicy(PodPlan.RestartPolicy.NEVER, true))
+        .isEqualTo(RestartPolicy.noRestart());
   }
 
   @Test
@@ -110,12 +150,33 @@ class ContainerSpecsTest {
         List.of(
             new VolumePlan("cache", VolumePlan.Type.EMPTY_DIR, List.of(), null, false),
             new VolumePlan("data", VolumePlan.Type.HOST_PATH, List.of(), "/srv/data/", false),
-            new VolumePlan("cfg", VolumePlan.Type.CONFIG_MAP,
-                List.of(new VolumePlan.FilePlan("app.conf", "x=1".getBytes(StandardCharsets.UTF_8), 0644),
-                    new VolumePlan.FilePlan("sub/other.conf", "y".getBytes(StandardCharsets.UTF_8), 0644)), null, false),
-            new VolumePlan("sec", VolumePlan.Type.SECRET, List.of(new VolumePlan.FilePlan("token", secret, 0600)), null, true));
+            new VolumePlan(
+                "cfg",
+                VolumePlan.Type.CONFIG_MAP,
+                List.of(
+                    new VolumePlan.FilePlan(
+                        "app.conf", "x=1".getBytes(StandardCharsets.UTF_8), 0644),
+                    new VolumePlan.FilePlan(
+                        "sub/other.conf", "y".getBytes(StandardCharsets.UTF_8), 0644)),
+                null,
+                false),
+            new VolumePlan(
+                "sec",
+                VolumePlan.Type.SECRET,
+                List.of(new VolumePlan.FilePlan("token", secret, 0600)),
+                null,
+                true));
     ContainerPlan c =
-        new ContainerPlan("app", "busybox", null, List.of(), List.of(), null, Map.of(), null, Resources.NONE,
+        new ContainerPlan(
+            "app",
+            "busybox",
+            null,
+            List.of(),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
             List.of(
                 new ContainerPlan.Mount("cache", "/cache", null, false),
                 new ContainerPlan.Mount("data", "/data", "logs", true),
@@ -129,8 +190,13 @@ class ContainerSpecsTest {
         .extracting(Object::toString)
         .containsExactly(Names.volume(p.pod(), "cache") + ":/cache:rw", "/srv/data/logs:/data:ro");
     var files = ContainerSpecs.filesFor(p, c);
-    assertThat(files).extracting(ContainerSpecs.CopyFile::path)
-        .containsExactly("/etc/app/app.conf", "/etc/app/sub/other.conf", "/etc/other.conf", "/var/run/secret/token");
+    assertThat(files)
+        .extracting(ContainerSpecs.CopyFile::path)
+        .containsExactly(
+            "/etc/app/app.conf",
+            "/etc/app/sub/other.conf",
+            "/etc/other.conf",
+            "/var/run/secret/token");
     assertThat(files.get(3).mode()).isEqualTo(0600);
     assertThat(files.get(3).content()).isEqualTo(secret);
   }
@@ -139,18 +205,47 @@ class ContainerSpecsTest {
   void invalidPodsAreRejectedWithAReason() {
     var vols = List.of(new VolumePlan("cache", VolumePlan.Type.EMPTY_DIR, List.of(), null, false));
     ContainerPlan sub =
-        new ContainerPlan("app", "busybox", null, List.of(), List.of(), null, Map.of(), null, Resources.NONE,
-            List.of(new ContainerPlan.Mount("cache", "/c", "x", false)), List.of());
-    assertThatThrownBy(() -> ContainerSpecs.validate(Plans.pod("p", List.of(), List.of(sub), vols, PodPlan.RestartPolicy.NEVER)))
+        new ContainerPlan(
+            "app",
+            "busybox",
+            null,
+            List.of(),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(new ContainerPlan.Mount("cache", "/c", "x", false)),
+            List.of());
+    assertThatThrownBy(
+            () ->
+                ContainerSpecs.validate(
+                    Plans.pod("p", List.of(), List.of(sub), vols, PodPlan.RestartPolicy.NEVER)))
         .isInstanceOf(BackendException.InvalidPod.class)
-        .extracting(e -> ((BackendException.InvalidPod) e).reason()).isEqualTo("UnsupportedSubPath");
+        .extracting(e -> ((BackendException.InvalidPod) e).reason())
+        .isEqualTo("UnsupportedSubPath");
     ContainerPlan missing =
-        new ContainerPlan("app", "busybox", null, List.of(), List.of(), null, Map.of(), null, Resources.NONE,
-            List.of(new ContainerPlan.Mount("nope", "/c", null, false)), List.of());
+        new ContainerPlan(
+            "app",
+            "busybox",
+            null,
+            List.of(),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(new ContainerPlan.Mount("nope", "/c", null, false)),
+            List.of());
     assertThatThrownBy(() -> ContainerSpecs.validate(Plans.pod("p", List.of(), List.of(missing))))
         .isInstanceOf(BackendException.InvalidPod.class)
-        .extracting(e -> ((BackendException.InvalidPod) e).reason()).isEqualTo("VolumeNotFound");
-    assertThatThrownBy(() -> ContainerSpecs.validate(Plans.pod("p", List.of(), List.of(Plans.container("a", "", List.of(), List.of())))))
+        .extracting(e -> ((BackendException.InvalidPod) e).reason())
+        .isEqualTo("VolumeNotFound");
+    assertThatThrownBy(
+            () ->
+                ContainerSpecs.validate(
+                    Plans.pod(
+                        "p", List.of(), List.of(Plans.container("a", "", List.of(), List.of())))))
         .isInstanceOf(BackendException.InvalidPod.class);
   }
 }

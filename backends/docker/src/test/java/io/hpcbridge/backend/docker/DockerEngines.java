@@ -16,10 +16,10 @@ import java.util.UUID;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The two real Docker engines of the test setup ({@code scripts/dockerd-up.sh}): the first over
- * TLS tcp ({@code DOCKER_HOST_IT}, {@code DOCKER_CERT_PATH_IT}), the second over its unix socket
- * ({@code DOCKER2_HOST_IT}). Read from the environment, else from the {@code docker.env} the
- * script writes. Missing engines skip the tests on a laptop and fail them when {@code CI=true}.
+ * The two real Docker engines of the test setup ({@code scripts/dockerd-up.sh}): the first over TLS
+ * tcp ({@code DOCKER_HOST_IT}, {@code DOCKER_CERT_PATH_IT}), the second over its unix socket
+ * ({@code DOCKER2_HOST_IT}). Read from the environment, else from the {@code docker.env} the script
+ * writes. Missing engines skip the tests on a laptop and fail them when {@code CI=true}.
  */
 final class DockerEngines {
   private DockerEngines() {}
@@ -40,7 +40,9 @@ final class DockerEngines {
         throw new IllegalStateException(e);
       }
     }
-    for (String k : List.of("DOCKER_HOST_IT", "DOCKER_CERT_PATH_IT", "DOCKER2_HOST_IT", "DOCKER2_TLS_HOST_IT")) {
+    for (String k :
+        List.of(
+            "DOCKER_HOST_IT", "DOCKER_CERT_PATH_IT", "DOCKER2_HOST_IT", "DOCKER2_TLS_HOST_IT")) {
       if (System.getenv(k) != null) {
         env.put(k, System.getenv(k));
       }
@@ -58,8 +60,10 @@ final class DockerEngines {
       }
     }
     if (!missing.isEmpty()) {
-      String msg = "Docker engines for the integration tests are missing (" + missing
-          + " unset); run scripts/dockerd-up.sh and scripts/images.sh, or scripts/test.sh";
+      String msg =
+          "Docker engines for the integration tests are missing ("
+              + missing
+              + " unset); run scripts/dockerd-up.sh and scripts/images.sh, or scripts/test.sh";
       if ("true".equals(System.getenv("CI"))) {
         fail(msg);
       }

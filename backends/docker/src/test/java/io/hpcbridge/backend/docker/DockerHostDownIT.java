@@ -37,7 +37,8 @@ class DockerHostDownIT {
   @BeforeEach
   void setUp() {
     node = DockerEngines.uniqueNode();
-    settings = DockerSettings.parse(DockerEngines.settings("spread", Map.of("unreachableTimeout", "5s")));
+    settings =
+        DockerSettings.parse(DockerEngines.settings("spread", Map.of("unreachableTimeout", "5s")));
     backend = new DockerBackend(node, data, settings);
   }
 
@@ -48,31 +49,54 @@ class DockerHostDownIT {
   }
 
   static PodPlan sleeper(String name) {
-    PodPlan p = Plans.pod(name, List.of(), List.of(Plans.sh("c", "trap 'exit 0' TERM; while :; do sleep 0.2; done")));
-    return new PodPlan(p.pod(), p.nodeName(), p.initContainers(), p.containers(), p.volumes(), p.restartPolicy(),
-        Duration.ofSeconds(1), p.activeDeadline(), p.labels(), p.annotations());
+    PodPlan p =
+        Plans.pod(
+            name,
+            List.of(),
+            List.of(Plans.sh("c", "trap 'exit 0' TERM; while :; do sleep 0.2; done")));
+    return new PodPlan(
+        p.pod(),
+        p.nodeName(),
+        p.initContainers(),
+        p.containers(),
+        p.volumes(),
+        p.restartPolicy(),
+        Duration.ofSeconds(1),
+        p.activeDeadline(),
+        p.labels(),
+        p.annotations());
   }
 
   @Test
   void aStoppedEngineIsReportedAndTheOtherKeepsWorking() throws Exception {
     Handle a = backend.submit(sleeper("down-a"));
     Handle b = backend.submit(sleeper("down-b"));
-    assertThat(List.of(DockerEngines.hostOf(a), DockerEngines.hostOf(b))).containsExactlyInAnyOrder("h1", "h2");
+    assertThat(List.of(DockerEngines.hostOf(a), DockerEngines.hostOf(b)))
+        .containsExactlyInAnyOrder("h1", "h2");
     Handle onH2 = DockerEngines.hostOf(a).equals("h2") ? a : b;
     Handle onH1 = onH2 == a ? b : a;
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
-        .until(() -> backend.observe(List.of(a, b)).values().stream().allMatch(o -> o.phase() == Phase.RUNNING));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .until(
+            () ->
+                backend.observe(List.of(a, b)).values().stream()
+                    .allMatch(o -> o.phase() == Phase.RUNNING));
     Capacity both = backend.capacity();
 
     Engine2 engine = Engine2.find();
     engine.stop();
     try {
-      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
-        Map<Handle, Observed> obs = backend.observe(List.of(onH1, onH2));
-        assertThat(obs.get(onH2).phase()).isEqualTo(Phase.UNKNOWN);
-        assertThat(obs.get(onH2).reason()).isEqualTo("HostUnreachable");
-        assertThat(obs.get(onH1).phase()).isEqualTo(Phase.RUNNING);
-      });
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(300))
+          .untilAsserted(
+              () -> {
+                Map<Handle, Observed> obs = backend.observe(List.of(onH1, onH2));
+                assertThat(obs.get(onH2).phase()).isEqualTo(Phase.UNKNOWN);
+                assertThat(obs.get(onH2).reason()).isEqualTo("HostUnreachable");
+                assertThat(obs.get(onH1).phase()).isEqualTo(Phase.RUNNING);
+              });
       backend.ping(); // one host still answers: the node stays usable
       HostHealth h2 = backend.hostHealth().get(1);
       assertThat(h2.name()).isEqualTo("h2");
@@ -90,22 +114,35 @@ class DockerHostDownIT {
         more.add(backend.submit(sleeper("down-more-" + i)));
       }
       assertThat(more).extracting(DockerEngines::hostOf).containsOnly("h1");
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
-          .until(() -> backend.observe(more).values().stream().allMatch(o -> o.phase() == Phase.RUNNING));
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(300))
+          .until(
+              () ->
+                  backend.observe(more).values().stream()
+                      .allMatch(o -> o.phase() == Phase.RUNNING));
 
       // after unreachableTimeout the pod there is given up
-      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-        Observed o = backend.observe(List.of(onH2)).get(onH2);
-        assertThat(o.phase()).isEqualTo(Phase.FAILED);
-        assertThat(o.reason()).isEqualTo("HostLost");
-      });
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(500))
+          .untilAsserted(
+              () -> {
+                Observed o = backend.observe(List.of(onH2)).get(onH2);
+                assertThat(o.phase()).isEqualTo(Phase.FAILED);
+                assertThat(o.reason()).isEqualTo("HostLost");
+              });
     } finally {
       engine.start();
     }
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-      backend.ping();
-      assertThat(backend.hostHealth()).allMatch(HostHealth::reachable);
-    });
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () -> {
+              backend.ping();
+              assertThat(backend.hostHealth()).allMatch(HostHealth::reachable);
+            });
     // the pod on h2 is observable again once its engine is back
     assertThat(backend.observe(List.of(onH2)).get(onH2).reason()).isNotEqualTo("HostUnreachable");
   }
@@ -114,20 +151,30 @@ class DockerHostDownIT {
   record Engine2(long pid, List<String> cmdline, String socket) {
     static Engine2 find() throws Exception {
       String socket = DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", "");
-      Path pidFile = Path.of(System.getenv().getOrDefault("DOCKER2_PIDFILE_IT", "/run/hpc-bridge/docker2/dockerd.pid"));
+      Path pidFile =
+          Path.of(
+              System.getenv()
+                  .getOrDefault("DOCKER2_PIDFILE_IT", "/run/hpc-bridge/docker2/dockerd.pid"));
       if (!Files.isReadable(pidFile)) {
-        fail("cannot stop the second Docker engine: no pid file " + pidFile + " (set DOCKER2_PIDFILE_IT)");
+        fail(
+            "cannot stop the second Docker engine: no pid file "
+                + pidFile
+                + " (set DOCKER2_PIDFILE_IT)");
       }
       long pid = Long.parseLong(Files.readString(pidFile).trim());
       byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-      List<String> cmd = new ArrayList<>(List.of(new String(raw, StandardCharsets.UTF_8).split("\0")));
+      List<String> cmd =
+          new ArrayList<>(List.of(new String(raw, StandardCharsets.UTF_8).split("\0")));
       return new Engine2(pid, cmd, socket);
     }
 
     void stop() throws Exception {
       ProcessHandle p = ProcessHandle.of(pid).orElseThrow();
       p.destroy(); // SIGTERM: dockerd stops its containers and exits
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !p.isAlive());
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> !p.isAlive());
     }
 
     void start() throws Exception {
@@ -145,15 +192,32 @@ class DockerHostDownIT {
       pb.redirectErrorStream(true).redirectOutput(log.toFile());
       Process proc = pb.start();
       if (script != null && proc.waitFor() != 0) {
-        fail("restarting the second Docker engine with " + script + " failed: " + Files.readString(log));
+        fail(
+            "restarting the second Docker engine with "
+                + script
+                + " failed: "
+                + Files.readString(log));
       }
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(300))
           .until(() -> new File(socket).exists() && answers());
     }
 
     boolean answers() {
-      try (DockerHost h = new DockerHost(new DockerSettings.HostSettings("probe", java.net.URI.create("unix://" + socket),
-          null, null, Duration.ofSeconds(2), Duration.ofSeconds(5), 2, 1, 0, 0))) {
+      try (DockerHost h =
+          new DockerHost(
+              new DockerSettings.HostSettings(
+                  "probe",
+                  java.net.URI.create("unix://" + socket),
+                  null,
+                  null,
+                  Duration.ofSeconds(2),
+                  Duration.ofSeconds(5),
+                  2,
+                  1,
+                  0,
+                  0))) {
         h.client.pingCmd().exec();
         return true;
       } catch (RuntimeException e) {

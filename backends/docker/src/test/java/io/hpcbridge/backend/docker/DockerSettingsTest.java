@@ -25,11 +25,29 @@ class DockerSettingsTest {
                 "hosts",
                 List.of(
                     Map.of("name", "local", "uri", "unix:///var/run/docker.sock"),
-                    Map.of("name", "gpu1", "uri", "tcp://10.1.2.3:2376", "tlsCertDir", tmp.toString(),
-                        "connectTimeout", "2s", "responseTimeout", 60, "maxConnections", 4, "maxPods", "20",
-                        "cpu", "1500m", "memory", "8Gi")),
-                "placement", "binpack",
-                "unreachableTimeout", "90s"));
+                    Map.of(
+                        "name",
+                        "gpu1",
+                        "uri",
+                        "tcp://10.1.2.3:2376",
+                        "tlsCertDir",
+                        tmp.toString(),
+                        "connectTimeout",
+                        "2s",
+                        "responseTimeout",
+                        60,
+                        "maxConnections",
+                        4,
+                        "maxPods",
+                        "20",
+                        "cpu",
+                        "1500m",
+                        "memory",
+                        "8Gi")),
+                "placement",
+                "binpack",
+                "unreachableTimeout",
+                "90s"));
     assertThat(s.placement()).isEqualTo(Placement.Policy.BINPACK);
     assertThat(s.unreachableTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(s.sandboxImage()).isEqualTo("local/busybox:1");
@@ -50,16 +68,38 @@ class DockerSettingsTest {
 
   @Test
   void errorsNameTheKey() {
-    assertThatThrownBy(() -> DockerSettings.parse(Map.of())).hasMessageStartingWith("docker.hosts:");
-    assertThatThrownBy(() -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "http://x:1")))))
+    assertThatThrownBy(() -> DockerSettings.parse(Map.of()))
+        .hasMessageStartingWith("docker.hosts:");
+    assertThatThrownBy(
+            () -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "http://x:1")))))
         .hasMessageStartingWith("docker.hosts[0].uri:");
-    assertThatThrownBy(() -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "tcp://x:1", "tlsCertDir", "/nope")))))
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "tcp://x:1", "tlsCertDir", "/nope")))))
         .hasMessageStartingWith("docker.hosts[0].tlsCertDir:");
-    assertThatThrownBy(() -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "unix:///a"), Map.of("uri", "unix:///b", "connectTimeout", "soon")))))
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of(
+                        "hosts",
+                        List.of(
+                            Map.of("uri", "unix:///a"),
+                            Map.of("uri", "unix:///b", "connectTimeout", "soon")))))
         .hasMessageStartingWith("docker.hosts[1].connectTimeout:");
-    assertThatThrownBy(() -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("name", "a", "uri", "unix:///a"), Map.of("name", "a", "uri", "unix:///b")))))
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of(
+                        "hosts",
+                        List.of(
+                            Map.of("name", "a", "uri", "unix:///a"),
+                            Map.of("name", "a", "uri", "unix:///b")))))
         .hasMessageStartingWith("docker.hosts[1].name:");
-    assertThatThrownBy(() -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "placement", "random")))
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "placement", "random")))
         .hasMessageStartingWith("docker.placement:");
   }
 

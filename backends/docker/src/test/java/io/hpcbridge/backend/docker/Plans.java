@@ -15,9 +15,20 @@ import java.util.UUID;
 final class Plans {
   private Plans() {}
 
-  static ContainerPlan container(String name, String image, List<String> command, List<String> args) {
+  static ContainerPlan container(
+      String name, String image, List<String> command, List<String> args) {
     return new ContainerPlan(
-        name, image, "IfNotPresent", command, args, null, Map.of(), null, Resources.NONE, List.of(), List.of());
+        name,
+        image,
+        "IfNotPresent",
+        command,
+        args,
+        null,
+        Map.of(),
+        null,
+        Resources.NONE,
+        List.of(),
+        List.of());
   }
 
   static ContainerPlan sh(String name, String script) {
