@@ -356,6 +356,15 @@ public final class DockerBackend implements Backend {
 
   /** Creates (if missing) the pod's emptyDir volumes and its sandbox, and starts the sandbox. */
   private void ensureSandbox(DockerHost host, PodPlan plan) throws BackendException {
+    try {
+      String status =
+          host.client.inspectContainerCmd(Names.sandbox(plan.pod())).exec().getState().getStatus();
+      if (!"created".equals(status)) {
+        return; // started before: Docker's restart policy and observe take it from here
+      }
+    } catch (NotFoundException e) {
+      // not there yet
+    }
     for (var v : plan.volumes()) {
       if (v.type() == VolumePlan.Type.EMPTY_DIR) {
         host.client
@@ -679,11 +688,19 @@ public final class DockerBackend implements Backend {
    * Starts the next init container once the previous one succeeded, and the containers once all
    * init containers succeeded. Never after cancel.
    */
-  private void advance(DockerHost host, String uid, List<ContainerView> views) {
+  private java.util.Set<String> advance(DockerHost host, String uid, List<ContainerView> views) {
     PodRuntime rt = runtime(uid);
+    java.util.Set<String> started = new java.util.HashSet<>();
     synchronized (lock(uid)) {
       if (rt.cancelled || !rt.allCreated) {
-        return;
+        return started;
+      }
+      ContainerView sandbox =
+          views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
+      // a sandbox that is not running is either being restarted by Docker or stopped because
+      // the pod ended: nothing may start in it now
+      if (sandbox == null || !sandbox.running()) {
+        return started;
       }
       List<ContainerView> inits =
           views.stream()
@@ -692,51 +709,52 @@ public final class DockerBackend implements Backend {
                   java.util.Comparator.comparingLong(
                       v -> parseLong(v.labels().get(Names.LABEL_INIT_INDEX))))
               .toList();
-      ContainerView sandbox =
-          views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
-      if (sandbox == null) {
-        return;
-      }
       int expectedInits = splitNames(sandbox.labels().get(Names.LABEL_INIT_CONTAINERS)).size();
       if (inits.size() < expectedInits) {
-        return;
+        return started;
       }
-      if (!sandbox.running()) {
-        tryStart(host, rt, sandbox);
-        return;
-      }
+      // with restartPolicy Never a container that could not start has failed for good
+      boolean never = "Never".equals(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
       for (ContainerView v : inits) {
         if (v.notStarted()) {
-          tryStart(host, rt, v);
-          return;
+          if (!(never && rt.startErrors.containsKey(v.name())) && tryStart(host, rt, v)) {
+            started.add(v.id());
+          }
+          return started;
         }
         if (v.active() || v.exitCode() != 0) {
-          return;
+          return started;
         }
       }
       for (ContainerView v : views) {
-        if (Names.ROLE_CONTAINER.equals(v.role()) && v.notStarted()) {
-          tryStart(host, rt, v);
+        if (Names.ROLE_CONTAINER.equals(v.role())
+            && v.notStarted()
+            && !(never && rt.startErrors.containsKey(v.name()))
+            && tryStart(host, rt, v)) {
+          started.add(v.id());
         }
       }
     }
+    return started;
   }
 
-  private void tryStart(DockerHost host, PodRuntime rt, ContainerView v) {
+  private boolean tryStart(DockerHost host, PodRuntime rt, ContainerView v) {
     Long next = rt.nextStartNanos.get(v.name());
     if (next != null && System.nanoTime() < next) {
-      return;
+      return false;
     }
     try {
       start(host, v.id());
       rt.startErrors.remove(v.name());
       rt.nextStartNanos.remove(v.name());
+      return true;
     } catch (DockerException e) {
       String m = e.getMessage() == null ? e.toString() : e.getMessage().trim();
       log.warn("starting container {} on {} failed: {}", v.name(), host.name(), m);
       rt.startErrors.put(v.name(), m);
       rt.nextStartNanos.put(v.name(), System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
     }
+    return false;
   }
 
   // ---------------------------------------------------------------- observe
@@ -839,7 +857,9 @@ public final class DockerBackend implements Backend {
     for (Container c : list) {
       seen.add(c.getId());
       Cached prev = cache.get(c.getId());
-      if (prev != null && !ListStatus.changed(prev.seen(), c.getState(), c.getStatus(), now)) {
+      boolean changed =
+          prev == null || ListStatus.changed(prev.seen(), c.getState(), c.getStatus(), now);
+      if (!changed && !oomUnsettled(prev, now)) {
         out.add(prev.view());
         continue;
       }
@@ -848,11 +868,26 @@ public final class DockerBackend implements Backend {
         cache.remove(c.getId());
         continue;
       }
-      cache.put(c.getId(), new Cached(ListStatus.seen(c.getState(), c.getStatus(), now), v));
+      // an unchanged entry keeps when it was first seen, so the OOM window closes
+      ListStatus.Seen seenNow =
+          changed ? ListStatus.seen(c.getState(), c.getStatus(), now) : prev.seen();
+      cache.put(c.getId(), new Cached(seenNow, v));
       out.add(v);
     }
     cache.keySet().retainAll(seen);
     return out;
+  }
+
+  /**
+   * Docker records an OOM kill from an event that may arrive after the exit: a container killed by
+   * SIGKILL (137) is inspected again for a few seconds before its reason is trusted.
+   */
+  private static boolean oomUnsettled(Cached c, long nowNanos) {
+    ContainerView v = c.view();
+    return v.exited()
+        && v.exitCode() == 137
+        && !v.oomKilled()
+        && nowNanos - c.seen().seenAtNanos() < TimeUnit.SECONDS.toNanos(10);
   }
 
   /** Inspects one container; null when it is gone. */
@@ -941,10 +976,10 @@ public final class DockerBackend implements Backend {
       boolean needsStart =
           views.stream().anyMatch(v -> !Names.ROLE_SANDBOX.equals(v.role()) && v.notStarted());
       if (needsStart) {
-        advance(host, uid, views);
+        java.util.Set<String> started = advance(host, uid, views);
         List<ContainerView> fresh = new ArrayList<>();
         for (ContainerView v : views) {
-          ContainerView n = v.notStarted() ? inspect(host, v.id(), v) : v;
+          ContainerView n = started.contains(v.id()) ? inspect(host, v.id(), v) : v;
           if (n != null) {
             fresh.add(n);
           }

@@ -431,9 +431,16 @@ class DockerBackendIT {
         backend.submit(
             Plans.pod("retry", List.of(), List.of(flaky), vols, PodPlan.RestartPolicy.ON_FAILURE));
 
-    Observed o = awaitPhase(backend, oom, Set.of(Phase.FAILED), Duration.ofSeconds(60));
-    assertThat(o.container("hog").orElseThrow().reason()).isEqualTo("OOMKilled");
-    assertThat(o.container("hog").orElseThrow().exitCode()).isEqualTo(137);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              Observed o = observe(backend, oom);
+              assertThat(o.phase()).isEqualTo(Phase.FAILED);
+              assertThat(o.container("hog").orElseThrow().reason()).isEqualTo("OOMKilled");
+              assertThat(o.container("hog").orElseThrow().exitCode()).isEqualTo(137);
+            });
 
     Observed r = awaitPhase(backend, retry, Set.of(Phase.SUCCEEDED), Duration.ofSeconds(60));
     var f = r.container("flaky").orElseThrow();
@@ -489,5 +496,17 @@ class DockerBackendIT {
     assertThat(shared.resolve("from-pod.txt")).hasContent("written");
     backend.cancel(h, Duration.ofSeconds(1));
     awaitPhase(backend, h, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(30));
+  }
+
+  @Test
+  void aContainerThatCannotStartFailsTheNeverPod() throws Exception {
+    ContainerPlan bad =
+        Plans.container("bad", "local/busybox:1", List.of("/no/such/program"), List.of());
+    Handle h = backend.submit(Plans.pod("cannot-start", List.of(), List.of(bad)));
+    Observed o = awaitPhase(backend, h, Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    var c = o.container("bad").orElseThrow();
+    assertThat(c.state()).isEqualTo(Observed.State.TERMINATED);
+    assertThat(c.exitCode()).isNotZero();
+    assertThat(c.message()).contains("/no/such/program");
   }
 }
