@@ -136,6 +136,9 @@ public final class ContainerSpecs {
     Placement.Request req = Placement.Request.of(plan);
     labels.put(Names.LABEL_CPU_REQUEST, Long.toString(req.cpuMillis()));
     labels.put(Names.LABEL_MEMORY_REQUEST, Long.toString(req.memoryBytes()));
+    plan.activeDeadline()
+        .ifPresent(d -> labels.put(Names.LABEL_ACTIVE_DEADLINE, Long.toString(d.toSeconds())));
+    labels.put(Names.LABEL_GRACE, Long.toString(plan.terminationGracePeriod().toSeconds()));
 
     List<ExposedPort> exposed = new ArrayList<>();
     Ports bindings = new Ports();
@@ -257,6 +260,23 @@ public final class ContainerSpecs {
     if (r.memoryLimitBytes() > 0) {
       hc.withMemory(r.memoryLimitBytes());
       hc.withMemorySwap(r.memoryLimitBytes());
+    }
+  }
+
+  /**
+   * True when a pod whose sandbox started at {@code startedAt} ran past its activeDeadlineSeconds
+   * (a sandbox label) at {@code now}.
+   */
+  static boolean deadlineExceeded(
+      Map<String, String> sandboxLabels, java.time.Instant startedAt, java.time.Instant now) {
+    String d = sandboxLabels.get(Names.LABEL_ACTIVE_DEADLINE);
+    if (d == null || startedAt == null) {
+      return false;
+    }
+    try {
+      return now.isAfter(startedAt.plusSeconds(Long.parseLong(d)));
+    } catch (NumberFormatException e) {
+      return false;
     }
   }
 

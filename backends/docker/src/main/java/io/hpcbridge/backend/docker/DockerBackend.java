@@ -85,6 +85,7 @@ public final class DockerBackend implements Backend {
     final AtomicBoolean sandboxStopping = new AtomicBoolean();
     volatile boolean allCreated;
     volatile boolean cancelled;
+    volatile boolean deadlineExceeded;
     volatile long cancelNanos;
     volatile Duration grace = Duration.ZERO;
     volatile String lastPodIp;
@@ -95,8 +96,22 @@ public final class DockerBackend implements Backend {
   public DockerBackend(String nodeName, Path dataDir, DockerSettings settings) {
     this.nodeName = nodeName;
     this.settings = settings;
-    for (DockerSettings.HostSettings h : settings.hosts()) {
-      hosts.put(h.name(), new DockerHost(h));
+    for (int i = 0; i < settings.hosts().size(); i++) {
+      DockerSettings.HostSettings h = settings.hosts().get(i);
+      try {
+        hosts.put(h.name(), new DockerHost(h));
+      } catch (RuntimeException e) {
+        hosts.values().forEach(DockerHost::close);
+        String key =
+            DockerSettings.PREFIX
+                + "hosts["
+                + i
+                + "]"
+                + (h.tlsCertDir() != null ? ".tlsCertDir" : ".uri");
+        throw new IllegalArgumentException(
+            key + ": cannot set up a Docker client for " + h.uri() + ": " + DockerHost.describe(e),
+            e);
+      }
     }
     this.store = new PodStore(dataDir);
     AtomicInteger n = new AtomicInteger();
@@ -164,6 +179,7 @@ public final class DockerBackend implements Backend {
         k -> {
           PodRuntime r = new PodRuntime();
           r.cancelled = store.cancelled(k);
+          r.deadlineExceeded = store.deadlineExceeded(k);
           return r;
         });
   }
@@ -1040,6 +1056,19 @@ public final class DockerBackend implements Backend {
               sb.labels(),
               null);
     }
+    if (!rt.cancelled
+        && ContainerSpecs.deadlineExceeded(sandbox.labels(), sandbox.startedAt(), Instant.now())) {
+      synchronized (lock(uid)) {
+        store.markDeadlineExceeded(uid);
+        store.markCancelled(uid);
+        rt.deadlineExceeded = true;
+        rt.cancelled = true;
+        rt.cancelNanos = System.nanoTime();
+        rt.grace = Duration.ofSeconds(parseLong(sandbox.labels().get(Names.LABEL_GRACE)));
+      }
+      log.info("pod {} ran past its activeDeadlineSeconds; stopping it", uid);
+      stopAsync(host, uid, rt.grace);
+    }
     Observed o =
         PodStatusMapper.map(
             new PodStatusMapper.PodView(
@@ -1051,6 +1080,19 @@ public final class DockerBackend implements Backend {
                 Map.copyOf(rt.waiting),
                 rt.cancelled,
                 host.settings.hostAddress()));
+    if (rt.deadlineExceeded) {
+      // like the kubelet: the pod fails at once, its containers are being stopped
+      o =
+          new Observed(
+              Observed.Phase.FAILED,
+              "DeadlineExceeded",
+              "Pod was active on the node longer than the specified deadline",
+              o.hostIP(),
+              o.podIP(),
+              o.startTime(),
+              o.initContainers(),
+              o.containers());
+    }
     if (o.phase().terminal()
         && sandbox.running()
         && rt.sandboxStopping.compareAndSet(false, true)) {

@@ -39,6 +39,12 @@ public final class Names {
   /** On the sandbox: memory the pod requests, bytes. */
   public static final String LABEL_MEMORY_REQUEST = "io.hpcbridge.pod.memory-request-bytes";
 
+  /** On the sandbox: the pod's activeDeadlineSeconds, when set. */
+  public static final String LABEL_ACTIVE_DEADLINE = "io.hpcbridge.pod.active-deadline-seconds";
+
+  /** On the sandbox: the pod's termination grace period in seconds. */
+  public static final String LABEL_GRACE = "io.hpcbridge.pod.grace-seconds";
+
   public static final String ROLE_SANDBOX = "sandbox";
   public static final String ROLE_INIT = "init";
   public static final String ROLE_CONTAINER = "container";

@@ -81,6 +81,14 @@ final class PodStore {
     return Files.exists(dir(uid).resolve("cancelled"));
   }
 
+  void markDeadlineExceeded(String uid) {
+    write(uid, "deadline-exceeded", new byte[0]);
+  }
+
+  boolean deadlineExceeded(String uid) {
+    return Files.exists(dir(uid).resolve("deadline-exceeded"));
+  }
+
   void forget(String uid) {
     Path d = dir(uid);
     if (!Files.exists(d)) {

@@ -248,4 +248,29 @@ class ContainerSpecsTest {
                         "p", List.of(), List.of(Plans.container("a", "", List.of(), List.of())))))
         .isInstanceOf(BackendException.InvalidPod.class);
   }
+
+  @Test
+  void activeDeadlineIsLabelledAndChecked() {
+    PodPlan p0 = Plans.pod("d", List.of(), List.of(Plans.sh("c", "true")));
+    PodPlan p =
+        new PodPlan(
+            p0.pod(),
+            p0.nodeName(),
+            p0.initContainers(),
+            p0.containers(),
+            p0.volumes(),
+            p0.restartPolicy(),
+            java.time.Duration.ofSeconds(7),
+            java.util.Optional.of(java.time.Duration.ofSeconds(60)),
+            p0.labels(),
+            p0.annotations());
+    var labels = ContainerSpecs.sandbox(p, "n", SETTINGS).labels();
+    assertThat(labels)
+        .containsEntry(Names.LABEL_ACTIVE_DEADLINE, "60")
+        .containsEntry(Names.LABEL_GRACE, "7");
+    var t0 = java.time.Instant.parse("2026-01-01T00:00:00Z");
+    assertThat(ContainerSpecs.deadlineExceeded(labels, t0, t0.plusSeconds(59))).isFalse();
+    assertThat(ContainerSpecs.deadlineExceeded(labels, t0, t0.plusSeconds(61))).isTrue();
+    assertThat(ContainerSpecs.deadlineExceeded(Map.of(), t0, t0.plusSeconds(6100))).isFalse();
+  }
 }

@@ -509,4 +509,35 @@ class DockerBackendIT {
     assertThat(c.exitCode()).isNotZero();
     assertThat(c.message()).contains("/no/such/program");
   }
+
+  @Test
+  void activeDeadlineFailsThePodAndStopsIt() throws Exception {
+    PodPlan p0 =
+        Plans.pod(
+            "deadline",
+            List.of(),
+            List.of(Plans.sh("c", "trap 'exit 0' TERM; while :; do sleep 0.2; done")));
+    PodPlan p =
+        new PodPlan(
+            p0.pod(),
+            p0.nodeName(),
+            p0.initContainers(),
+            p0.containers(),
+            p0.volumes(),
+            p0.restartPolicy(),
+            Duration.ofSeconds(2),
+            java.util.Optional.of(Duration.ofSeconds(2)),
+            p0.labels(),
+            p0.annotations());
+    Handle h = backend.submit(p);
+    Observed o = awaitPhase(backend, h, Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    assertThat(o.reason()).isEqualTo("DeadlineExceeded");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () ->
+                assertThat(observe(backend, h).container("c").orElseThrow().state())
+                    .isEqualTo(Observed.State.TERMINATED));
+  }
 }

@@ -111,4 +111,19 @@ class DockerSettingsTest {
             .toList();
     assertThat(names).contains("docker");
   }
+
+  @Test
+  void unusableCertificatesNameTheKey() throws Exception {
+    for (String f : List.of("ca.pem", "cert.pem", "key.pem")) {
+      Files.writeString(tmp.resolve(f), "not a pem");
+    }
+    var s =
+        DockerSettings.parse(
+            Map.of(
+                "hosts",
+                List.of(Map.of("uri", "tcp://127.0.0.1:1", "tlsCertDir", tmp.toString()))));
+    assertThatThrownBy(() -> new DockerBackend("n", tmp, s))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("docker.hosts[0].tlsCertDir: ");
+  }
 }
