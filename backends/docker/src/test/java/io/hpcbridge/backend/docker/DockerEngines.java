@@ -117,6 +117,17 @@ final class DockerEngines {
         for (Container c : containers(h, node)) {
           h.client.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
         }
+        var vols =
+            h.client
+                .listVolumesCmd()
+                .withFilter("label", List.of(Names.LABEL_NODE + "=" + node))
+                .exec()
+                .getVolumes();
+        if (vols != null) {
+          for (var v : vols) {
+            h.client.removeVolumeCmd(v.getName()).exec();
+          }
+        }
       } catch (RuntimeException e) {
         // host down: nothing to sweep there now
       }
