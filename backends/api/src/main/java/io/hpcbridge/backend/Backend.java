@@ -51,6 +51,14 @@ public interface Backend extends AutoCloseable {
   void ping() throws BackendException;
 
   /**
+   * What {@link #submit} would hand the backend's scheduler for this plan, for a dry run (e.g. the
+   * exact sbatch script). Null when the backend has nothing textual to show.
+   */
+  default String render(PodPlan plan) throws BackendException {
+    return null;
+  }
+
+  /**
    * Forgets a finished pod: removes its working files, containers or directories. Called once the
    * pod is gone from Kubernetes; the default keeps everything.
    */

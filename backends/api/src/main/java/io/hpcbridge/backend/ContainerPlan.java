@@ -56,16 +56,51 @@ public record ContainerPlan(
     return out;
   }
 
+  /**
+   * A copy with secret env values replaced by {@code <redacted>}, also where they were expanded
+   * into the command or args ({@code --password=$(PASSWORD)}).
+   */
   ContainerPlan redacted() {
     Map<String, String> e = new LinkedHashMap<>(env);
+    List<String> secrets = new java.util.ArrayList<>();
     for (String k : secretEnv) {
-      if (e.containsKey(k)) {
+      String v = e.get(k);
+      if (v != null) {
         e.put(k, REDACTED);
+        if (!v.isEmpty()) {
+          secrets.add(v);
+        }
       }
     }
+    // Longest first, so a secret that contains another is hidden as a whole.
+    secrets.sort(java.util.Comparator.comparingInt(String::length).reversed());
     return new ContainerPlan(
-        name, image, imagePullPolicy, command, args, workingDir, e, secretEnv, resources, mounts,
+        name,
+        image,
+        imagePullPolicy,
+        scrub(command, secrets),
+        scrub(args, secrets),
+        workingDir,
+        e,
+        secretEnv,
+        resources,
+        mounts,
         ports);
+  }
+
+  private static List<String> scrub(List<String> words, List<String> secrets) {
+    if (secrets.isEmpty()) {
+      return words;
+    }
+    return words.stream()
+        .map(
+            w -> {
+              for (String s : secrets) {
+                w = w.replace(s, REDACTED);
+              }
+              return w;
+            })
+        .toList();
   }
 
   /** A volume mounted into the container. {@code subPath} may be null. */

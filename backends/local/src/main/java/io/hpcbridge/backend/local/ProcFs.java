@@ -1,0 +1,79 @@
+package io.hpcbridge.backend.local;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Facts about processes from {@code /proc}. */
+final class ProcFs {
+
+  private ProcFs() {}
+
+  /** Fields of {@code /proc/PID/stat} after the command name: index 0 is field 3 (state). */
+  private static String[] stat(long pid) {
+    try {
+      String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
+      int close = s.lastIndexOf(')');
+      if (close < 0) {
+        return null;
+      }
+      return s.substring(close + 2).trim().split(" ");
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The process's start time in clock ticks since boot (field 22), or -1 when it is gone. */
+  static long startTicks(long pid) {
+    String[] f = stat(pid);
+    return f == null || f.length < 20 ? -1 : Long.parseLong(f[19]);
+  }
+
+  /** The process group id (field 5), or -1 when the process is gone. */
+  static long pgid(long pid) {
+    String[] f = stat(pid);
+    return f == null || f.length < 3 ? -1 : Long.parseLong(f[2]);
+  }
+
+  /**
+   * True when {@code pid} runs (not a zombie) and is the same process as recorded: its start time
+   * equals {@code startTicks}, so a recycled pid never counts.
+   */
+  static boolean alive(long pid, long startTicks) {
+    if (pid <= 0) {
+      return false;
+    }
+    String[] f = stat(pid);
+    if (f == null || f.length < 20) {
+      return false;
+    }
+    if (f[0].equals("Z") || f[0].equals("X")) {
+      return false;
+    }
+    return startTicks <= 0 || Long.parseLong(f[19]) == startTicks;
+  }
+
+  /** The mount namespace link of a process ({@code mnt:[4026531841]}), or null. */
+  static String mountNamespace(String pid) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", pid, "ns", "mnt")).toString();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** The effective uid of this process. */
+  static long effectiveUid() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("Uid:")) {
+          return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // fall through
+    }
+    return -1;
+  }
+}

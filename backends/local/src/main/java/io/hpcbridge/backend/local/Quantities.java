@@ -1,0 +1,82 @@
+package io.hpcbridge.backend.local;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Parses Kubernetes quantities ({@code 8}, {@code 500m}, {@code 16Gi}) and durations. */
+final class Quantities {
+
+  private Quantities() {}
+
+  private static final Pattern QUANTITY =
+      Pattern.compile("^([0-9]+(?:\\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$");
+
+  private static final Map<String, BigDecimal> SUFFIX =
+      Map.ofEntries(
+          Map.entry("", BigDecimal.ONE),
+          Map.entry("m", new BigDecimal("0.001")),
+          Map.entry("k", BigDecimal.TEN.pow(3)),
+          Map.entry("M", BigDecimal.TEN.pow(6)),
+          Map.entry("G", BigDecimal.TEN.pow(9)),
+          Map.entry("T", BigDecimal.TEN.pow(12)),
+          Map.entry("P", BigDecimal.TEN.pow(15)),
+          Map.entry("E", BigDecimal.TEN.pow(18)),
+          Map.entry("Ki", BigDecimal.valueOf(2).pow(10)),
+          Map.entry("Mi", BigDecimal.valueOf(2).pow(20)),
+          Map.entry("Gi", BigDecimal.valueOf(2).pow(30)),
+          Map.entry("Ti", BigDecimal.valueOf(2).pow(40)),
+          Map.entry("Pi", BigDecimal.valueOf(2).pow(50)),
+          Map.entry("Ei", BigDecimal.valueOf(2).pow(60)));
+
+  private static BigDecimal quantity(String text) {
+    Matcher m = QUANTITY.matcher(text.trim());
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a quantity: '" + text + "'");
+    }
+    String suffix = m.group(2) == null ? "" : m.group(2);
+    return new BigDecimal(m.group(1)).multiply(SUFFIX.get(suffix));
+  }
+
+  /** CPU in millicores: {@code 8} → 8000, {@code 500m} → 500, {@code 1.5} → 1500. */
+  static long cpuMillis(String text) {
+    long v = quantity(text).multiply(BigDecimal.valueOf(1000)).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    if (v <= 0) {
+      throw new IllegalArgumentException("must be positive: '" + text + "'");
+    }
+    return v;
+  }
+
+  /** Bytes: {@code 16Gi}, {@code 512M}, {@code 1000}. */
+  static long bytes(String text) {
+    long v = quantity(text).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    if (v <= 0) {
+      throw new IllegalArgumentException("must be positive: '" + text + "'");
+    }
+    return v;
+  }
+
+  private static final Pattern DURATION = Pattern.compile("^([0-9]+)(ms|s|m|h)?$");
+
+  /** {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}, a plain number of seconds, or ISO-8601. */
+  static Duration duration(String text) {
+    String t = text.trim();
+    if (t.startsWith("P") || t.startsWith("p")) {
+      return Duration.parse(t);
+    }
+    Matcher m = DURATION.matcher(t);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a duration: '" + text + "' (e.g. 500ms, 10s, 2m)");
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "s" : m.group(2);
+    return switch (unit) {
+      case "ms" -> Duration.ofMillis(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      default -> Duration.ofSeconds(n);
+    };
+  }
+}

@@ -1,0 +1,263 @@
+package io.hpcbridge.backend.slurm;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Parses what Slurm's commands print. Commands are always run with {@code SLURM_TIME_FORMAT=%s}
+ * so times are epoch seconds, whatever the cluster's time zone.
+ */
+public final class SlurmOutput {
+  private SlurmOutput() {}
+
+  /** The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason (last: may hold spaces). */
+  public static final String SQUEUE_FORMAT = "%i|%j|%T|%N|%V|%S|%e|%r";
+
+  /** The fixed {@code sacct --format} (with {@code --parsable2}). */
+  public static final String SACCT_FORMAT = "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason";
+
+  /** The fixed {@code sinfo --format} (with {@code --Node}). */
+  public static final String SINFO_FORMAT = "%N|%c|%m|%G";
+
+  /**
+   * One job as Slurm reports it.
+   *
+   * @param id job id
+   * @param name job name
+   * @param state base state, e.g. {@code PENDING}, {@code TIMEOUT} (qualifiers like "by 1000" dropped)
+   * @param nodes node list, or empty
+   * @param submit submit time, or null
+   * @param start start time, or null (pending jobs' expected start is dropped)
+   * @param end end time, or null
+   * @param reason Slurm's reason, or null when {@code None}
+   * @param exitCode the batch script's exit code when known, else null
+   * @param signal the signal that ended it when known, else null
+   */
+  public record Job(
+      String id, String name, String state, String nodes, Instant submit, Instant start, Instant end,
+      String reason, Integer exitCode, Integer signal) {}
+
+  /** Rows of {@code squeue -h -o SQUEUE_FORMAT}; lines of another shape are skipped. */
+  public static List<Job> squeue(String out) {
+    List<Job> jobs = new ArrayList<>();
+    for (String line : out.split("\n")) {
+      String[] f = line.split("\\|", 8);
+      if (f.length < 8 || !f[0].trim().matches("\\d+(_\\d+)?")) {
+        continue;
+      }
+      String state = baseState(f[2]);
+      jobs.add(new Job(f[0].trim(), f[1].trim(), state, f[3].trim(), time(f[4]),
+          state.equals("PENDING") ? null : time(f[5]), time(f[6]), reason(f[7]), null, null));
+    }
+    return jobs;
+  }
+
+  /** Rows of {@code sacct -n -X -P -o SACCT_FORMAT}. */
+  public static List<Job> sacct(String out) {
+    List<Job> jobs = new ArrayList<>();
+    for (String line : out.split("\n")) {
+      String[] f = line.split("\\|", 9);
+      if (f.length < 9 || !f[0].trim().matches("\\d+(_\\d+)?")) {
+        continue;
+      }
+      int[] ec = exitCode(f[7]);
+      String state = baseState(f[2]);
+      jobs.add(new Job(f[0].trim(), f[1].trim(), state, none(f[3]), time(f[4]),
+          state.equals("PENDING") ? null : time(f[5]), time(f[6]), reason(f[8]),
+          ec == null ? null : ec[0], ec == null ? null : ec[1]));
+    }
+    return jobs;
+  }
+
+  private static final Pattern KV = Pattern.compile("(\\S+?)=(\\S*)");
+
+  /** Records of {@code scontrol -o show job} (one job per line). */
+  public static List<Job> scontrol(String out) {
+    List<Job> jobs = new ArrayList<>();
+    for (String line : out.split("\n")) {
+      if (!line.startsWith("JobId=")) {
+        continue;
+      }
+      Map<String, String> kv = new LinkedHashMap<>();
+      Matcher m = KV.matcher(line);
+      while (m.find()) {
+        kv.putIfAbsent(m.group(1), m.group(2));
+      }
+      int[] ec = exitCode(kv.getOrDefault("ExitCode", ""));
+      String state = baseState(kv.getOrDefault("JobState", "UNKNOWN"));
+      jobs.add(new Job(kv.get("JobId"), kv.getOrDefault("JobName", ""), state, none(kv.getOrDefault("NodeList", "")),
+          time(kv.getOrDefault("SubmitTime", "")), state.equals("PENDING") ? null : time(kv.getOrDefault("StartTime", "")),
+          time(kv.getOrDefault("EndTime", "")), reason(kv.getOrDefault("Reason", "None")),
+          ec == null ? null : ec[0], ec == null ? null : ec[1]));
+    }
+    return jobs;
+  }
+
+  /** Totals of {@code sinfo -h -N -o SINFO_FORMAT}, each node counted once. */
+  public static long[] sinfoTotals(String out) {
+    long cpus = 0, memMb = 0, gpus = 0;
+    Set<String> seen = new LinkedHashSet<>();
+    for (String line : out.split("\n")) {
+      String[] f = line.split("\\|", 4);
+      if (f.length < 4 || !seen.add(f[0].trim())) {
+        continue;
+      }
+      cpus += number(f[1]);
+      memMb += number(f[2]);
+      gpus += gpus(f[3]);
+    }
+    return new long[] {cpus, memMb, gpus, seen.size()};
+  }
+
+  private static final Pattern GPU = Pattern.compile("gpu(?::[^:,()]+)?:(\\d+)");
+
+  /** The GPU count of a GRES string like {@code gpu:a100:4(S:0-1),mps:100}. */
+  static long gpus(String gres) {
+    long n = 0;
+    for (String part : gres.trim().split(",(?![^()]*\\))")) {
+      Matcher m = GPU.matcher(part.trim());
+      if (m.lookingAt()) {
+        n += Long.parseLong(m.group(1));
+      }
+    }
+    return n;
+  }
+
+  private static long number(String s) {
+    String t = s.trim().replaceAll("[^0-9].*$", "");
+    return t.isEmpty() ? 0 : Long.parseLong(t);
+  }
+
+  static String baseState(String s) {
+    String t = s.trim();
+    int sp = t.indexOf(' ');
+    t = sp > 0 ? t.substring(0, sp) : t;
+    return t.replace("+", "");
+  }
+
+  private static String reason(String s) {
+    String t = s.trim();
+    return t.isEmpty() || t.equals("None") || t.equals("(null)") ? null : t;
+  }
+
+  private static String none(String s) {
+    String t = s.trim();
+    return t.equals("(null)") || t.equals("None assigned") ? "" : t;
+  }
+
+  static Instant time(String s) {
+    String t = s.trim();
+    if (!t.matches("\\d{9,}")) {
+      return null;
+    }
+    return Instant.ofEpochSecond(Long.parseLong(t));
+  }
+
+  /** {@code 3:0} → {3, 0}. */
+  static int[] exitCode(String s) {
+    Matcher m = Pattern.compile("(\\d+):(\\d+)").matcher(s.trim());
+    return m.matches() ? new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))} : null;
+  }
+
+  /**
+   * What the wrapper wrote in one pod directory, read by a batched {@code grep -H ''} over all pod
+   * directories: lines {@code UID/FILE:CONTENT}.
+   */
+  public record PodFiles(
+      List<String> initNames,
+      List<String> mainNames,
+      String jobId,
+      String submittedJobId,
+      String node,
+      String nodeIp,
+      Instant started,
+      Integer doneCode,
+      Instant doneAt,
+      Map<String, ContainerFiles> containers) {
+
+    public boolean exists() {
+      return !initNames.isEmpty() || !mainNames.isEmpty() || jobId != null || submittedJobId != null;
+    }
+  }
+
+  /** One container's files. */
+  public record ContainerFiles(
+      Instant start, Integer exitCode, Instant finished, int restarts, io.hpcbridge.backend.Observed.Termination last) {}
+
+  /** The files per pod UID from {@code grep -H -s ''} output run in the work root. */
+  public static Map<String, PodFiles> podFiles(String out) {
+    Map<String, Map<String, String>> byUid = new LinkedHashMap<>();
+    for (String line : out.split("\n")) {
+      int colon = line.indexOf(':');
+      int slash = line.indexOf('/');
+      if (colon < 0 || slash < 0 || slash > colon) {
+        continue;
+      }
+      String uid = line.substring(0, slash);
+      String file = line.substring(slash + 1, colon);
+      byUid.computeIfAbsent(uid, k -> new LinkedHashMap<>()).merge(file, line.substring(colon + 1), (a, b) -> a + "\n" + b);
+    }
+    Map<String, PodFiles> out2 = new LinkedHashMap<>();
+    byUid.forEach((uid, files) -> out2.put(uid, podFiles(files)));
+    return out2;
+  }
+
+  static PodFiles podFiles(Map<String, String> files) {
+    List<String> init = new ArrayList<>();
+    List<String> main = new ArrayList<>();
+    for (String l : files.getOrDefault("manifest", "").split("\n")) {
+      String[] f = l.trim().split(" ");
+      if (f.length == 2) {
+        (f[0].equals("init") ? init : main).add(f[1]);
+      }
+    }
+    String[] node = files.getOrDefault("node", "").trim().split("\\s+");
+    String[] done = files.getOrDefault("done", "").trim().split("\\s+");
+    Map<String, ContainerFiles> cs = new LinkedHashMap<>();
+    Set<String> names = new LinkedHashSet<>(init);
+    names.addAll(main);
+    for (String k : files.keySet()) {
+      if (k.startsWith("c/")) {
+        names.add(k.substring(2, k.indexOf('/', 2) < 0 ? k.length() : k.indexOf('/', 2)));
+      }
+    }
+    for (String n : names) {
+      String[] exit = files.getOrDefault("c/" + n + "/exit", "").trim().split("\\s+");
+      String[] last = files.getOrDefault("c/" + n + "/last", "").trim().split("\\s+");
+      ContainerFiles c =
+          new ContainerFiles(
+              time(files.getOrDefault("c/" + n + "/start", "")),
+              integer(exit[0]),
+              exit.length > 1 ? time(exit[1]) : null,
+              integer(files.getOrDefault("c/" + n + "/restarts", "").trim()) == null ? 0
+                  : integer(files.getOrDefault("c/" + n + "/restarts", "").trim()),
+              last.length == 3 && integer(last[0]) != null
+                  ? new io.hpcbridge.backend.Observed.Termination(integer(last[0]),
+                      integer(last[0]) == 0 ? "Completed" : "Error", null, time(last[1]), time(last[2]))
+                  : null);
+      if (c.start() != null || c.exitCode() != null || init.contains(n) || main.contains(n)) {
+        cs.put(n, c);
+      }
+    }
+    String jobId = files.getOrDefault("jobid", "").trim();
+    String submitted = files.getOrDefault("submitted", "").trim();
+    return new PodFiles(init, main, jobId.isEmpty() ? null : jobId, submitted.isEmpty() ? null : submitted,
+        node.length > 0 && !node[0].isEmpty() ? node[0] : null, node.length > 1 ? node[1] : null,
+        time(files.getOrDefault("started", "")), integer(done[0]), done.length > 1 ? time(done[1]) : null, cs);
+  }
+
+  private static Integer integer(String s) {
+    String t = s.trim();
+    if (!t.matches("-?\\d{1,9}")) {
+      return null;
+    }
+    return Integer.parseInt(t);
+  }
+}

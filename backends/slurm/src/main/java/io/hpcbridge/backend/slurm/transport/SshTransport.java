@@ -1,0 +1,360 @@
+package io.hpcbridge.backend.slurm.transport;
+
+import com.jcraft.jsch.AgentIdentityRepository;
+import com.jcraft.jsch.ChannelExec;
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.SSHAgentConnector;
+import com.jcraft.jsch.Session;
+import com.jcraft.jsch.SftpException;
+import io.hpcbridge.backend.BackendException;
+import io.hpcbridge.backend.slurm.SlurmConfig.SshConfig;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SSH to a login node with JSch: one long-lived session whose channels (exec, SFTP) are opened per
+ * call. A lost session is re-opened on the next call, no sooner than an exponential backoff
+ * (0.5 s doubling to 30 s) after the last failed attempt. Host keys are checked against the
+ * configured known_hosts file unless {@code strictHostKeyChecking} is off; a mismatch is never
+ * accepted.
+ */
+public final class SshTransport implements Transport {
+  private static final Logger LOG = LoggerFactory.getLogger(SshTransport.class);
+  private static final long MAX_BACKOFF_MS = 30_000;
+
+  private final SshConfig cfg;
+  private final Duration timeout;
+  private Session session;
+  private Session jump;
+  private int failures;
+  private long nextAttempt;
+  private String lastError;
+
+  public SshTransport(SshConfig cfg, Duration timeout) {
+    this.cfg = cfg;
+    this.timeout = timeout;
+  }
+
+  @Override
+  public String describe() {
+    return "ssh " + cfg.user() + "@" + cfg.host() + ":" + cfg.port() + (cfg.jumpHost() != null ? " via " + cfg.jumpHost() : "");
+  }
+
+  private synchronized Session session() throws BackendException.Transient {
+    if (session != null && session.isConnected()) {
+      return session;
+    }
+    long now = System.currentTimeMillis();
+    if (now < nextAttempt) {
+      throw new BackendException.Transient(describe() + " is unreachable (retrying in "
+          + ((nextAttempt - now + 999) / 1000) + " s): " + lastError);
+    }
+    disconnect();
+    try {
+      session = connect();
+      if (failures > 0) {
+        LOG.info("Reconnected to {}", describe());
+      }
+      failures = 0;
+      return session;
+    } catch (JSchException e) {
+      disconnect();
+      failures++;
+      nextAttempt = System.currentTimeMillis() + Math.min(MAX_BACKOFF_MS, 500L << Math.min(failures - 1, 16));
+      lastError = explain(e);
+      throw new BackendException.Transient(describe() + ": " + lastError, e);
+    }
+  }
+
+  private Session connect() throws JSchException {
+    JSch jsch = new JSch();
+    if (cfg.strictHostKeyChecking()) {
+      jsch.setKnownHosts(cfg.knownHosts().toString());
+    }
+    if (cfg.useAgent()) {
+      try {
+        jsch.setIdentityRepository(new AgentIdentityRepository(new SSHAgentConnector()));
+      } catch (com.jcraft.jsch.AgentProxyException e) {
+        throw new JSchException("ssh-agent is not available (SSH_AUTH_SOCK): " + e.getMessage(), e);
+      }
+    }
+    if (cfg.identityFile() != null) {
+      jsch.addIdentity(cfg.identityFile().toString(), cfg.passphrase());
+    }
+    int connectMs = (int) cfg.connectTimeout().toMillis();
+    String host = cfg.host();
+    int port = cfg.port();
+    String alias = null;
+    if (cfg.jumpHost() != null) {
+      HostPort j = HostPort.parse(cfg.jumpHost(), cfg.user());
+      jump = configure(jsch.getSession(j.user(), j.host(), j.port()));
+      jump.connect(connectMs);
+      int local = jump.setPortForwardingL("127.0.0.1", 0, cfg.host(), cfg.port());
+      alias = cfg.port() == 22 ? cfg.host() : "[" + cfg.host() + "]:" + cfg.port();
+      host = "127.0.0.1";
+      port = local;
+    }
+    Session s = configure(jsch.getSession(cfg.user(), host, port));
+    if (alias != null) {
+      s.setHostKeyAlias(alias);
+    }
+    s.connect(connectMs);
+    return s;
+  }
+
+  private Session configure(Session s) throws JSchException {
+    s.setConfig("StrictHostKeyChecking", cfg.strictHostKeyChecking() ? "yes" : "no");
+    s.setConfig("PreferredAuthentications", "publickey");
+    s.setServerAliveInterval(15_000);
+    s.setServerAliveCountMax(3);
+    return s;
+  }
+
+  private String explain(JSchException e) {
+    String name = e.getClass().getSimpleName();
+    if (name.equals("JSchChangedHostKeyException") || String.valueOf(e.getMessage()).startsWith("HostKey has been changed")) {
+      return "the host key of " + cfg.host() + " does NOT match the one in " + cfg.knownHosts()
+          + " (possible man-in-the-middle attack, or the host was reinstalled); refusing to connect. Fix "
+          + cfg.knownHosts() + " if the new key is legitimate.";
+    }
+    if (name.equals("JSchUnknownHostKeyException") || String.valueOf(e.getMessage()).startsWith("UnknownHostKey")) {
+      return "the host key of " + cfg.host() + " is not in " + cfg.knownHosts() + "; add it (e.g. ssh-keyscan -p "
+          + cfg.port() + " " + cfg.host() + " >> " + cfg.knownHosts() + ", after checking its fingerprint)";
+    }
+    if (String.valueOf(e.getMessage()).contains("Auth fail")) {
+      return "authentication failed for user " + cfg.user() + " (key " + cfg.identityFile() + ")";
+    }
+    Throwable c = e.getCause();
+    return e.getMessage() + (c != null && c != e ? " (" + c + ")" : "");
+  }
+
+  private synchronized void disconnect() {
+    if (session != null) {
+      session.disconnect();
+      session = null;
+    }
+    if (jump != null) {
+      jump.disconnect();
+      jump = null;
+    }
+  }
+
+  /** Drops the session if it died, so the next call reconnects. */
+  private synchronized void dropIfDown(Session s) {
+    if (s == session && !s.isConnected()) {
+      disconnect();
+    }
+  }
+
+  @Override
+  public Result exec(String script, byte[] stdin) throws BackendException.Transient {
+    for (int attempt = 0; ; attempt++) {
+      Session s = session();
+      ChannelExec ch;
+      try {
+        ch = (ChannelExec) s.openChannel("exec");
+      } catch (JSchException e) {
+        dropIfDown(s);
+        synchronized (this) {
+          if (session == s) {
+            disconnect();
+          }
+        }
+        if (attempt == 0) {
+          continue;
+        }
+        throw new BackendException.Transient(describe() + ": cannot open a channel: " + e.getMessage(), e);
+      }
+      return run(ch, script, stdin);
+    }
+  }
+
+  private Result run(ChannelExec ch, String script, byte[] stdin) throws BackendException.Transient {
+    // The script travels on stdin to "bash -s" unless stdin is taken: then it is the command line,
+    // which the remote login shell parses (only simple commands are sent that way).
+    if (stdin == null) {
+      ch.setCommand("bash -s");
+      ch.setInputStream(new ByteArrayInputStream(script.getBytes(StandardCharsets.UTF_8)));
+    } else {
+      ch.setCommand("bash -c " + io.hpcbridge.backend.slurm.Shell.quote(script));
+      ch.setInputStream(new ByteArrayInputStream(stdin));
+    }
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    ch.setErrStream(err);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (InputStream in = ch.getInputStream()) {
+      ch.connect((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+      byte[] buf = new byte[16384];
+      while (true) {
+        while (in.available() > 0) {
+          int n = in.read(buf);
+          if (n < 0) {
+            break;
+          }
+          out.write(buf, 0, n);
+        }
+        if (ch.isClosed()) {
+          if (in.available() > 0) {
+            continue;
+          }
+          break;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new BackendException.Transient(describe() + ": command timed out after " + timeout.toSeconds() + " s");
+        }
+        Thread.sleep(10);
+      }
+      return new Result(ch.getExitStatus(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } catch (JSchException | IOException e) {
+      throw new BackendException.Transient(describe() + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackendException.Transient("interrupted", e);
+    } finally {
+      ch.disconnect();
+    }
+  }
+
+  private ChannelSftp sftp() throws BackendException.Transient {
+    for (int attempt = 0; ; attempt++) {
+      Session s = session();
+      try {
+        ChannelSftp ch = (ChannelSftp) s.openChannel("sftp");
+        ch.connect((int) cfg.connectTimeout().toMillis());
+        return ch;
+      } catch (JSchException e) {
+        synchronized (this) {
+          if (session == s) {
+            disconnect();
+          }
+        }
+        if (attempt > 0) {
+          throw new BackendException.Transient(describe() + ": cannot open SFTP: " + e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void write(List<FileWrite> files) throws BackendException.Transient {
+    ChannelSftp sftp = sftp();
+    Set<String> made = new HashSet<>();
+    try {
+      for (FileWrite f : files) {
+        String dir = f.path().substring(0, f.path().lastIndexOf('/'));
+        mkdirs(sftp, dir, made);
+        try {
+          sftp.rm(f.path());
+        } catch (SftpException ignored) {
+          // not there yet
+        }
+        // Created empty and private first, so secrets are never readable by others.
+        sftp.put(new ByteArrayInputStream(new byte[0]), f.path());
+        sftp.chmod(0600, f.path());
+        sftp.put(new ByteArrayInputStream(f.content()), f.path());
+        sftp.chmod(f.mode(), f.path());
+      }
+    } catch (SftpException e) {
+      throw new BackendException.Transient(describe() + ": SFTP write failed: " + e.getMessage(), e);
+    } finally {
+      sftp.disconnect();
+    }
+  }
+
+  private static void mkdirs(ChannelSftp sftp, String dir, Set<String> made) throws SftpException {
+    if (dir.isEmpty() || made.contains(dir)) {
+      return;
+    }
+    try {
+      if (sftp.stat(dir).isDir()) {
+        made.add(dir);
+        return;
+      }
+    } catch (SftpException e) {
+      if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+        throw e;
+      }
+    }
+    int slash = dir.lastIndexOf('/');
+    if (slash > 0) {
+      mkdirs(sftp, dir.substring(0, slash), made);
+    }
+    sftp.mkdir(dir);
+    made.add(dir);
+  }
+
+  @Override
+  public InputStream read(String path, long offset) throws BackendException.Transient, BackendException.NotFound {
+    ChannelSftp sftp = sftp();
+    try {
+      InputStream in = sftp.get(path, null, offset);
+      return new FilterInputStream(in) {
+        @Override
+        public void close() throws IOException {
+          try {
+            super.close();
+          } finally {
+            sftp.disconnect();
+          }
+        }
+      };
+    } catch (SftpException e) {
+      sftp.disconnect();
+      if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+        throw new BackendException.NotFound("no file " + path);
+      }
+      throw new BackendException.Transient(describe() + ": SFTP read of " + path + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public long size(String path) throws BackendException.Transient {
+    ChannelSftp sftp = sftp();
+    try {
+      return sftp.stat(path).getSize();
+    } catch (SftpException e) {
+      if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+        return -1;
+      }
+      throw new BackendException.Transient(describe() + ": SFTP stat of " + path + " failed: " + e.getMessage(), e);
+    } finally {
+      sftp.disconnect();
+    }
+  }
+
+  @Override
+  public void close() {
+    disconnect();
+  }
+
+  /** {@code [user@]host[:port]}. */
+  record HostPort(String user, String host, int port) {
+    static HostPort parse(String s, String defaultUser) {
+      String user = defaultUser;
+      String rest = s;
+      int at = s.indexOf('@');
+      if (at >= 0) {
+        user = s.substring(0, at);
+        rest = s.substring(at + 1);
+      }
+      int colon = rest.lastIndexOf(':');
+      if (colon > 0) {
+        return new HostPort(user, rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1)));
+      }
+      return new HostPort(user, rest, 22);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.hpcbridge.backend.slurm;
+
+import static io.hpcbridge.backend.slurm.Plans.container;
+import static io.hpcbridge.backend.slurm.Plans.pod;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hpcbridge.backend.BackendException;
+import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.PodPlan;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** Forbidden or malformed input fails the pod with a clear reason and never yields a script. */
+class InvalidPodTest {
+  static final ContainerPlan HELLO = container("main", "busybox", List.of("echo", "hi"), List.of());
+
+  static BackendException.InvalidPod reject(PodPlan plan) {
+    try {
+      new SbatchRenderer(SbatchRendererGoldenTest.config(), "/home/u").render(plan);
+    } catch (BackendException.InvalidPod e) {
+      return e;
+    }
+    throw new AssertionError("rendered a script for an invalid pod");
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "flags|--job-name=x|ForbiddenSlurmFlag|is set by the bridge",
+        "flags|--output=/etc/passwd|ForbiddenSlurmFlag|is set by the bridge",
+        "flags|--comment=x|ForbiddenSlurmFlag|is set by the bridge",
+        "flags|--cpus-per-task=64|ForbiddenSlurmFlag|is set by the bridge",
+        "flags|--uid=0|ForbiddenSlurmFlag|is set by the bridge",
+        "flags|--partition=x|ForbiddenSlurmFlag|use the annotation slurm.hpc-bridge.io/partition",
+        "flags|--x11|ForbiddenSlurmFlag|is not allowed",
+        "flags|-p debug|InvalidSlurmFlag|is not --name or --name=value",
+        "flags|--mail-user=$(id)|InvalidSlurmFlag|is not --name or --name=value",
+        "flags|--mail-user='a b'|InvalidSlurmFlag|is not --name or --name=value",
+        "partition|debug;rm|InvalidAnnotation|slurm.hpc-bridge.io/partition: expected",
+        "partition|a b|InvalidAnnotation|slurm.hpc-bridge.io/partition: expected",
+        "time|soon|InvalidAnnotation|slurm.hpc-bridge.io/time: expected",
+        "nodes|0|InvalidAnnotation|slurm.hpc-bridge.io/nodes: expected",
+        "ntasks|-1|InvalidAnnotation|slurm.hpc-bridge.io/ntasks: expected",
+        "exclusive|maybe|InvalidAnnotation|slurm.hpc-bridge.io/exclusive: expected",
+        "flavor|huge|UnknownFlavor|no flavor named 'huge'",
+        "runtime|docker|UnknownRuntime|unknown runtime 'docker'",
+        "partitions|debug|UnknownAnnotation|unknown annotation slurm.hpc-bridge.io/partitions",
+      })
+  void badAnnotations(String key, String value, String reason, String message) {
+    BackendException.InvalidPod e = reject(pod("p").main(HELLO).annotate(key, value).build());
+    assertThat(e.reason()).isEqualTo(reason);
+    assertThat(e.getMessage()).contains(message);
+  }
+
+  @Test
+  void aNewlineCannotSmuggleADirective() {
+    BackendException.InvalidPod e = reject(pod("p").main(HELLO).annotate("partition", "debug\n#SBATCH --uid=0").build());
+    assertThat(e.reason()).isEqualTo("InvalidAnnotation");
+    assertThat(e.getMessage()).contains("\\x0a");
+    assertThat(reject(pod("p").main(HELLO).annotate("flags", "--begin=now\n#SBATCH --uid=0").build()).reason())
+        .isIn("InvalidSlurmFlag", "ForbiddenSlurmFlag");
+  }
+
+  @Test
+  void badNamesEnvAndMounts() {
+    assertThat(reject(pod("p").main(container("Bad_Name", "busybox", List.of("x"), List.of())).build()).reason()).isEqualTo("InvalidName");
+    assertThat(reject(pod("p").main(Plans.with(HELLO, Map.of("A-B", "1"), null, null, null)).build()).reason()).isEqualTo("UnsupportedEnvName");
+    assertThat(reject(pod("p").main(Plans.with(HELLO, Map.of("A", "x\0y"), null, null, null)).build()).reason()).isEqualTo("InvalidEnv");
+    assertThat(reject(pod("p").main(container("main", "--bind=/:/x", List.of("x"), List.of())).build()).reason()).isEqualTo("InvalidImage");
+    assertThat(reject(pod("p").main(container("main", "busybox", List.of(), List.of())).annotate("runtime", "none").build()).reason())
+        .isEqualTo("MissingCommand");
+    PodPlan mountsWithNone = pod("p").volume(new io.hpcbridge.backend.VolumePlan("v", io.hpcbridge.backend.VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
+        .main(Plans.with(HELLO, null, null, null, List.of(new ContainerPlan.Mount("v", "/data", null, false)))).annotate("runtime", "none").build();
+    assertThat(reject(mountsWithNone).reason()).isEqualTo("UnsupportedVolume");
+    PodPlan colon = pod("p").volume(new io.hpcbridge.backend.VolumePlan("v", io.hpcbridge.backend.VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
+        .main(Plans.with(HELLO, null, null, null, List.of(new ContainerPlan.Mount("v", "/data:/etc", null, false)))).build();
+    assertThat(reject(colon).reason()).isEqualTo("InvalidMountPath");
+  }
+
+  @Test
+  void configErrorsNameTheKey() {
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh"))).hasMessageStartingWith("backends.slurm.ssh.host:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b"))).hasMessageStartingWith("backends.slurm.workRoot:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output")))).hasMessageStartingWith("backends.slurm.allowedFlags:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("flavors", Map.of("x", Map.of("flags", "--job-name=y")))))
+        .hasMessageStartingWith("backends.slurm.flavors.x.flags:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker"))).hasMessageStartingWith("backends.slurm.runtime:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu"))).hasMessageStartingWith("backends.slurm.defaultFlavor:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever"))).hasMessageStartingWith("backends.slurm.retention:");
+  }
+}

@@ -1,0 +1,103 @@
+package io.hpcbridge.backend.slurm;
+
+import static io.hpcbridge.backend.slurm.Plans.container;
+import static io.hpcbridge.backend.slurm.Plans.pod;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.hpcbridge.backend.PodPlan;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The in-job wrapper, run locally with runtime none (no Slurm). */
+class WrapperTest {
+  @TempDir Path root;
+
+  static io.hpcbridge.backend.ContainerPlan sh(String name, String script) {
+    return container(name, "", List.of("sh", "-c", script), List.of());
+  }
+
+  @Test
+  void initContainersRunInOrderThenContainersInParallelAndTheJobExitsWithTheHighestCode() throws Exception {
+    PodPlan plan =
+        pod("p")
+            .init(sh("first", "echo one >> order"))
+            .init(sh("second", "echo two >> order"))
+            .main(sh("a", "touch a.started; while [ ! -e b.started ]; do sleep 0.05; done; echo out-a; exit 3"))
+            .main(sh("b", "touch b.started; while [ ! -e a.started ]; do sleep 0.05; done; echo err-b >&2; exit 7"))
+            .main(sh("c", "exit 0"))
+            .build();
+    LocalJob job = new LocalJob(root, plan, Map.of()).start();
+    assertThat(job.await()).isEqualTo(7);
+    assertThat(job.read("order")).isEqualTo("one\ntwo\n");
+    assertThat(job.read("c/a/exit")).startsWith("3 ");
+    assertThat(job.read("c/b/exit")).startsWith("7 ");
+    assertThat(job.read("c/c/exit")).startsWith("0 ");
+    assertThat(job.read("done")).startsWith("7 ");
+    assertThat(job.log("a")).isEqualTo("out-a\n");
+    assertThat(job.log("b")).isEqualTo("err-b\n");
+    assertThat(job.read("c/a/log")).matches("\\d{10}\\.\\d{6} out-a\\n");
+    assertThat(job.read("node")).isNotBlank();
+  }
+
+  @Test
+  void aFailingInitContainerStopsThePod() throws Exception {
+    PodPlan plan =
+        pod("p").init(sh("bad", "echo failing; exit 4")).init(sh("never", "touch never")).main(sh("main", "touch main")).build();
+    LocalJob job = new LocalJob(root, plan, Map.of()).start();
+    assertThat(job.await()).isEqualTo(4);
+    assertThat(job.read("c/bad/exit")).startsWith("4 ");
+    assertThat(job.read("never")).isNull();
+    assertThat(job.read("main")).isNull();
+    assertThat(job.read("c/main/exit")).isNull();
+  }
+
+  @Test
+  void onFailureRestartsAFailedContainerAndCounts() throws Exception {
+    PodPlan plan =
+        pod("p")
+            .policy(PodPlan.RestartPolicy.ON_FAILURE)
+            .main(sh("flaky", "echo run >> runs; [ $(wc -l < runs) -ge 3 ] || { echo failing; exit 2; }; echo fine"))
+            .build();
+    LocalJob job = new LocalJob(root, plan, Map.of()).start();
+    assertThat(job.await()).isZero();
+    assertThat(job.read("runs")).isEqualTo("run\nrun\nrun\n");
+    assertThat(job.read("c/flaky/restarts")).isEqualTo("2\n");
+    assertThat(job.read("c/flaky/last")).startsWith("2 ");
+    assertThat(job.log("flaky")).isEqualTo("fine\n");
+    assertThat(job.read("c/flaky/previous.log")).endsWith(" failing\n");
+  }
+
+  @Test
+  void termReachesTheContainerWhichMayExitCleanly() throws Exception {
+    PodPlan plan =
+        pod("p")
+            .main(sh("main", "trap 'echo got-term; echo term > term; exit 0' TERM; echo ready; touch ready; while :; do sleep 0.1; done"))
+            .main(sh("other", "touch other; exec sleep 300"))
+            .build();
+    LocalJob job = new LocalJob(root, plan, Map.of()).start();
+    await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(job.dir.resolve("ready")) && Files.exists(job.dir.resolve("other")));
+    new ProcessBuilder("kill", "-TERM", String.valueOf(job.process.pid())).start().waitFor();
+    assertThat(job.await()).isEqualTo(143);
+    assertThat(job.read("term")).isEqualTo("term\n");
+    assertThat(job.read("c/main/exit")).startsWith("0 ");
+    assertThat(job.read("c/other/exit")).startsWith("143 ");
+    assertThat(job.log("main")).startsWith("ready\n").endsWith("got-term\n");
+  }
+
+  @Test
+  void envValuesStayInTheEnvFileNotTheScript() throws Exception {
+    PodPlan plan =
+        pod("p").main(Plans.with(sh("main", "printf '%s' \"$TOKEN\" > token"), Map.of("TOKEN", "s3cr3t-value"), null, null, null)).build();
+    LocalJob job = new LocalJob(root, plan, Map.of()).start();
+    assertThat(job.await()).isZero();
+    assertThat(job.job.script()).doesNotContain("s3cr3t-value");
+    assertThat(job.read("token")).isEqualTo("s3cr3t-value");
+    assertThat(Files.getPosixFilePermissions(job.dir.resolve("env/main.env"))).hasSize(2);
+  }
+}

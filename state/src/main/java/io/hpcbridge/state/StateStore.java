@@ -1,0 +1,345 @@
+package io.hpcbridge.state;
+
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The bridge's state file: one row per pod keyed by uid, plus an append-only transition log.
+ *
+ * <p>Safe to share between threads. Other processes may open the same file at the same time: the
+ * file is in WAL mode, so readers never block the writer, and writers wait up to {@link
+ * #BUSY_TIMEOUT} for each other.
+ */
+public final class StateStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(StateStore.class);
+
+  /** How long a write waits for another connection's write lock before failing. */
+  public static final Duration BUSY_TIMEOUT = Database.BUSY_TIMEOUT;
+
+  private static final String SELECT_PODS =
+      "SELECT uid, namespace, name, node, backend, handle, phase, reason, message, pod_json,"
+          + " plan_json, observed_json, created_ms, submitted_ms, finished_ms, deleting_ms,"
+          + " gone_ms FROM pods ";
+
+  private final Database db;
+  private final Clock clock;
+
+  private StateStore(Database db, Clock clock) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  /** Opens the state file, creating it and its parent directories if needed, and migrates it. */
+  public static StateStore open(Path file) throws StateException {
+    return open(file, Clock.systemUTC());
+  }
+
+  /** As {@link #open(Path)}, with the clock used for every recorded time. */
+  public static StateStore open(Path file, Clock clock) throws StateException {
+    return new StateStore(Database.openReadWrite(file), clock);
+  }
+
+  /**
+   * Opens an existing state file for reading only, e.g. for a CLI next to a running bridge: never
+   * creates, migrates or writes it. Writes through the returned store throw {@link StateException}.
+   */
+  public static StateStore openReadOnly(Path file) throws StateException {
+    return new StateStore(Database.openReadOnly(file), Clock.systemUTC());
+  }
+
+  /** The schema version this code reads and writes. */
+  public static int currentSchemaVersion() {
+    return Schema.current();
+  }
+
+  public int schemaVersion() {
+    return db.schemaVersion();
+  }
+
+  /** The absolute path of the state file. */
+  public Path file() {
+    return db.file();
+  }
+
+  /**
+   * Inserts the intent row in one transaction, BEFORE the backend is called. Idempotent: if the uid
+   * exists, returns the existing record unchanged.
+   */
+  public PodRecord recordIntent(PodIntent intent) {
+    Objects.requireNonNull(intent, "intent");
+    return db.write(
+        "record intent of pod " + intent.uid(),
+        () -> {
+          long now = clock.millis();
+          int inserted =
+              db.update(
+                  "INSERT INTO pods (uid, namespace, name, node, backend, phase, pod_json,"
+                      + " plan_json, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      + " ON CONFLICT (uid) DO NOTHING",
+                  intent.uid(),
+                  intent.namespace(),
+                  intent.name(),
+                  intent.node(),
+                  intent.backend(),
+                  Phase.PENDING,
+                  intent.podJson(),
+                  intent.planJson(),
+                  now);
+          if (inserted == 1) {
+            String detail = "intent backend=" + intent.backend() + " node=" + intent.node();
+            addTransition(intent.uid(), now, null, Phase.PENDING, detail);
+          }
+          return load(intent.uid()).orElseThrow();
+        });
+  }
+
+  /** Sets the backend handle and the submitted time. Repeating the same handle changes nothing. */
+  public void recordSubmitted(String uid, String handle) {
+    Objects.requireNonNull(handle, "handle");
+    db.write(
+        "record submission of pod " + uid,
+        () -> {
+          PodRecord pod = require(uid);
+          if (handle.equals(pod.handle())) {
+            return null;
+          }
+          long now = clock.millis();
+          db.update("UPDATE pods SET handle = ?, submitted_ms = ? WHERE uid = ?", handle, now, uid);
+          String replacing = pod.handle() == null ? "" : " replacing " + pod.handle();
+          addTransition(uid, now, pod.phase(), pod.phase(), "submitted " + handle + replacing);
+          return null;
+        });
+  }
+
+  /**
+   * Stores what the backend last reported. Sets the finished time on the first terminal phase; logs
+   * a transition only when the phase changed.
+   */
+  public void recordObserved(String uid, String phase, String observedJson) {
+    Phase.require(phase);
+    db.write(
+        "record observed state of pod " + uid,
+        () -> {
+          PodRecord pod = require(uid);
+          long now = clock.millis();
+          db.update(
+              "UPDATE pods SET phase = ?, observed_json = ?, finished_ms = ? WHERE uid = ?",
+              phase,
+              observedJson,
+              finishedMillis(pod, Phase.isTerminal(phase), now),
+              uid);
+          if (!phase.equals(pod.phase())) {
+            addTransition(uid, now, pod.phase(), phase, "observed");
+          }
+          return null;
+        });
+  }
+
+  /**
+   * The bridge failed the pod itself (e.g. invalid for the backend): phase Failed with a reason.
+   */
+  public void recordFailed(String uid, String reason, String message) {
+    db.write(
+        "record failure of pod " + uid,
+        () -> {
+          PodRecord pod = require(uid);
+          if (Phase.FAILED.equals(pod.phase())
+              && Objects.equals(reason, pod.reason())
+              && Objects.equals(message, pod.message())) {
+            return null;
+          }
+          long now = clock.millis();
+          db.update(
+              "UPDATE pods SET phase = ?, reason = ?, message = ?, finished_ms = ? WHERE uid = ?",
+              Phase.FAILED,
+              reason,
+              message,
+              finishedMillis(pod, true, now),
+              uid);
+          addTransition(uid, now, pod.phase(), Phase.FAILED, "failed " + reason + ": " + message);
+          return null;
+        });
+  }
+
+  /** Deletion was requested. Idempotent; an unknown uid is ignored (deleted before its intent). */
+  public void markDeleting(String uid) {
+    markOnce(uid, "deleting", "deleting_ms");
+  }
+
+  /** The pod is gone from Kubernetes. Idempotent; an unknown uid is ignored. */
+  public void markGone(String uid) {
+    markOnce(uid, "gone", "gone_ms");
+  }
+
+  public Optional<PodRecord> get(String uid) {
+    return db.read("read pod " + uid, () -> load(uid));
+  }
+
+  /** The newest row of that name not gone, else the newest row of that name. */
+  public Optional<PodRecord> findByName(String namespace, String name) {
+    return db.read(
+        "find pod " + namespace + "/" + name,
+        () ->
+            db
+                .query(
+                    SELECT_PODS
+                        + "WHERE namespace = ? AND name = ?"
+                        + " ORDER BY gone_ms IS NULL DESC, created_ms DESC, rowid DESC LIMIT 1",
+                    StateStore::pod,
+                    namespace,
+                    name)
+                .stream()
+                .findFirst());
+  }
+
+  /** Rows of that node not gone, oldest first: the pods the bridge must keep watching. */
+  public List<PodRecord> active(String node) {
+    return db.read(
+        "list active pods of node " + node,
+        () ->
+            db.query(
+                SELECT_PODS + "WHERE node = ? AND gone_ms IS NULL ORDER BY created_ms, rowid",
+                StateStore::pod,
+                node));
+  }
+
+  /** All rows, oldest first. */
+  public List<PodRecord> list() {
+    return db.read(
+        "list pods", () -> db.query(SELECT_PODS + "ORDER BY created_ms, rowid", StateStore::pod));
+  }
+
+  /** The pod's history, in order. */
+  public List<Transition> transitions(String uid) {
+    return db.read(
+        "read transitions of pod " + uid,
+        () ->
+            db.query(
+                "SELECT seq, uid, at_ms, from_phase, to_phase, detail FROM transitions"
+                    + " WHERE uid = ? ORDER BY seq",
+                rs ->
+                    new Transition(
+                        rs.getLong(1),
+                        rs.getString(2),
+                        Instant.ofEpochMilli(rs.getLong(3)),
+                        rs.getString(4),
+                        rs.getString(5),
+                        rs.getString(6)),
+                uid));
+  }
+
+  /** Deletes rows, and their history, gone for longer than {@code olderThan}; returns how many. */
+  public int purgeGone(Duration olderThan) {
+    if (olderThan.isNegative()) {
+      throw new IllegalArgumentException("olderThan must not be negative: " + olderThan);
+    }
+    long cutoff = clock.millis() - olderThan.toMillis();
+    int purged =
+        db.write(
+            "purge gone pods",
+            () -> db.update("DELETE FROM pods WHERE gone_ms IS NOT NULL AND gone_ms < ?", cutoff));
+    if (purged > 0) {
+      log.info("Purged {} pod(s) gone for more than {} from {}", purged, olderThan, db.file());
+    }
+    return purged;
+  }
+
+  @Override
+  public void close() {
+    db.close();
+  }
+
+  @Override
+  public String toString() {
+    return "StateStore[" + db.file() + "]";
+  }
+
+  private void markOnce(String uid, String event, String timeColumn) {
+    db.write(
+        "mark pod " + uid + " " + event,
+        () -> {
+          Optional<PodRecord> pod = load(uid);
+          if (pod.isEmpty()) {
+            log.debug("No state row for pod uid {}; not marking it {}", uid, event);
+            return null;
+          }
+          long now = clock.millis();
+          String sql =
+              "UPDATE pods SET " + timeColumn + " = ? WHERE uid = ? AND " + timeColumn + " IS NULL";
+          if (db.update(sql, now, uid) == 1) {
+            addTransition(uid, now, pod.get().phase(), pod.get().phase(), event);
+          }
+          return null;
+        });
+  }
+
+  private PodRecord require(String uid) throws SQLException {
+    return load(uid)
+        .orElseThrow(
+            () ->
+                new StateException(
+                    "State file "
+                        + db.file()
+                        + ": no pod with uid "
+                        + uid
+                        + " (its intent was never recorded)"));
+  }
+
+  private Optional<PodRecord> load(String uid) throws SQLException {
+    return db.query(SELECT_PODS + "WHERE uid = ?", StateStore::pod, uid).stream().findFirst();
+  }
+
+  private void addTransition(String uid, long at, String from, String to, String detail)
+      throws SQLException {
+    db.update(
+        "INSERT INTO transitions (uid, at_ms, from_phase, to_phase, detail) VALUES (?, ?, ?, ?, ?)",
+        uid,
+        at,
+        from,
+        to,
+        detail);
+    log.debug("Pod {}: {} -> {} ({})", uid, from, to, detail);
+  }
+
+  private static Long finishedMillis(PodRecord pod, boolean terminal, long now) {
+    if (pod.finished() != null) {
+      return pod.finished().toEpochMilli();
+    }
+    return terminal ? now : null;
+  }
+
+  private static PodRecord pod(ResultSet rs) throws SQLException {
+    return new PodRecord(
+        rs.getString(1),
+        rs.getString(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getString(5),
+        rs.getString(6),
+        rs.getString(7),
+        rs.getString(8),
+        rs.getString(9),
+        rs.getString(10),
+        rs.getString(11),
+        rs.getString(12),
+        instant(rs, 13),
+        instant(rs, 14),
+        instant(rs, 15),
+        instant(rs, 16),
+        instant(rs, 17));
+  }
+
+  private static Instant instant(ResultSet rs, int column) throws SQLException {
+    long millis = rs.getLong(column);
+    return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
+  }
+}
