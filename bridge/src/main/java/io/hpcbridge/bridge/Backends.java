@@ -35,7 +35,8 @@ public final class Backends {
       throw new UncheckedIOException(e);
     }
     try {
-      return f.create(new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings()));
+      String address = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
+      return f.create(new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings(), address));
     } catch (IllegalArgumentException e) {
       String m = e.getMessage() == null ? e.toString() : e.getMessage();
       // Backends name the key themselves ("backends.slurm.ssh.host: ..."); keep one prefix.

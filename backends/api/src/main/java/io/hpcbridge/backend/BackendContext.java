@@ -10,8 +10,15 @@ import java.util.Objects;
  * @param nodeName the Kubernetes node name the bridge registers
  * @param dataDir a directory the backend may keep files in (exists, survives restarts)
  * @param settings the backend's own config section, as parsed from YAML (may be empty)
+ * @param nodeAddress the address the node advertises (its InternalIP), or null when unknown
  */
-public record BackendContext(String nodeName, Path dataDir, Map<String, Object> settings) {
+public record BackendContext(
+    String nodeName, Path dataDir, Map<String, Object> settings, String nodeAddress) {
+
+  public BackendContext(String nodeName, Path dataDir, Map<String, Object> settings) {
+    this(nodeName, dataDir, settings, null);
+  }
+
   public BackendContext {
     Objects.requireNonNull(nodeName, "nodeName");
     Objects.requireNonNull(dataDir, "dataDir");

@@ -84,7 +84,8 @@ public final class LocalBackend implements Backend {
     this.unshare = Tools.find("unshare", settings.unshare());
     this.nsenter = Tools.find("nsenter", settings.nsenter());
     this.mount = Tools.find("mount", null);
-    this.hostIP = HostInfo.primaryIPv4();
+    // Processes run on this machine: the node's advertised address is the pods' address too.
+    this.hostIP = context.nodeAddress() != null ? context.nodeAddress() : HostInfo.primaryIPv4();
     this.killer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
