@@ -36,7 +36,7 @@ public record DockerSettings(
     Duration imagePullTimeout,
     String network) {
 
-  static final String PREFIX = "docker.";
+  static final String PREFIX = "backends.docker.";
   public static final String DEFAULT_SANDBOX_IMAGE = "local/busybox:1";
   public static final List<String> DEFAULT_SANDBOX_COMMAND =
       List.of("sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done");

@@ -69,15 +69,15 @@ class DockerSettingsTest {
   @Test
   void errorsNameTheKey() {
     assertThatThrownBy(() -> DockerSettings.parse(Map.of()))
-        .hasMessageStartingWith("docker.hosts:");
+        .hasMessageStartingWith("backends.docker.hosts:");
     assertThatThrownBy(
             () -> DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "http://x:1")))))
-        .hasMessageStartingWith("docker.hosts[0].uri:");
+        .hasMessageStartingWith("backends.docker.hosts[0].uri:");
     assertThatThrownBy(
             () ->
                 DockerSettings.parse(
                     Map.of("hosts", List.of(Map.of("uri", "tcp://x:1", "tlsCertDir", "/nope")))))
-        .hasMessageStartingWith("docker.hosts[0].tlsCertDir:");
+        .hasMessageStartingWith("backends.docker.hosts[0].tlsCertDir:");
     assertThatThrownBy(
             () ->
                 DockerSettings.parse(
@@ -86,7 +86,7 @@ class DockerSettingsTest {
                         List.of(
                             Map.of("uri", "unix:///a"),
                             Map.of("uri", "unix:///b", "connectTimeout", "soon")))))
-        .hasMessageStartingWith("docker.hosts[1].connectTimeout:");
+        .hasMessageStartingWith("backends.docker.hosts[1].connectTimeout:");
     assertThatThrownBy(
             () ->
                 DockerSettings.parse(
@@ -95,12 +95,12 @@ class DockerSettingsTest {
                         List.of(
                             Map.of("name", "a", "uri", "unix:///a"),
                             Map.of("name", "a", "uri", "unix:///b")))))
-        .hasMessageStartingWith("docker.hosts[1].name:");
+        .hasMessageStartingWith("backends.docker.hosts[1].name:");
     assertThatThrownBy(
             () ->
                 DockerSettings.parse(
                     Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "placement", "random")))
-        .hasMessageStartingWith("docker.placement:");
+        .hasMessageStartingWith("backends.docker.placement:");
   }
 
   @Test
@@ -124,6 +124,6 @@ class DockerSettingsTest {
                 List.of(Map.of("uri", "tcp://127.0.0.1:1", "tlsCertDir", tmp.toString()))));
     assertThatThrownBy(() -> new DockerBackend("n", tmp, s))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("docker.hosts[0].tlsCertDir: ");
+        .hasMessageStartingWith("backends.docker.hosts[0].tlsCertDir: ");
   }
 }
