@@ -78,6 +78,7 @@ public final class DockerBackend implements Backend {
   private static final class PodRuntime {
     final Map<String, PodStatusMapper.Waiting> waiting = new ConcurrentHashMap<>();
     final Map<String, Integer> pullFailures = new ConcurrentHashMap<>();
+    final Map<String, Long> nextPullNanos = new ConcurrentHashMap<>();
     final Map<String, String> startErrors = new ConcurrentHashMap<>();
     final Map<String, Long> nextStartNanos = new ConcurrentHashMap<>();
     final AtomicBoolean creating = new AtomicBoolean();
@@ -86,6 +87,7 @@ public final class DockerBackend implements Backend {
     volatile boolean allCreated;
     volatile boolean cancelled;
     volatile boolean deadlineExceeded;
+    volatile long nextCreateNanos = System.nanoTime();
     volatile long cancelNanos;
     volatile Duration grace = Duration.ZERO;
     volatile String lastPodIp;
@@ -626,6 +628,7 @@ public final class DockerBackend implements Backend {
         return; // removed, or released: nothing to do
       }
       List<ContainerPlan> all = plan.allContainers().toList();
+      long retry = Long.MAX_VALUE; // millis until the next pull is due, when one failed
       for (int i = 0; i < all.size(); i++) {
         ContainerPlan c = all.get(i);
         int initIndex = i < plan.initContainers().size() ? i : -1;
@@ -638,6 +641,13 @@ public final class DockerBackend implements Backend {
         }
         String id;
         if (have == null) {
+          // each container pulls on its own back-off, like the kubelet
+          long now = System.nanoTime();
+          Long due = rt.nextPullNanos.get(c.name());
+          if (due != null && now - due < 0) {
+            retry = Math.min(retry, TimeUnit.NANOSECONDS.toMillis(due - now) + 1);
+            continue;
+          }
           try {
             ensureImage(host, c.image(), c.imagePullPolicy());
           } catch (PullFailure f) {
@@ -650,18 +660,19 @@ public final class DockerBackend implements Backend {
                     : "Back-off pulling image \"" + c.image() + "\": " + f.getMessage();
             rt.waiting.put(c.name(), new PodStatusMapper.Waiting(reason, msg));
             long delay = Math.min(300_000L, 10_000L << Math.min(5, n - 1));
+            rt.nextPullNanos.put(c.name(), now + TimeUnit.MILLISECONDS.toNanos(delay));
+            retry = Math.min(retry, delay);
             log.info(
                 "pod {} container {}: {}; retrying in {} s",
                 plan.pod(),
                 c.name(),
                 f.getMessage(),
                 delay / 1000);
-            rt.creating.set(false);
-            scheduleCreate(uid, delay);
-            return;
+            continue;
           }
           rt.waiting.remove(c.name());
           rt.pullFailures.remove(c.name());
+          rt.nextPullNanos.remove(c.name());
           id = create(host, ContainerSpecs.container(plan, nodeName, c, initIndex, sandboxId));
         } else {
           id = have.getId();
@@ -674,6 +685,11 @@ public final class DockerBackend implements Backend {
               .withTarInputStream(new ByteArrayInputStream(Tar.of(files)))
               .exec();
         }
+      }
+      if (retry != Long.MAX_VALUE) {
+        rt.nextCreateNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retry);
+        scheduleCreate(uid, retry);
+        return;
       }
       rt.allCreated = true;
     } finally {
@@ -985,7 +1001,11 @@ public final class DockerBackend implements Backend {
       return Observed.unknown(
           "SandboxNotFound", "no containers of this pod on docker host " + host.name());
     }
-    if (!rt.cancelled && !rt.allCreated && !rt.creating.get()) {
+    if (!rt.cancelled
+        && !rt.allCreated
+        && !rt.creating.get()
+        && System.nanoTime() - rt.nextCreateNanos >= 0) {
+      // e.g. after a bridge restart; a pull in back-off waits for its own retry
       scheduleCreate(uid, 0);
     }
     if (!rt.cancelled && rt.allCreated) {

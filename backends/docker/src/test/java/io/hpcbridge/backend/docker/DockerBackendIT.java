@@ -387,13 +387,29 @@ class DockerBackendIT {
               Observed o = observe(backend, h);
               assertThat(o.phase()).isEqualTo(Phase.PENDING);
               var app = o.container("app").orElseThrow();
-              assertThat(app.reason()).isIn("ErrImagePull", "ImagePullBackOff");
+              assertThat(app.reason()).isEqualTo("ErrImagePull");
               assertThat(app.message()).contains("hpcbridge-it-missing/image:1");
             });
-    Observed o = observe(backend, h);
     // the daemon's own words are in the message
-    assertThat(o.container("app").orElseThrow().message())
+    assertThat(observe(backend, h).container("app").orElseThrow().message())
         .containsAnyOf("denied", "not found", "resolve", "no such host", "dial", "lookup", "Get ");
+    // Never does not pull
+    assertThat(observe(backend, h).container("strict").orElseThrow().reason())
+        .isEqualTo("ErrImageNeverPull");
+    // the next pull waits for its back-off (10 s), however often the pod is observed
+    long t0 = System.nanoTime();
+    while (System.nanoTime() - t0 < Duration.ofSeconds(5).toNanos()) {
+      assertThat(observe(backend, h).container("app").orElseThrow().reason())
+          .isEqualTo("ErrImagePull");
+      Thread.sleep(250);
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () ->
+                assertThat(observe(backend, h).container("app").orElseThrow().reason())
+                    .isEqualTo("ImagePullBackOff"));
   }
 
   @Test
