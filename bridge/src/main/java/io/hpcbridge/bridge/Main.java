@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
 public final class Main {
 
   public static void main(String[] args) {
+    // Only the daemon logs at INFO; the one-shot commands keep stderr for their own output.
+    if (args.length == 0 || !args[0].equals("serve")) {
+      System.setProperty("hpc.bridge.defaultLevel", "WARN");
+    }
     System.exit(execute(args));
   }
 

@@ -39,7 +39,7 @@ final class StateCommand {
           System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(rows.stream().map(StateCommand::summary).toList()));
           return 0;
         }
-        String fmt = "%-40s %-10s %-9s %-24s %-20s%n";
+        String fmt = "%-40s %-10s %-8s %-50s %s%n";
         System.out.printf(fmt, "NAMESPACE/NAME", "PHASE", "BACKEND", "HANDLE", "CREATED");
         for (PodRecord r : rows) {
           System.out.printf(fmt, r.key(), nz(r.phase()), r.backend(), nz(r.handle()), r.created());

@@ -125,8 +125,9 @@ class TimestampedLogTest {
 
   @Test
   void unterminatedLastLineIsShownWhenNotFollowing() throws IOException {
-    byte[] s = "2026-11-24T22:05:50.000000000Z stdout a\n2026-11-24T22:05:51.000000000Z stdout b"
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] s =
+        "2026-11-24T22:05:50.000000000Z stdout a\n2026-11-24T22:05:51.000000000Z stdout b"
+            .getBytes(StandardCharsets.UTF_8);
     assertThat(read(s, LogOptions.ALL)).isEqualTo("a\nb\n");
     assertThat(read(s, opts(1, false, null, null, null))).isEqualTo("b\n");
   }
@@ -149,8 +150,7 @@ class TimestampedLogTest {
     Files.write(f, stored("first"));
     AtomicBoolean done = new AtomicBoolean();
     var follow = new LogOptions(true, null, false, null, null, null, false);
-    try (InputStream in =
-        TimestampedLog.follow(f, follow, T0, done::get, Duration.ofMillis(20))) {
+    try (InputStream in = TimestampedLog.follow(f, follow, T0, done::get, Duration.ofMillis(20))) {
       CompletableFuture<String> all =
           CompletableFuture.supplyAsync(
               () -> {
@@ -161,10 +161,10 @@ class TimestampedLogTest {
                 }
               });
       byte[] second = "second".getBytes();
-      Files.write(
-          f, TimestampedLog.line(T0, "stdout", second, 0, 6), StandardOpenOption.APPEND);
+      Files.write(f, TimestampedLog.line(T0, "stdout", second, 0, 6), StandardOpenOption.APPEND);
       // half a line, completed later: must come out whole
-      Files.write(f, "2026-11-24T22:05:59.000000000Z stdout thi".getBytes(), StandardOpenOption.APPEND);
+      Files.write(
+          f, "2026-11-24T22:05:59.000000000Z stdout thi".getBytes(), StandardOpenOption.APPEND);
       assertThat(all).isNotDone();
       Files.write(f, "rd\n".getBytes(), StandardOpenOption.APPEND);
       done.set(true);
@@ -178,8 +178,7 @@ class TimestampedLogTest {
     Files.write(f, stored("1", "2", "3"));
     var follow = new LogOptions(true, 1, false, null, null, null, false);
     AtomicBoolean done = new AtomicBoolean(true);
-    try (InputStream in =
-        TimestampedLog.follow(f, follow, T0, done::get, Duration.ofMillis(20))) {
+    try (InputStream in = TimestampedLog.follow(f, follow, T0, done::get, Duration.ofMillis(20))) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("3\n");
     }
   }

@@ -47,6 +47,7 @@ public final class Launcher {
   /** Submits (or finds) the pod's work and records the handle. */
   public Handle launch(Pod pod, PodPlan plan) throws BackendException {
     recordIntent(pod, plan);
+    Failpoints.hit("after-intent");
     Optional<Handle> existing = backend.find(plan.pod());
     Handle handle;
     if (existing.isPresent()) {
@@ -54,6 +55,7 @@ public final class Launcher {
       log.info("found existing work {} for pod {}, not submitting again", handle, plan.pod());
     } else {
       handle = backend.submit(plan);
+      Failpoints.hit("after-submit");
       log.info("submitted pod {} as {}", plan.pod(), handle);
     }
     state.recordSubmitted(plan.pod().uid(), handle.toString());

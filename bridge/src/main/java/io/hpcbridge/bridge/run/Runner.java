@@ -245,7 +245,6 @@ public final class Runner {
           synchronized (active) {
             active.remove(e.getKey());
           }
-          state.markGone(e.getKey().pod.getMetadata().getUid());
         }
         return done;
       }

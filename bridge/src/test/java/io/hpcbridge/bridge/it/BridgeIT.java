@@ -54,7 +54,9 @@ class BridgeIT {
     }
   }
 
-  static String namespace(String name) {
+  /** A fresh namespace per run, so runs against a reused control plane do not collide. */
+  static String namespace(String prefix) {
+    String name = prefix + "-" + java.util.UUID.randomUUID().toString().substring(0, 5);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).createOr(n -> n.update());
     return name;
   }

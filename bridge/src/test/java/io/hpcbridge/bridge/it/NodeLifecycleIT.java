@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NodeLifecycleIT {
   static final String NODE = "it-lifecycle";
+  static final String NS = "it-resume-" + java.util.UUID.randomUUID().toString().substring(0, 5);
   static KubeControlPlane kube;
   static KubernetesClient client;
   static BridgeProcess bridge;
@@ -71,13 +72,13 @@ class NodeLifecycleIT {
   @Test
   @Order(2)
   void aPodRunningDuringKill9IsNotStartedTwiceAndEndsWithItsExitCode() throws Exception {
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("it-resume").endMetadata().build()).createOr(x -> x.update());
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).createOr(x -> x.update());
     Path marker = tmp.resolve("starts");
     Files.createDirectories(marker);
     for (var e : Map.of("ok", 0, "three", 3).entrySet()) {
       Pod p =
           new PodBuilder()
-              .withNewMetadata().withNamespace("it-resume").withName(e.getKey()).endMetadata()
+              .withNewMetadata().withNamespace(NS).withName(e.getKey()).endMetadata()
               .withNewSpec()
               .withNodeSelector(Map.of("kubernetes.io/hostname", NODE))
               .addNewToleration().withKey("virtual-kubelet.io/provider").withOperator("Exists").endToleration()
@@ -91,7 +92,7 @@ class NodeLifecycleIT {
               .addNewVolume().withName("m").withNewHostPath().withPath(marker.toString()).endHostPath().endVolume()
               .endSpec()
               .build();
-      client.pods().inNamespace("it-resume").resource(p).create();
+      client.pods().inNamespace(NS).resource(p).create();
     }
     await("both running")
         .atMost(Duration.ofSeconds(60))
@@ -123,13 +124,45 @@ class NodeLifecycleIT {
     assertThat(client.nodes().withName(NODE).get().getMetadata().getUid()).as("the node was adopted, not recreated").isEqualTo(uid);
   }
 
+  @Test
+  @Order(4)
+  void aBackendThatFailsItsPingMakesTheNodeNotReadyWithAReason() throws Exception {
+    // Break the local backend for real: its work directory becomes a plain file.
+    Path work = bridge.dir().resolve("data/local");
+    Path away = bridge.dir().resolve("data/local.away");
+    Files.move(work, away);
+    Files.writeString(work, "not a directory");
+    try {
+      await("node Ready=False, BackendUnreachable")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(500))
+          .until(() -> "BackendUnreachable".equals(readyReason()) && "False".equals(Nodes.readyStatus(client, NODE)));
+      assertThat(readyMessage()).contains("not writable");
+    } finally {
+      Files.delete(work);
+      Files.move(away, work);
+    }
+    await("node Ready again")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> Nodes.ready(client, NODE));
+  }
+
+  static String readyReason() {
+    return client.nodes().withName(NODE).get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().map(c -> c.getReason()).orElse(null);
+  }
+
+  static String readyMessage() {
+    return client.nodes().withName(NODE).get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().map(c -> c.getMessage()).orElse(null);
+  }
+
   static String phase(String name) {
-    Pod p = client.pods().inNamespace("it-resume").withName(name).get();
+    Pod p = client.pods().inNamespace(NS).withName(name).get();
     return p == null || p.getStatus() == null ? null : p.getStatus().getPhase();
   }
 
   static int exitCode(String name) {
-    Pod p = client.pods().inNamespace("it-resume").withName(name).get();
+    Pod p = client.pods().inNamespace(NS).withName(name).get();
     return p.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode();
   }
 }

@@ -92,8 +92,7 @@ final class AtomicFiles {
           }
 
           @Override
-          public FileVisitResult postVisitDirectory(Path dir, IOException exc)
-              throws IOException {
+          public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
             if (exc != null && !(exc instanceof NoSuchFileException)) {
               throw exc;
             }

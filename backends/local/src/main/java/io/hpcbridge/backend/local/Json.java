@@ -89,7 +89,8 @@ final class Json {
     }
 
     @Override
-    public JsonDeserializer<?> createContextual(DeserializationContext ctxt, BeanProperty property) {
+    public JsonDeserializer<?> createContextual(
+        DeserializationContext ctxt, BeanProperty property) {
       JavaType t = property != null ? property.getType() : ctxt.getContextualType();
       JavaType c = t == null ? null : t.containedType(0);
       return new OptionalDeserializer(c == null ? ctxt.constructType(Object.class) : c);

@@ -68,11 +68,13 @@ public final class LocalBackend implements Backend {
   private final String kill;
   private final String sleep;
   private final String hostIP;
+
   /**
    * One lock object per pod directory, shared by all instances in this JVM: file locks guard
    * against other processes, but the JVM refuses two overlapping file locks of its own.
    */
   private static final Map<Path, Object> POD_LOCKS = new ConcurrentHashMap<>();
+
   private final ScheduledExecutorService killer;
   private volatile Optional<String> mountNamespaceProblem;
 
@@ -104,7 +106,11 @@ public final class LocalBackend implements Backend {
     String p = Tools.find(tool, override);
     if (p == null) {
       throw new IllegalArgumentException(
-          "backend local: the '" + tool + "' command (" + pkg + ") is not installed or not in PATH");
+          "backend local: the '"
+              + tool
+              + "' command ("
+              + pkg
+              + ") is not installed or not in PATH");
     }
     return p;
   }
@@ -124,7 +130,8 @@ public final class LocalBackend implements Backend {
   }
 
   private PodLayout layout(Handle handle) throws BackendException.NotFound {
-    if (!LocalBackendFactory.NAME.equals(handle.backend()) || !SAFE_NAME.matcher(handle.id()).matches()) {
+    if (!LocalBackendFactory.NAME.equals(handle.backend())
+        || !SAFE_NAME.matcher(handle.id()).matches()) {
       throw new BackendException.NotFound("not a local backend handle: " + handle);
     }
     return new PodLayout(settings.workDir().resolve(handle.id()));
@@ -148,7 +155,8 @@ public final class LocalBackend implements Backend {
           AtomicFiles.mkdir(l.dir(), 0700);
         }
         try (FileChannel ch =
-                FileChannel.open(l.submitLock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileChannel.open(
+                    l.submitLock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock ignored = ch.lock()) {
           if (Files.exists(l.launched())) {
             LOG.debug("pod {} ({}) already submitted", plan.pod(), uid);
@@ -197,9 +205,10 @@ public final class LocalBackend implements Backend {
         throw invalid("InvalidVolume", "volume '" + v.name() + "' is declared twice");
       }
       if (v.type() == VolumePlan.Type.HOST_PATH
-          && (v.hostPath() == null || !v.hostPath().startsWith("/") || v.hostPath().indexOf('\0') >= 0)) {
-        throw invalid(
-            "InvalidVolume", "hostPath volume '" + v.name() + "' needs an absolute path");
+          && (v.hostPath() == null
+              || !v.hostPath().startsWith("/")
+              || v.hostPath().indexOf('\0') >= 0)) {
+        throw invalid("InvalidVolume", "hostPath volume '" + v.name() + "' needs an absolute path");
       }
     }
     Set<String> names = new HashSet<>();
@@ -234,7 +243,8 @@ public final class LocalBackend implements Backend {
           throw invalid("InvalidEnv", what + ": env " + e.getKey() + " contains a NUL character");
         }
       }
-      if (c.workingDir() != null && (!c.workingDir().startsWith("/") || c.workingDir().indexOf('\0') >= 0)) {
+      if (c.workingDir() != null
+          && (!c.workingDir().startsWith("/") || c.workingDir().indexOf('\0') >= 0)) {
         throw invalid("InvalidWorkingDir", what + ": workingDir must be an absolute path");
       }
       for (ContainerPlan.Mount m : c.mounts()) {
@@ -250,8 +260,11 @@ public final class LocalBackend implements Backend {
         }
         String sp = m.subPath();
         if (sp != null && !sp.isEmpty()) {
-          if (sp.startsWith("/") || sp.indexOf('\0') >= 0 || List.of(sp.split("/")).contains("..")) {
-            throw invalid("InvalidSubPath", mw + ": subPath must be relative and stay inside the volume");
+          if (sp.startsWith("/")
+              || sp.indexOf('\0') >= 0
+              || List.of(sp.split("/")).contains("..")) {
+            throw invalid(
+                "InvalidSubPath", mw + ": subPath must be relative and stay inside the volume");
           }
         }
       }
@@ -281,7 +294,8 @@ public final class LocalBackend implements Backend {
         if (p == null) {
           p = probeMountNamespace();
           mountNamespaceProblem = p;
-          p.ifPresent(s -> LOG.warn("local backend: pods with volume mounts will be refused: {}", s));
+          p.ifPresent(
+              s -> LOG.warn("local backend: pods with volume mounts will be refused: {}", s));
         }
       }
     }
@@ -303,7 +317,8 @@ public final class LocalBackend implements Backend {
       return Optional.of("the 'mount' command (util-linux) is not available");
     }
     Tools.Result r =
-        Tools.run(List.of(unshare, "--mount", "--propagation", "private", "--", sleep, "0"), 10_000);
+        Tools.run(
+            List.of(unshare, "--mount", "--propagation", "private", "--", sleep, "0"), 10_000);
     if (!r.ok()) {
       return Optional.of("'unshare --mount' fails: " + r.output());
     }
@@ -347,7 +362,8 @@ public final class LocalBackend implements Backend {
             Path target = dir.resolve(f.path()).normalize();
             if (!target.startsWith(dir) || target.equals(dir)) {
               throw invalid(
-                  "InvalidVolume", "volume '" + v.name() + "': file path '" + f.path() + "' leaves the volume");
+                  "InvalidVolume",
+                  "volume '" + v.name() + "': file path '" + f.path() + "' leaves the volume");
             }
             Files.createDirectories(target.getParent());
             int mode = f.mode() & 0777;
@@ -407,7 +423,10 @@ public final class LocalBackend implements Backend {
     }
     if (p.exitValue() != 0) {
       throw new BackendException.Transient(
-          "local: cannot start the supervisor (exit " + p.exitValue() + "), see " + l.supervisorLog());
+          "local: cannot start the supervisor (exit "
+              + p.exitValue()
+              + "), see "
+              + l.supervisorLog());
     }
   }
 
@@ -423,7 +442,9 @@ public final class LocalBackend implements Backend {
         out.put(h, Observed.unknown("NotFound", e.getMessage()));
       } catch (IOException | RuntimeException e) {
         LOG.warn("cannot read the state of pod {}: {}", h, e.toString());
-        out.put(h, Observed.unknown("StateUnreadable", "cannot read " + h.id() + ": " + e.getMessage()));
+        out.put(
+            h,
+            Observed.unknown("StateUnreadable", "cannot read " + h.id() + ": " + e.getMessage()));
       }
     }
     return out;
@@ -477,20 +498,28 @@ public final class LocalBackend implements Backend {
         c.last() == null
             ? null
             : new Observed.Termination(
-                c.last().exitCode(), c.last().reason(), null, c.last().startedAt(), c.last().finishedAt()));
+                c.last().exitCode(),
+                c.last().reason(),
+                null,
+                c.last().startedAt(),
+                c.last().finishedAt()));
   }
 
   /** No status.json yet: the supervisor is starting, or never came up. */
   private Observed beforeSupervisor(PodLayout l) throws IOException {
     Launched launched = Json.readIfExists(l.launched(), Launched.class);
-    Instant since = launched != null ? launched.at() : Files.getLastModifiedTime(l.dir()).toInstant();
+    Instant since =
+        launched != null ? launched.at() : Files.getLastModifiedTime(l.dir()).toInstant();
     PodPlan plan = Json.readIfExists(l.plan(), PodPlan.class);
     List<Observed.ContainerStatus> init = new ArrayList<>();
     List<Observed.ContainerStatus> main = new ArrayList<>();
     if (plan != null) {
       String mainReason = plan.initContainers().isEmpty() ? "ContainerCreating" : "PodInitializing";
-      plan.initContainers().forEach(c -> init.add(Observed.ContainerStatus.waiting(c.name(), "PodInitializing", null)));
-      plan.containers().forEach(c -> main.add(Observed.ContainerStatus.waiting(c.name(), mainReason, null)));
+      plan.initContainers()
+          .forEach(
+              c -> init.add(Observed.ContainerStatus.waiting(c.name(), "PodInitializing", null)));
+      plan.containers()
+          .forEach(c -> main.add(Observed.ContainerStatus.waiting(c.name(), mainReason, null)));
     }
     if (Instant.now().isBefore(since.plus(settings.startTimeout()))) {
       return new Observed(Observed.Phase.PENDING, null, null, hostIP, hostIP, since, init, main);
@@ -498,7 +527,9 @@ public final class LocalBackend implements Backend {
     String why =
         launched == null
             ? "the pod was never launched (submit did not finish)"
-            : "the local supervisor did not start within " + settings.startTimeout().toSeconds() + "s";
+            : "the local supervisor did not start within "
+                + settings.startTimeout().toSeconds()
+                + "s";
     return new Observed(
         Observed.Phase.FAILED,
         "SupervisorFailedToStart",
@@ -517,7 +548,8 @@ public final class LocalBackend implements Backend {
         return "";
       }
       int from = Math.max(0, b.length - 600);
-      return "; supervisor output: " + new String(b, from, b.length - from, StandardCharsets.UTF_8).strip();
+      return "; supervisor output: "
+          + new String(b, from, b.length - from, StandardCharsets.UTF_8).strip();
     } catch (IOException e) {
       return "";
     }
@@ -533,7 +565,10 @@ public final class LocalBackend implements Backend {
         anyAlive = true;
       }
     }
-    String what = "the local supervisor (pid " + s.supervisorPid() + ") exited without recording the end of the pod";
+    String what =
+        "the local supervisor (pid "
+            + s.supervisorPid()
+            + ") exited without recording the end of the pod";
     if (anyAlive) {
       return observed(
           Observed.Phase.UNKNOWN,
@@ -598,7 +633,8 @@ public final class LocalBackend implements Backend {
         signalOrphans(s, killAt);
       }
     } catch (IOException e) {
-      throw new BackendException.Transient("local: cannot record the stop request: " + e.getMessage(), e);
+      throw new BackendException.Transient(
+          "local: cannot record the stop request: " + e.getMessage(), e);
     }
   }
 
@@ -645,7 +681,8 @@ public final class LocalBackend implements Backend {
         }
         PodPlan plan = Json.readIfExists(l.plan(), PodPlan.class);
         if (plan != null && plan.allContainers().noneMatch(x -> x.name().equals(container))) {
-          throw new BackendException.NotFound("no container '" + container + "' in pod " + handle.id());
+          throw new BackendException.NotFound(
+              "no container '" + container + "' in pod " + handle.id());
         }
         throw new BackendException.NotFound("container '" + container + "' is waiting to start");
       }
@@ -664,7 +701,8 @@ public final class LocalBackend implements Backend {
       if (!options.follow()) {
         return TimestampedLog.read(file, options, now);
       }
-      return TimestampedLog.follow(file, options, now, () -> runOver(l, container, run), FOLLOW_POLL);
+      return TimestampedLog.follow(
+          file, options, now, () -> runOver(l, container, run), FOLLOW_POLL);
     } catch (IOException e) {
       throw new BackendException.Transient("local: cannot read the log: " + e.getMessage(), e);
     }
@@ -692,7 +730,9 @@ public final class LocalBackend implements Backend {
   @Override
   public Capacity capacity() {
     long cpu =
-        settings.cpuMillis() > 0 ? settings.cpuMillis() : Runtime.getRuntime().availableProcessors() * 1000L;
+        settings.cpuMillis() > 0
+            ? settings.cpuMillis()
+            : Runtime.getRuntime().availableProcessors() * 1000L;
     long mem = settings.memoryBytes() > 0 ? settings.memoryBytes() : HostInfo.memoryBytes();
     return new Capacity(cpu, mem, 0, settings.pods(), HostInfo.nodeInfo());
   }
@@ -730,13 +770,19 @@ public final class LocalBackend implements Backend {
           Observed o = observe(l);
           if (!o.phase().terminal()) {
             throw new BackendException.Transient(
-                "local: pod " + handle.id() + " is " + o.phase().toKubernetes() + ", stop it before releasing it");
+                "local: pod "
+                    + handle.id()
+                    + " is "
+                    + o.phase().toKubernetes()
+                    + ", stop it before releasing it");
           }
         }
         AtomicFiles.deleteTree(l.dir());
+        POD_LOCKS.remove(l.dir());
         LOG.info("pod {}: directory {} removed", handle.id(), l.dir());
       } catch (IOException e) {
-        throw new BackendException.Transient("local: cannot remove " + l.dir() + ": " + e.getMessage(), e);
+        throw new BackendException.Transient(
+            "local: cannot remove " + l.dir() + ": " + e.getMessage(), e);
       }
     }
   }

@@ -48,7 +48,11 @@ record LocalSettings(
     for (String k : ctx.settings().keySet()) {
       if (!KEYS.contains(k)) {
         throw new IllegalArgumentException(
-            "backend local: unknown setting '" + k + "' (known: " + String.join(", ", new java.util.TreeSet<>(KEYS)) + ")");
+            "backend local: unknown setting '"
+                + k
+                + "' (known: "
+                + String.join(", ", new java.util.TreeSet<>(KEYS))
+                + ")");
       }
     }
     String wd = ctx.setting("workDir", null);

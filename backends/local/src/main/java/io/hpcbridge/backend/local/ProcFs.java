@@ -13,7 +13,8 @@ final class ProcFs {
   /** Fields of {@code /proc/PID/stat} after the command name: index 0 is field 3 (state). */
   private static String[] stat(long pid) {
     try {
-      String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
+      String s =
+          Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
       int close = s.lastIndexOf(')');
       if (close < 0) {
         return null;

@@ -42,7 +42,11 @@ final class Quantities {
 
   /** CPU in millicores: {@code 8} → 8000, {@code 500m} → 500, {@code 1.5} → 1500. */
   static long cpuMillis(String text) {
-    long v = quantity(text).multiply(BigDecimal.valueOf(1000)).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    long v =
+        quantity(text)
+            .multiply(BigDecimal.valueOf(1000))
+            .setScale(0, java.math.RoundingMode.CEILING)
+            .longValueExact();
     if (v <= 0) {
       throw new IllegalArgumentException("must be positive: '" + text + "'");
     }

@@ -176,7 +176,8 @@ public final class Supervisor {
         pid = ProcessHandle.current().pid();
         startTicks = ProcFs.startTicks(pid);
         startTime = Instant.now();
-        String mainWaiting = plan.initContainers().isEmpty() ? "ContainerCreating" : "PodInitializing";
+        String mainWaiting =
+            plan.initContainers().isEmpty() ? "ContainerCreating" : "PodInitializing";
         for (ContainerPlan c : plan.initContainers()) {
           init.add(new Box(c, true, "PodInitializing"));
         }
@@ -368,7 +369,8 @@ public final class Supervisor {
         String h = Long.toString(holder.pid());
         String root = "/proc/" + h + "/root";
         List<ContainerPlan.Mount> mounts = new ArrayList<>(c.mounts());
-        mounts.sort(Comparator.comparingInt(m -> Path.of(m.mountPath()).normalize().getNameCount()));
+        mounts.sort(
+            Comparator.comparingInt(m -> Path.of(m.mountPath()).normalize().getNameCount()));
         for (ContainerPlan.Mount m : mounts) {
           bindMount(h, root, m);
         }
@@ -473,8 +475,7 @@ public final class Supervisor {
   private void bindMount(String holder, String root, ContainerPlan.Mount m)
       throws StartFailure, IOException {
     VolumePlan v =
-        plan.volume(m.volume())
-            .orElseThrow(() -> new StartFailure("no volume " + m.volume()));
+        plan.volume(m.volume()).orElseThrow(() -> new StartFailure("no volume " + m.volume()));
     Path base =
         v.type() == VolumePlan.Type.HOST_PATH ? Path.of(v.hostPath()) : layout.volume(v.name());
     Path src = base;
@@ -494,7 +495,8 @@ public final class Supervisor {
         Files.createFile(target);
       }
     }
-    List<String> cmd = new ArrayList<>(List.of(opts.nsenter(), "-t", holder, "-m", "--", opts.mount(), "--bind"));
+    List<String> cmd =
+        new ArrayList<>(List.of(opts.nsenter(), "-t", holder, "-m", "--", opts.mount(), "--bind"));
     if (m.readOnly()) {
       cmd.add("-o");
       cmd.add("ro");
@@ -565,7 +567,11 @@ public final class Supervisor {
         podReason = reason;
         podMessage = message;
       }
-      log("stop requested" + (reason == null ? "" : " (" + reason + ")") + ": SIGTERM now, SIGKILL at " + kill);
+      log(
+          "stop requested"
+              + (reason == null ? "" : " (" + reason + ")")
+              + ": SIGTERM now, SIGKILL at "
+              + kill);
       for (Run r : running) {
         Tools.killGroup(opts.kill(), r.pid, "TERM");
       }
@@ -586,7 +592,12 @@ public final class Supervisor {
     }
     for (Run r : running) {
       if (r.lastKill == null || !now.isBefore(r.lastKill.plus(KILL_REPEAT))) {
-        log("grace period over: SIGKILL to container " + r.box.spec.name() + " (group " + r.pid + ")");
+        log(
+            "grace period over: SIGKILL to container "
+                + r.box.spec.name()
+                + " (group "
+                + r.pid
+                + ")");
         Tools.killGroup(opts.kill(), r.pid, "KILL");
         r.lastKill = now;
       }

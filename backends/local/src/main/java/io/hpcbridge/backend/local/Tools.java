@@ -32,7 +32,8 @@ final class Tools {
         }
       }
     }
-    dirs.addAll(List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"));
+    dirs.addAll(
+        List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"));
     for (String d : dirs) {
       Path p = Path.of(d, want);
       if (Files.isExecutable(p) && !Files.isDirectory(p)) {
@@ -57,7 +58,8 @@ final class Tools {
         p.destroyForcibly();
         return new Result(-1, String.join(" ", cmd) + ": timed out");
       }
-      return new Result(p.exitValue(), new String(out, java.nio.charset.StandardCharsets.UTF_8).strip());
+      return new Result(
+          p.exitValue(), new String(out, java.nio.charset.StandardCharsets.UTF_8).strip());
     } catch (java.io.IOException e) {
       return new Result(-1, e.getMessage());
     } catch (InterruptedException e) {

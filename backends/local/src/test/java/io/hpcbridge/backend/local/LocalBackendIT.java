@@ -131,7 +131,8 @@ class LocalBackendIT {
     assertThat(logs(h, "ok", opts())).isEqualTo("fine\n");
     assertThat(logs(h, "bad", opts())).isEqualTo("broken\n");
 
-    Handle good = submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("main", "exit 0"))));
+    Handle good =
+        submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("main", "exit 0"))));
     assertThat(awaitTerminal(good).phase()).isEqualTo(Observed.Phase.SUCCEEDED);
   }
 
@@ -165,7 +166,9 @@ class LocalBackendIT {
     assertThat(o.phase()).isEqualTo(Observed.Phase.FAILED);
     assertThat(o.reason()).isEqualTo("InitContainerFailed");
     assertThat(o.message()).contains("init-2", "5");
-    assertThat(o.initContainers()).extracting(ContainerStatus::name).containsExactly("init-1", "init-2", "init-3");
+    assertThat(o.initContainers())
+        .extracting(ContainerStatus::name)
+        .containsExactly("init-1", "init-2", "init-3");
     assertThat(container(o, "init-1").exitCode()).isZero();
     assertThat(container(o, "init-2").exitCode()).isEqualTo(5);
     assertThat(container(o, "init-3").state()).isEqualTo(Observed.State.WAITING);
@@ -191,7 +194,8 @@ class LocalBackendIT {
     // Each waits for the other's file: only possible when both run at the same time.
     Path a = dir.resolve("a");
     Path b = dir.resolve("b");
-    String wait = "i=0; while [ ! -e %s ]; do i=$((i+1)); [ $i -gt 300 ] && exit 9; sleep 0.1; done";
+    String wait =
+        "i=0; while [ ! -e %s ]; do i=$((i+1)); [ $i -gt 300 ] && exit 9; sleep 0.1; done";
     Handle h =
         submit(
             pod(
@@ -230,7 +234,8 @@ class LocalBackendIT {
         "n=$(cat %1$s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %1$s; echo run $n;"
                 .formatted(counter)
             + " [ $n -ge 3 ] || exit 4";
-    Handle h = submit(pod(PodPlan.RestartPolicy.ON_FAILURE, List.of(), List.of(sh("flaky", script))));
+    Handle h =
+        submit(pod(PodPlan.RestartPolicy.ON_FAILURE, List.of(), List.of(sh("flaky", script))));
     Observed o = awaitTerminal(h);
     assertThat(o.phase()).isEqualTo(Observed.Phase.SUCCEEDED);
     ContainerStatus c = container(o, "flaky");
@@ -246,11 +251,41 @@ class LocalBackendIT {
   }
 
   @Test
+  void failedInitContainerIsRetriedUnderOnFailure() throws Exception {
+    Path counter = dir.resolve("init-counter");
+    String script =
+        "n=$(cat %1$s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %1$s; [ $n -ge 2 ]"
+            .formatted(counter);
+    Handle h =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.ON_FAILURE,
+                List.of(sh("setup", script)),
+                List.of(sh("main", "echo main"))));
+    Observed o = awaitTerminal(h);
+    assertThat(o.phase()).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(container(o, "setup").restartCount()).isEqualTo(1);
+    assertThat(logs(h, "main", opts())).isEqualTo("main\n");
+  }
+
+  @Test
+  void alwaysRestartsEvenAfterSuccessUntilStopped() throws Exception {
+    Handle h =
+        submit(pod(PodPlan.RestartPolicy.ALWAYS, List.of(), List.of(sh("loop", "echo tick"))));
+    Observed o = waitFor().until(() -> observe(h), x -> container(x, "loop").restartCount() >= 2);
+    assertThat(o.phase()).isEqualTo(Observed.Phase.RUNNING);
+    assertThat(container(o, "loop").lastTermination().exitCode()).isZero();
+    backend.cancel(h, Duration.ofSeconds(1));
+    assertThat(awaitTerminal(h).phase().terminal()).isTrue();
+  }
+
+  @Test
   void neverRestartPolicyDoesNotRestart() throws Exception {
     Handle h = submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("once", "exit 1"))));
     Observed o = awaitTerminal(h);
     assertThat(container(o, "once").restartCount()).isZero();
-    assertThatThrownBy(() -> logs(h, "once", new LogOptions(false, null, false, null, null, null, true)))
+    assertThatThrownBy(
+            () -> logs(h, "once", new LogOptions(false, null, false, null, null, null, true)))
         .isInstanceOf(BackendException.NotFound.class)
         .hasMessageContaining("previous");
   }
@@ -275,7 +310,7 @@ class LocalBackendIT {
 
   @Test
   void argvAndEnvReachTheProcessExactly() throws Exception {
-    boolean root = ProcFs.effectiveUid() == 0;
+    boolean root = TestPods.rootOrSkipPart();
     List<ContainerPlan> containers = new ArrayList<>();
     Map<String, Map<String, String>> expectedEnv = new HashMap<>();
     List<String> names = root ? List.of("direct", "namespaced") : List.of("direct");
@@ -290,7 +325,11 @@ class LocalBackendIT {
       env.put("PATH", "/usr/bin:/bin");
       expectedEnv.put(name, env);
       List<ContainerPlan.Mount> mounts =
-          name.equals("namespaced") ? List.of(new ContainerPlan.Mount("scratch", dir.resolve("mnt-scratch").toString(), null, false)) : List.of();
+          name.equals("namespaced")
+              ? List.of(
+                  new ContainerPlan.Mount(
+                      "scratch", dir.resolve("mnt-scratch").toString(), null, false))
+              : List.of();
       containers.add(
           new ContainerPlan(
               name,
@@ -299,7 +338,8 @@ class LocalBackendIT {
               List.of(
                   "sh",
                   "-c",
-                  "cat /proc/$$/environ > \"$OUT_ENV\"; printf '%s\\0' \"$0\" \"$@\" > \"$OUT_ARGS\""),
+                  "cat /proc/$$/environ > \"$OUT_ENV\"; printf '%s\\0' \"$0\" \"$@\" >"
+                      + " \"$OUT_ARGS\""),
               TRICKY,
               null,
               env,
@@ -365,7 +405,17 @@ class LocalBackendIT {
     Path wd = dir.resolve("work dir with spaces");
     ContainerPlan c =
         new ContainerPlan(
-            "app", "", null, List.of("pwd"), List.of(), wd.toString(), PATH, null, null, null, null);
+            "app",
+            "",
+            null,
+            List.of("pwd"),
+            List.of(),
+            wd.toString(),
+            PATH,
+            null,
+            null,
+            null,
+            null);
     Handle h = submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(c)));
     assertThat(awaitTerminal(h).phase()).isEqualTo(Observed.Phase.SUCCEEDED);
     assertThat(logs(h, "app", opts())).isEqualTo(wd + "\n");
@@ -375,7 +425,17 @@ class LocalBackendIT {
   void missingExecutableFailsTheContainer() throws Exception {
     ContainerPlan c =
         new ContainerPlan(
-            "app", "", null, List.of("/no/such/program"), List.of(), null, PATH, null, null, null, null);
+            "app",
+            "",
+            null,
+            List.of("/no/such/program"),
+            List.of(),
+            null,
+            PATH,
+            null,
+            null,
+            null,
+            null);
     Handle h = submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(c)));
     Observed o = awaitTerminal(h);
     assertThat(o.phase()).isEqualTo(Observed.Phase.FAILED);
@@ -439,7 +499,17 @@ class LocalBackendIT {
             "pwd");
     ContainerPlan c =
         new ContainerPlan(
-            "app", "", null, List.of("sh", "-c", script), List.of(), m + "/scratch", PATH, null, null, mounts, null);
+            "app",
+            "",
+            null,
+            List.of("sh", "-c", script),
+            List.of(),
+            m + "/scratch",
+            PATH,
+            null,
+            null,
+            mounts,
+            null);
     Handle h =
         submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(c), volumes, Optional.empty()));
     Observed o = awaitTerminal(h);
@@ -502,15 +572,24 @@ class LocalBackendIT {
                 PodPlan.RestartPolicy.ALWAYS,
                 List.of(),
                 List.of(
-                    sh("polite", "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done"),
+                    sh(
+                        "polite",
+                        "trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05;"
+                            + " done"),
                     sh("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done"))));
-    waitFor().until(() -> logsOrEmpty(h, "polite").contains("ready") && logsOrEmpty(h, "stubborn").contains("ready"));
+    waitFor()
+        .until(
+            () ->
+                logsOrEmpty(h, "polite").contains("ready")
+                    && logsOrEmpty(h, "stubborn").contains("ready"));
     Instant cancelled = Instant.now();
     Duration grace = Duration.ofSeconds(2);
     backend.cancel(h, grace);
     backend.cancel(h, grace); // harmless again
     Observed politeDone =
-        waitFor().until(() -> observe(h), o -> container(o, "polite").state() == Observed.State.TERMINATED);
+        waitFor()
+            .until(
+                () -> observe(h), o -> container(o, "polite").state() == Observed.State.TERMINATED);
     assertThat(container(politeDone, "polite").exitCode()).isEqualTo(42);
     assertThat(container(politeDone, "stubborn").state()).isEqualTo(Observed.State.RUNNING);
     Observed o = awaitTerminal(h);
@@ -574,25 +653,35 @@ class LocalBackendIT {
             pod(
                 PodPlan.RestartPolicy.NEVER,
                 List.of(),
-                List.of(sh("app", "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo 'three ü'"))));
+                List.of(
+                    sh("app", "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo 'three ü'"))));
     awaitTerminal(h);
     assertThat(logs(h, "app", opts())).isEqualTo("one\ntwo\nthree ü\n");
-    assertThat(logs(h, "app", new LogOptions(false, 1, false, null, null, null, false))).isEqualTo("three ü\n");
+    assertThat(logs(h, "app", new LogOptions(false, 1, false, null, null, null, false)))
+        .isEqualTo("three ü\n");
     assertThat(logs(h, "app", new LogOptions(false, 0, false, null, null, null, false))).isEmpty();
-    assertThat(logs(h, "app", new LogOptions(false, null, false, 6L, null, null, false))).isEqualTo("one\ntw");
+    assertThat(logs(h, "app", new LogOptions(false, null, false, 6L, null, null, false)))
+        .isEqualTo("one\ntw");
     String stamped = logs(h, "app", new LogOptions(false, null, true, null, null, null, false));
     List<String> lines = stamped.lines().toList();
     assertThat(lines).hasSize(3);
-    assertThat(lines).allMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z .*"));
+    assertThat(lines)
+        .allMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z .*"));
     assertThat(lines.get(1)).endsWith(" two");
     Instant second = Instant.parse(lines.get(1).substring(0, lines.get(1).indexOf(' ')));
     assertThat(logs(h, "app", new LogOptions(false, null, false, null, null, second, false)))
         .isEqualTo("two\nthree ü\n");
-    assertThat(logs(h, "app", new LogOptions(false, null, false, null, null, Instant.now().plusSeconds(60), false)))
+    assertThat(
+            logs(
+                h,
+                "app",
+                new LogOptions(
+                    false, null, false, null, null, Instant.now().plusSeconds(60), false)))
         .isEmpty();
     assertThat(logs(h, "app", new LogOptions(false, null, false, null, 3600L, null, false)))
         .isEqualTo("one\ntwo\nthree ü\n");
-    assertThat(logs(h, "app", new LogOptions(false, 1, true, null, null, null, false))).isEqualTo(lines.get(2) + "\n");
+    assertThat(logs(h, "app", new LogOptions(false, 1, true, null, null, null, false)))
+        .isEqualTo(lines.get(2) + "\n");
     assertThatThrownBy(() -> logs(h, "nope", opts())).isInstanceOf(BackendException.NotFound.class);
   }
 
@@ -607,10 +696,13 @@ class LocalBackendIT {
                 List.of(
                     sh(
                         "app",
-                        "echo first; while [ ! -e " + release + " ]; do sleep 0.05; done; echo second; sleep 0.3; echo third"))));
+                        "echo first; while [ ! -e "
+                            + release
+                            + " ]; do sleep 0.05; done; echo second; sleep 0.3; echo third"))));
     waitFor().until(() -> logsOrEmpty(h, "app").contains("first"));
     ExecutorService pool = Executors.newSingleThreadExecutor();
-    try (InputStream in = backend.logs(h, "app", new LogOptions(true, null, false, null, null, null, false));
+    try (InputStream in =
+            backend.logs(h, "app", new LogOptions(true, null, false, null, null, null, false));
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
       assertThat(pool.submit(r::readLine).get(30, TimeUnit.SECONDS)).isEqualTo("first");
       CompletableFuture<List<String>> rest =
@@ -631,7 +723,8 @@ class LocalBackendIT {
             CompletableFuture.supplyAsync(
                     () -> {
                       try {
-                        return logs(h, "app", new LogOptions(true, null, false, null, null, null, false));
+                        return logs(
+                            h, "app", new LogOptions(true, null, false, null, null, null, false));
                       } catch (Exception e) {
                         throw new RuntimeException(e);
                       }
@@ -653,11 +746,16 @@ class LocalBackendIT {
             List.of(
                 sh(
                     "app",
-                    "echo started >> " + runs + "; while [ ! -e " + release + " ]; do sleep 0.05; done; exit 7")));
+                    "echo started >> "
+                        + runs
+                        + "; while [ ! -e "
+                        + release
+                        + " ]; do sleep 0.05; done; exit 7")));
     Handle h = submit(plan);
     waitFor().until(() -> observe(h).phase() == Observed.Phase.RUNNING);
     Path podDir = ((LocalBackend) backend).podDir(h);
-    long supervisor = Json.read(podDir.resolve("status.json"), Records.PodStatus.class).supervisorPid();
+    long supervisor =
+        Json.read(podDir.resolve("status.json"), Records.PodStatus.class).supervisorPid();
     backend.close();
 
     backend = TestPods.backend(dir); // a new bridge on the same directory
@@ -671,7 +769,8 @@ class LocalBackendIT {
     assertThat(Files.readAllLines(runs)).containsExactly("started");
     assertThat(Json.read(podDir.resolve("status.json"), Records.PodStatus.class).supervisorPid())
         .isEqualTo(supervisor);
-    assertThat(Files.readString(podDir.resolve("supervisor.log")).split("supervising pod", -1)).hasSize(2);
+    assertThat(Files.readString(podDir.resolve("supervisor.log")).split("supervising pod", -1))
+        .hasSize(2);
     assertThat(backend.submit(plan)).isEqualTo(h); // after the end too
     assertThat(Files.readAllLines(runs)).containsExactly("started");
   }
@@ -720,7 +819,8 @@ class LocalBackendIT {
             pod(
                 PodPlan.RestartPolicy.NEVER,
                 List.of(),
-                List.of(sh("app", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"))));
+                List.of(
+                    sh("app", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"))));
     waitFor().until(() -> logsOrEmpty(h, "app").contains("ready"));
     Path podDir = ((LocalBackend) backend).podDir(h);
     Records.PodStatus s = Json.read(podDir.resolve("status.json"), Records.PodStatus.class);

@@ -47,7 +47,8 @@ class LocalBackendTest {
         .hasMessageContaining("'pods'");
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("cpu", "4"))))
         .hasMessageContaining("unknown setting 'cpu'");
-    assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("restartBackoff", "soon"))))
+    assertThatThrownBy(
+            () -> f.create(new BackendContext("n", dir, Map.of("restartBackoff", "soon"))))
         .hasMessageContaining("'restartBackoff'");
   }
 
@@ -66,8 +67,7 @@ class LocalBackendTest {
 
   @Test
   void capacityCanBeOverridden() throws Exception {
-    try (Backend b =
-        TestPods.backend(dir, Map.of("cpus", "8", "memory", "16Gi", "pods", 20))) {
+    try (Backend b = TestPods.backend(dir, Map.of("cpus", "8", "memory", "16Gi", "pods", 20))) {
       var c = b.capacity();
       assertThat(c.cpuMillis()).isEqualTo(8000);
       assertThat(c.memoryBytes()).isEqualTo(16L << 30);
@@ -84,15 +84,18 @@ class LocalBackendTest {
     assertThat(Quantities.duration("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(Quantities.duration("2m")).isEqualTo(Duration.ofMinutes(2));
     assertThat(Quantities.duration("PT3S")).isEqualTo(Duration.ofSeconds(3));
-    assertThatThrownBy(() -> Quantities.bytes("16 GB")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Quantities.bytes("16 GB"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void emptyCommandIsAnInvalidPod() throws Exception {
     ContainerPlan noCommand =
-        new ContainerPlan("app", "nginx:1", null, List.of(), List.of(), null, null, null, null, null, null);
+        new ContainerPlan(
+            "app", "nginx:1", null, List.of(), List.of(), null, null, null, null, null, null);
     try (Backend b = TestPods.backend(dir)) {
-      assertThatThrownBy(() -> b.submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(noCommand))))
+      assertThatThrownBy(
+              () -> b.submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(noCommand))))
           .isInstanceOfSatisfying(
               BackendException.InvalidPod.class,
               e -> {
@@ -131,31 +134,49 @@ class LocalBackendTest {
           pod(
               PodPlan.RestartPolicy.NEVER,
               List.of(),
-              List.of(sh("app", "true", TestPods.PATH, List.of(new ContainerPlan.Mount("nope", "/x", null, false)))));
+              List.of(
+                  sh(
+                      "app",
+                      "true",
+                      TestPods.PATH,
+                      List.of(new ContainerPlan.Mount("nope", "/x", null, false)))));
       assertThatThrownBy(() -> b.submit(unknownVolume))
           .isInstanceOfSatisfying(
-              BackendException.InvalidPod.class, e -> assertThat(e.reason()).isEqualTo("VolumeNotFound"));
+              BackendException.InvalidPod.class,
+              e -> assertThat(e.reason()).isEqualTo("VolumeNotFound"));
       var vol = List.of(new VolumePlan("v", VolumePlan.Type.EMPTY_DIR, null, null, false));
       var relative =
           pod(
               PodPlan.RestartPolicy.NEVER,
               List.of(),
-              List.of(sh("app", "true", TestPods.PATH, List.of(new ContainerPlan.Mount("v", "data", null, false)))),
+              List.of(
+                  sh(
+                      "app",
+                      "true",
+                      TestPods.PATH,
+                      List.of(new ContainerPlan.Mount("v", "data", null, false)))),
               vol,
               Optional.empty());
       assertThatThrownBy(() -> b.submit(relative))
           .isInstanceOfSatisfying(
-              BackendException.InvalidPod.class, e -> assertThat(e.reason()).isEqualTo("InvalidMountPath"));
+              BackendException.InvalidPod.class,
+              e -> assertThat(e.reason()).isEqualTo("InvalidMountPath"));
       var escaping =
           pod(
               PodPlan.RestartPolicy.NEVER,
               List.of(),
-              List.of(sh("app", "true", TestPods.PATH, List.of(new ContainerPlan.Mount("v", "/d", "../..", false)))),
+              List.of(
+                  sh(
+                      "app",
+                      "true",
+                      TestPods.PATH,
+                      List.of(new ContainerPlan.Mount("v", "/d", "../..", false)))),
               vol,
               Optional.empty());
       assertThatThrownBy(() -> b.submit(escaping))
           .isInstanceOfSatisfying(
-              BackendException.InvalidPod.class, e -> assertThat(e.reason()).isEqualTo("InvalidSubPath"));
+              BackendException.InvalidPod.class,
+              e -> assertThat(e.reason()).isEqualTo("InvalidSubPath"));
     }
   }
 
@@ -165,7 +186,8 @@ class LocalBackendTest {
       assertThat(b.find(new PodRef("ns", "p", "no-such-uid"))).isEmpty();
       Handle h = new Handle("local", "no-such-uid");
       assertThat(b.observe(List.of(h)).get(h).phase()).isEqualTo(Observed.Phase.UNKNOWN);
-      assertThatThrownBy(() -> b.cancel(h, Duration.ZERO)).isInstanceOf(BackendException.NotFound.class);
+      assertThatThrownBy(() -> b.cancel(h, Duration.ZERO))
+          .isInstanceOf(BackendException.NotFound.class);
       Handle evil = new Handle("local", "../etc");
       assertThat(b.observe(List.of(evil)).get(evil).phase()).isEqualTo(Observed.Phase.UNKNOWN);
       b.ping();
@@ -178,12 +200,19 @@ class LocalBackendTest {
         pod(
             PodPlan.RestartPolicy.ON_FAILURE,
             List.of(sh("init", "true")),
-            List.of(sh("app", "echo 'é' \"$X\"", Map.of("X", "a\nb"), List.of(new ContainerPlan.Mount("v", "/v", "sub", true)))),
+            List.of(
+                sh(
+                    "app",
+                    "echo 'é' \"$X\"",
+                    Map.of("X", "a\nb"),
+                    List.of(new ContainerPlan.Mount("v", "/v", "sub", true)))),
             List.of(
                 new VolumePlan(
                     "v",
                     VolumePlan.Type.SECRET,
-                    List.of(new VolumePlan.FilePlan("k", "s3cr3t".getBytes(StandardCharsets.UTF_8), 0600)),
+                    List.of(
+                        new VolumePlan.FilePlan(
+                            "k", "s3cr3t".getBytes(StandardCharsets.UTF_8), 0600)),
                     null,
                     true)),
             Optional.of(Duration.ofSeconds(30)));
@@ -194,9 +223,11 @@ class LocalBackendTest {
     assertThat(back.initContainers()).isEqualTo(plan.initContainers());
     assertThat(back.activeDeadline()).contains(Duration.ofSeconds(30));
     assertThat(back.restartPolicy()).isEqualTo(PodPlan.RestartPolicy.ON_FAILURE);
-    assertThat(back.volumes().get(0).files().get(0).content()).isEqualTo("s3cr3t".getBytes(StandardCharsets.UTF_8));
+    assertThat(back.volumes().get(0).files().get(0).content())
+        .isEqualTo("s3cr3t".getBytes(StandardCharsets.UTF_8));
     var noDeadline = pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("a", "true")));
-    assertThat(Json.MAPPER.readValue(Json.write(noDeadline), PodPlan.class).activeDeadline()).isEmpty();
+    assertThat(Json.MAPPER.readValue(Json.write(noDeadline), PodPlan.class).activeDeadline())
+        .isEmpty();
   }
 
   @Test

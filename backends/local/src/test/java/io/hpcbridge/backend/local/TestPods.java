@@ -83,6 +83,18 @@ final class TestPods {
         Map.of());
   }
 
+  /**
+   * Whether root-only parts of a test can run: true as root; false for a developer without root; a
+   * loud failure in CI.
+   */
+  static boolean rootOrSkipPart() {
+    long uid = ProcFs.effectiveUid();
+    if (uid != 0 && "true".equals(System.getenv("CI"))) {
+      fail("this test needs root (private mount namespaces) and CI must run it: uid is " + uid);
+    }
+    return uid == 0;
+  }
+
   /** Root-only tests: skipped for a developer without root, a loud failure in CI. */
   static void requireRoot() {
     long uid = ProcFs.effectiveUid();
@@ -90,8 +102,7 @@ final class TestPods {
       return;
     }
     if ("true".equals(System.getenv("CI"))) {
-      fail(
-          "this test needs root (private mount namespaces) and CI must run it: uid is " + uid);
+      fail("this test needs root (private mount namespaces) and CI must run it: uid is " + uid);
     }
     Assumptions.abort("needs root for private mount namespaces (uid " + uid + ")");
   }
