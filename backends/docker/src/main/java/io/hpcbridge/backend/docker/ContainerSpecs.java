@@ -1,0 +1,324 @@
+package io.hpcbridge.backend.docker;
+
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.InternetProtocol;
+import com.github.dockerjava.api.model.Ports;
+import com.github.dockerjava.api.model.RestartPolicy;
+import com.github.dockerjava.api.model.Volume;
+import io.hpcbridge.backend.BackendException;
+import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.Resources;
+import io.hpcbridge.backend.VolumePlan;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Turns a {@link PodPlan} into Docker create requests. Pure: no Docker calls, so it is unit tested.
+ *
+ * <p>Volumes: emptyDir becomes a Docker volume per pod (shared by its containers); hostPath a bind
+ * mount of the Docker host's path; configMap, secret, downwardAPI and projected volumes are copied
+ * into each container that mounts them before it starts (see {@link #filesFor}).
+ */
+public final class ContainerSpecs {
+
+  private ContainerSpecs() {}
+
+  /** Docker's default CFS period, in microseconds. */
+  static final long CPU_PERIOD = 100_000;
+
+  /**
+   * One container to create.
+   *
+   * @param name the Docker container name
+   * @param image the image
+   * @param entrypoint replaces the image's entrypoint when non-null
+   * @param cmd replaces the image's command when non-null
+   * @param env {@code NAME=value} entries
+   * @param workingDir the working directory or null
+   * @param hostname the hostname (sandbox only) or null
+   * @param labels the container's labels
+   * @param exposedPorts ports to expose (sandbox only)
+   * @param hostConfig the host config
+   * @param stopTimeoutSeconds seconds between SIGTERM and SIGKILL when the daemon stops it
+   */
+  public record Spec(
+      String name,
+      String image,
+      List<String> entrypoint,
+      List<String> cmd,
+      List<String> env,
+      String workingDir,
+      String hostname,
+      Map<String, String> labels,
+      List<ExposedPort> exposedPorts,
+      HostConfig hostConfig,
+      int stopTimeoutSeconds) {}
+
+  /** Labels every container of the pod carries. */
+  static Map<String, String> podLabels(
+      PodPlan plan, String nodeName, String container, String role) {
+    Map<String, String> l = new LinkedHashMap<>();
+    l.put(Names.LABEL_POD_UID, plan.pod().uid());
+    l.put(Names.LABEL_POD_NAME, plan.pod().name());
+    l.put(Names.LABEL_POD_NAMESPACE, plan.pod().namespace());
+    l.put(Names.LABEL_CONTAINER_NAME, container);
+    l.put(Names.LABEL_NODE, nodeName);
+    l.put(Names.LABEL_ROLE, role);
+    return l;
+  }
+
+  /** Rejects what this backend cannot run, before anything is created. */
+  static void validate(PodPlan plan) throws BackendException.InvalidPod {
+    for (ContainerPlan c : plan.allContainers().toList()) {
+      if (c.image().isBlank()) {
+        throw new BackendException.InvalidPod(
+            "InvalidImageName", "container " + c.name() + " has no image");
+      }
+      if (c.name().contains(",")) {
+        throw new BackendException.InvalidPod(
+            "InvalidContainerName", "container name must not contain ',': " + c.name());
+      }
+      for (ContainerPlan.Mount m : c.mounts()) {
+        VolumePlan v =
+            plan.volume(m.volume())
+                .orElseThrow(
+                    () ->
+                        new BackendException.InvalidPod(
+                            "VolumeNotFound",
+                            "container " + c.name() + " mounts unknown volume " + m.volume()));
+        if (!m.mountPath().startsWith("/")) {
+          throw new BackendException.InvalidPod(
+              "InvalidMountPath", "mountPath must be absolute: " + m.mountPath());
+        }
+        if (m.subPath() != null && !m.subPath().isEmpty()) {
+          if (m.subPath().startsWith("/") || List.of(m.subPath().split("/")).contains("..")) {
+            throw new BackendException.InvalidPod(
+                "InvalidSubPath", "subPath must be relative and stay inside: " + m.subPath());
+          }
+          if (v.type() == VolumePlan.Type.EMPTY_DIR) {
+            throw new BackendException.InvalidPod(
+                "UnsupportedSubPath",
+                "the docker backend does not support subPath on emptyDir volume " + v.name());
+          }
+        }
+        if (v.type() == VolumePlan.Type.HOST_PATH
+            && (v.hostPath() == null || !v.hostPath().startsWith("/"))) {
+          throw new BackendException.InvalidPod(
+              "InvalidHostPath", "hostPath of volume " + v.name() + " must be absolute");
+        }
+      }
+      for (ContainerPlan.Port p : c.ports()) {
+        if (p.hostPort() != 0 && p.protocol() != null && p.protocol().equalsIgnoreCase("SCTP")) {
+          throw new BackendException.InvalidPod(
+              "UnsupportedProtocol", "hostPort with SCTP is not supported: " + p);
+        }
+      }
+    }
+  }
+
+  /** The sandbox: holds the pod's network and IPC namespaces and its hostPorts. */
+  static Spec sandbox(PodPlan plan, String nodeName, DockerSettings settings) {
+    Map<String, String> labels = podLabels(plan, nodeName, Names.SANDBOX, Names.ROLE_SANDBOX);
+    labels.put(
+        Names.LABEL_INIT_CONTAINERS,
+        plan.initContainers().stream().map(ContainerPlan::name).collect(Collectors.joining(",")));
+    labels.put(
+        Names.LABEL_CONTAINERS,
+        plan.containers().stream().map(ContainerPlan::name).collect(Collectors.joining(",")));
+    labels.put(Names.LABEL_RESTART_POLICY, plan.restartPolicy().toKubernetes());
+    Placement.Request req = Placement.Request.of(plan);
+    labels.put(Names.LABEL_CPU_REQUEST, Long.toString(req.cpuMillis()));
+    labels.put(Names.LABEL_MEMORY_REQUEST, Long.toString(req.memoryBytes()));
+    plan.activeDeadline()
+        .ifPresent(d -> labels.put(Names.LABEL_ACTIVE_DEADLINE, Long.toString(d.toSeconds())));
+    labels.put(Names.LABEL_GRACE, Long.toString(plan.terminationGracePeriod().toSeconds()));
+
+    List<ExposedPort> exposed = new ArrayList<>();
+    Ports bindings = new Ports();
+    plan.allContainers()
+        .flatMap(c -> c.ports().stream())
+        .filter(p -> p.hostPort() > 0)
+        .forEach(
+            p -> {
+              ExposedPort e =
+                  new ExposedPort(
+                      p.containerPort(),
+                      "UDP".equalsIgnoreCase(p.protocol())
+                          ? InternetProtocol.UDP
+                          : InternetProtocol.TCP);
+              exposed.add(e);
+              bindings.bind(e, Ports.Binding.bindPort(p.hostPort()));
+            });
+    HostConfig hc =
+        HostConfig.newHostConfig()
+            .withNetworkMode(settings.network())
+            .withIpcMode("shareable")
+            .withRestartPolicy(RestartPolicy.unlessStoppedRestart())
+            .withPortBindings(bindings);
+    String hostname = plan.pod().name();
+    if (hostname.length() > 63) {
+      hostname = hostname.substring(0, 63);
+    }
+    return new Spec(
+        Names.sandbox(plan.pod()),
+        settings.sandboxImage(),
+        settings.sandboxCommand(),
+        null,
+        List.of(),
+        null,
+        hostname,
+        labels,
+        exposed,
+        hc,
+        2);
+  }
+
+  /** An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}). */
+  static Spec container(
+      PodPlan plan, String nodeName, ContainerPlan c, int initIndex, String sandboxId) {
+    boolean init = initIndex >= 0;
+    Map<String, String> labels =
+        podLabels(plan, nodeName, c.name(), init ? Names.ROLE_INIT : Names.ROLE_CONTAINER);
+    if (init) {
+      labels.put(Names.LABEL_INIT_INDEX, Integer.toString(initIndex));
+    }
+    List<String> env = new ArrayList<>();
+    c.env().forEach((k, v) -> env.add(k + "=" + v));
+
+    List<Bind> binds = new ArrayList<>();
+    for (ContainerPlan.Mount m : c.mounts()) {
+      VolumePlan v = plan.volume(m.volume()).orElseThrow();
+      AccessMode mode = m.readOnly() ? AccessMode.ro : AccessMode.rw;
+      switch (v.type()) {
+        case EMPTY_DIR ->
+            binds.add(
+                new Bind(Names.volume(plan.pod(), v.name()), new Volume(m.mountPath()), mode));
+        case HOST_PATH -> {
+          String src = v.hostPath();
+          if (m.subPath() != null && !m.subPath().isEmpty()) {
+            src = src.replaceAll("/+$", "") + "/" + m.subPath();
+          }
+          binds.add(new Bind(src, new Volume(m.mountPath()), mode));
+        }
+        default -> {
+          // copied in before start, see filesFor
+        }
+      }
+    }
+
+    HostConfig hc =
+        HostConfig.newHostConfig()
+            .withNetworkMode("container:" + sandboxId)
+            .withIpcMode("container:" + sandboxId)
+            .withRestartPolicy(restartPolicy(plan.restartPolicy(), init))
+            .withBinds(binds);
+    applyResources(hc, c.resources());
+    return new Spec(
+        Names.container(plan.pod(), c.name()),
+        normalizeImage(c.image()),
+        c.command().isEmpty() ? null : c.command(),
+        c.args().isEmpty() ? null : c.args(),
+        env,
+        c.workingDir() == null || c.workingDir().isEmpty() ? null : c.workingDir(),
+        null,
+        labels,
+        List.of(),
+        hc,
+        (int) Math.min(Integer.MAX_VALUE, (plan.terminationGracePeriod().toMillis() + 999) / 1000));
+  }
+
+  /**
+   * Docker restart policy for a pod's restartPolicy. Init containers never restart after success.
+   * {@code Always} maps to {@code unless-stopped} so a stopped (cancelled) pod stays stopped.
+   */
+  static RestartPolicy restartPolicy(PodPlan.RestartPolicy p, boolean init) {
+    if (p == PodPlan.RestartPolicy.NEVER) {
+      return RestartPolicy.noRestart();
+    }
+    if (init || p == PodPlan.RestartPolicy.ON_FAILURE) {
+      return RestartPolicy.onFailureRestart(0);
+    }
+    return RestartPolicy.unlessStoppedRestart();
+  }
+
+  /** CPU shares from the request (like the kubelet), CFS quota from the limit, memory limit. */
+  static void applyResources(HostConfig hc, Resources r) {
+    if (r.cpuRequestMillis() > 0 || r.cpuLimitMillis() > 0) {
+      hc.withCpuShares((int) Math.max(2, r.cpuMillis() * 1024 / 1000));
+    }
+    if (r.cpuLimitMillis() > 0) {
+      hc.withCpuPeriod(CPU_PERIOD);
+      hc.withCpuQuota(Math.max(1000, r.cpuLimitMillis() * CPU_PERIOD / 1000));
+    }
+    if (r.memoryLimitBytes() > 0) {
+      hc.withMemory(r.memoryLimitBytes());
+      hc.withMemorySwap(r.memoryLimitBytes());
+    }
+  }
+
+  /**
+   * True when a pod whose sandbox started at {@code startedAt} ran past its activeDeadlineSeconds
+   * (a sandbox label) at {@code now}.
+   */
+  static boolean deadlineExceeded(
+      Map<String, String> sandboxLabels, java.time.Instant startedAt, java.time.Instant now) {
+    String d = sandboxLabels.get(Names.LABEL_ACTIVE_DEADLINE);
+    if (d == null || startedAt == null) {
+      return false;
+    }
+    try {
+      return now.isAfter(startedAt.plusSeconds(Long.parseLong(d)));
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  /** {@code busybox} → {@code busybox:latest}; digests and tags stay. */
+  static String normalizeImage(String image) {
+    if (image.contains("@")) {
+      return image;
+    }
+    int slash = image.lastIndexOf('/');
+    int colon = image.lastIndexOf(':');
+    return colon > slash ? image : image + ":latest";
+  }
+
+  /** A file to copy into a container before it starts: absolute path, content, mode. */
+  public record CopyFile(String path, byte[] content, int mode) {}
+
+  /**
+   * Files of configMap, secret, downwardAPI and projected volumes that container {@code c} mounts,
+   * at their absolute paths in the container. With a subPath, only that file or directory of the
+   * volume, placed at mountPath.
+   */
+  static List<CopyFile> filesFor(PodPlan plan, ContainerPlan c) {
+    List<CopyFile> out = new ArrayList<>();
+    for (ContainerPlan.Mount m : c.mounts()) {
+      VolumePlan v = plan.volume(m.volume()).orElseThrow();
+      if (v.type() == VolumePlan.Type.EMPTY_DIR || v.type() == VolumePlan.Type.HOST_PATH) {
+        continue;
+      }
+      String base = m.mountPath().replaceAll("/+$", "");
+      String sub = m.subPath() == null ? "" : m.subPath().replaceAll("/+$", "");
+      for (VolumePlan.FilePlan f : v.files()) {
+        if (sub.isEmpty()) {
+          out.add(new CopyFile(base + "/" + f.path(), f.content(), f.mode()));
+        } else if (f.path().equals(sub)) {
+          out.add(new CopyFile(base.isEmpty() ? "/" : base, f.content(), f.mode()));
+        } else if (f.path().startsWith(sub + "/")) {
+          out.add(
+              new CopyFile(
+                  base + "/" + f.path().substring(sub.length() + 1), f.content(), f.mode()));
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,197 @@
+package io.hpcbridge.backend.docker;
+
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.backend.Observed.ContainerStatus;
+import io.hpcbridge.backend.Observed.Phase;
+import io.hpcbridge.backend.Observed.State;
+import io.hpcbridge.backend.PodPlan;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Turns the containers of one pod into an {@link Observed}. Pure, unit tested. */
+public final class PodStatusMapper {
+
+  private PodStatusMapper() {}
+
+  /** A waiting reason known to the backend but not to Docker, e.g. a failed pull. */
+  public record Waiting(String reason, String message) {}
+
+  /**
+   * Everything known about one pod.
+   *
+   * @param restartPolicy the pod's restart policy
+   * @param initNames init container names, in order
+   * @param names container names
+   * @param sandbox the sandbox, or null when missing
+   * @param containers the pod's other containers by name
+   * @param waiting per-container waiting reasons for containers not created yet
+   * @param cancelled true once the pod was asked to stop
+   * @param hostIP the Docker host's address
+   */
+  public record PodView(
+      PodPlan.RestartPolicy restartPolicy,
+      List<String> initNames,
+      List<String> names,
+      ContainerView sandbox,
+      Map<String, ContainerView> containers,
+      Map<String, Waiting> waiting,
+      boolean cancelled,
+      String hostIP) {}
+
+  public static Observed map(PodView p) {
+    if (p.sandbox() == null) {
+      return Observed.unknown(
+          "SandboxNotFound", "the pod's sandbox container is gone from its Docker host");
+    }
+    boolean never = p.restartPolicy() == PodPlan.RestartPolicy.NEVER;
+
+    List<ContainerStatus> inits = new ArrayList<>();
+    boolean initsDone = true;
+    String initFailure = null;
+    for (String n : p.initNames()) {
+      ContainerView v = p.containers().get(n);
+      ContainerStatus s = status(p, n, v, initsDone ? "PodInitializing" : "PodInitializing", true);
+      inits.add(s);
+      if (initsDone && !(v != null && v.exited() && v.exitCode() == 0)) {
+        initsDone = false;
+        if (v != null && v.exited() && v.exitCode() != 0 && (never || p.cancelled())) {
+          initFailure =
+              "init container "
+                  + n
+                  + " failed with exit code "
+                  + v.exitCode()
+                  + (v.oomKilled() ? " (OOMKilled)" : "");
+        }
+      }
+    }
+
+    List<ContainerStatus> mains = new ArrayList<>();
+    boolean anyActive = false;
+    boolean allStarted = true;
+    boolean allExited = true;
+    boolean allZero = true;
+    for (String n : p.names()) {
+      ContainerView v = p.containers().get(n);
+      mains.add(status(p, n, v, initsDone ? "ContainerCreating" : "PodInitializing", false));
+      if (v == null || v.notStarted()) {
+        allStarted = false;
+        allExited = false;
+        allZero = false;
+        continue;
+      }
+      if (v.active()) {
+        anyActive = true;
+        allExited = false;
+      } else if (v.exited()) {
+        if (v.exitCode() != 0) {
+          allZero = false;
+        }
+      }
+    }
+    for (String n : p.initNames()) {
+      ContainerView v = p.containers().get(n);
+      if (v != null && v.active()) {
+        anyActive = true;
+      }
+    }
+
+    Phase phase;
+    String reason = null;
+    String message = null;
+    if (initFailure != null && !anyActive) {
+      phase = Phase.FAILED;
+      reason = "InitContainerFailed";
+      message = initFailure;
+    } else if (p.cancelled()) {
+      if (anyActive) {
+        phase = Phase.RUNNING;
+      } else {
+        phase = allExited && allZero && !p.names().isEmpty() ? Phase.SUCCEEDED : Phase.FAILED;
+        if (phase == Phase.FAILED) {
+          reason = "Terminated";
+          message = "the pod was stopped";
+        }
+      }
+    } else if (!initsDone) {
+      phase = Phase.PENDING;
+    } else if (!allStarted) {
+      phase = anyActive ? Phase.RUNNING : Phase.PENDING;
+    } else if (anyActive || !allExited) {
+      phase = Phase.RUNNING;
+    } else {
+      switch (p.restartPolicy()) {
+        case NEVER -> phase = allZero ? Phase.SUCCEEDED : Phase.FAILED;
+        case ON_FAILURE -> phase = allZero ? Phase.SUCCEEDED : Phase.RUNNING;
+        default -> phase = Phase.RUNNING;
+      }
+    }
+    ContainerView sb = p.sandbox();
+    return new Observed(
+        phase,
+        reason,
+        message,
+        p.hostIP(),
+        sb.ip() == null || sb.ip().isEmpty() ? null : sb.ip(),
+        sb.startedAt(),
+        inits,
+        mains);
+  }
+
+  private static ContainerStatus status(
+      PodView p, String name, ContainerView v, String pendingReason, boolean init) {
+    if (v == null || v.notStarted()) {
+      Waiting w = p.waiting().get(name);
+      if (w != null) {
+        return ContainerStatus.waiting(name, w.reason(), w.message());
+      }
+      if (v != null && v.error() != null && !v.error().isEmpty()) {
+        return ContainerStatus.waiting(name, "CreateContainerError", v.error());
+      }
+      return ContainerStatus.waiting(name, pendingReason, null);
+    }
+    if (v.running()) {
+      return new ContainerStatus(
+          name,
+          State.RUNNING,
+          null,
+          null,
+          null,
+          v.startedAt(),
+          null,
+          v.restartCount(),
+          v.lastTermination());
+    }
+    boolean willRestart =
+        !p.cancelled()
+            && (v.restarting()
+                || (v.exited()
+                    && switch (p.restartPolicy()) {
+                      case NEVER -> false;
+                      case ON_FAILURE -> v.exitCode() != 0;
+                      case ALWAYS -> !init || v.exitCode() != 0;
+                    }));
+    if (willRestart) {
+      return new ContainerStatus(
+          name,
+          State.WAITING,
+          "CrashLoopBackOff",
+          "back-off restarting failed container " + name,
+          null,
+          null,
+          null,
+          v.restartCount(),
+          v.termination());
+    }
+    return new ContainerStatus(
+        name,
+        State.TERMINATED,
+        v.terminationReason(),
+        v.error() == null || v.error().isEmpty() ? null : v.error(),
+        v.exitCode(),
+        v.startedAt(),
+        v.finishedAt(),
+        v.restartCount(),
+        v.lastTermination());
+  }
+}

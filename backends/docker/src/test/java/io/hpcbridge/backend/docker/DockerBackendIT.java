@@ -1,0 +1,562 @@
+package io.hpcbridge.backend.docker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.github.dockerjava.api.model.Container;
+import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.Handle;
+import io.hpcbridge.backend.LogOptions;
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.backend.Observed.Phase;
+import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.Resources;
+import io.hpcbridge.backend.VolumePlan;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The docker backend against the two real engines of the test setup. */
+class DockerBackendIT {
+  @TempDir Path data;
+  String node;
+  DockerSettings settings;
+  DockerBackend backend;
+  final List<DockerBackend> others = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    node = DockerEngines.uniqueNode();
+    settings = DockerSettings.parse(DockerEngines.settings("spread", Map.of()));
+    backend = new DockerBackend(node, data, settings);
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (backend == null) {
+      return; // engines missing: skipped
+    }
+    backend.close();
+    others.forEach(DockerBackend::close);
+    DockerEngines.sweep(settings, node);
+  }
+
+  Observed observe(DockerBackend b, Handle h) throws Exception {
+    return b.observe(List.of(h)).get(h);
+  }
+
+  Observed awaitPhase(DockerBackend b, Handle h, Set<Phase> phases, Duration max) {
+    Observed[] last = new Observed[1];
+    await()
+        .atMost(max)
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              last[0] = observe(b, h);
+              assertThat(last[0].phase()).as("%s", last[0]).isIn(phases);
+            });
+    return last[0];
+  }
+
+  static String read(InputStream in) throws Exception {
+    try (in) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
+  void podRunsInitContainersVolumesEnvAndReportsItsExitCode() throws Exception {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("GREETING", "hello from env");
+    var vols =
+        List.of(
+            new VolumePlan("work", VolumePlan.Type.EMPTY_DIR, List.of(), null, false),
+            new VolumePlan(
+                "cfg",
+                VolumePlan.Type.CONFIG_MAP,
+                List.of(
+                    new VolumePlan.FilePlan(
+                        "app.conf", "mode=fast\n".getBytes(StandardCharsets.UTF_8), 0644)),
+                null,
+                false),
+            new VolumePlan(
+                "sec",
+                VolumePlan.Type.SECRET,
+                List.of(
+                    new VolumePlan.FilePlan(
+                        "token", "t0ps3cret".getBytes(StandardCharsets.UTF_8), 0600)),
+                null,
+                true));
+    ContainerPlan init1 =
+        new ContainerPlan(
+            "init-a",
+            "local/busybox:1",
+            "IfNotPresent",
+            List.of("sh", "-c"),
+            List.of("echo first > /work/order"),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(new ContainerPlan.Mount("work", "/work", null, false)),
+            List.of());
+    ContainerPlan init2 =
+        new ContainerPlan(
+            "init-b",
+            "local/busybox:1",
+            "IfNotPresent",
+            List.of("sh", "-c"),
+            List.of("echo second >> /work/order"),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(new ContainerPlan.Mount("work", "/work", null, false)),
+            List.of());
+    ContainerPlan main =
+        new ContainerPlan(
+            "main",
+            "local/busybox:1",
+            "Never",
+            List.of("sh", "-c"),
+            List.of(
+                "cat /work/order; echo \"$GREETING\"; pwd; cat /etc/app/app.conf; cat"
+                    + " /var/run/sec/token; echo; stat -c %a /var/run/sec/token; for i in 1 2 3 4"
+                    + " 5; do echo line$i; done; exit 3"),
+            "/tmp",
+            env,
+            null,
+            new Resources(100, 500, 0, 64L << 20, 0, Map.of()),
+            List.of(
+                new ContainerPlan.Mount("work", "/work", null, true),
+                new ContainerPlan.Mount("cfg", "/etc/app", null, true),
+                new ContainerPlan.Mount("sec", "/var/run/sec", null, true)),
+            List.of());
+    PodPlan plan =
+        Plans.pod(
+            "lifecycle", List.of(init1, init2), List.of(main), vols, PodPlan.RestartPolicy.NEVER);
+
+    Handle h = backend.submit(plan);
+    assertThat(backend.submit(plan)).isEqualTo(h);
+    Observed o = awaitPhase(backend, h, Set.of(Phase.FAILED), Duration.ofSeconds(60));
+
+    assertThat(o.initContainers())
+        .extracting(Observed.ContainerStatus::reason)
+        .containsExactly("Completed", "Completed");
+    var m = o.container("main").orElseThrow();
+    assertThat(m.state()).isEqualTo(Observed.State.TERMINATED);
+    assertThat(m.exitCode()).isEqualTo(3);
+    assertThat(m.reason()).isEqualTo("Error");
+    assertThat(m.startedAt()).isNotNull();
+    assertThat(m.finishedAt()).isAfterOrEqualTo(m.startedAt());
+    assertThat(o.podIP()).isNotBlank();
+
+    String log = read(backend.logs(h, "main", LogOptions.ALL));
+    assertThat(log)
+        .contains(
+            "first\nsecond\n",
+            "hello from env",
+            "/tmp\n",
+            "mode=fast",
+            "t0ps3cret",
+            "\n600\n",
+            "line5");
+    String tail =
+        read(backend.logs(h, "main", new LogOptions(false, 2, false, null, null, null, false)));
+    assertThat(tail).isEqualTo("line4\nline5\n");
+    String stamped =
+        read(backend.logs(h, "main", new LogOptions(false, 1, true, null, null, null, false)));
+    assertThat(stamped).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z line5\n");
+    String limited =
+        read(backend.logs(h, "main", new LogOptions(false, null, false, 7L, null, null, false)));
+    assertThat(limited).isEqualTo("first\ns");
+    String future =
+        read(
+            backend.logs(
+                h,
+                "main",
+                new LogOptions(
+                    false,
+                    null,
+                    false,
+                    null,
+                    null,
+                    java.time.Instant.now().plusSeconds(60),
+                    false)));
+    assertThat(future).isEmpty();
+
+    // resources reached the HostConfig
+    DockerHost host =
+        new DockerHost(
+            settings.hosts().stream()
+                .filter(x -> x.name().equals(DockerEngines.hostOf(h)))
+                .findFirst()
+                .orElseThrow());
+    try (host) {
+      Container c =
+          DockerEngines.containers(host, node).stream()
+              .filter(x -> "main".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
+              .findFirst()
+              .orElseThrow();
+      var hc = host.client.inspectContainerCmd(c.getId()).exec().getHostConfig();
+      assertThat(hc.getMemory()).isEqualTo(64L << 20);
+      assertThat(hc.getCpuQuota()).isEqualTo(50_000L);
+      assertThat(hc.getCpuShares()).isEqualTo(102);
+      assertThat(c.getNames()[0]).isEqualTo("/" + Names.container(plan.pod(), "main"));
+    }
+
+    backend.release(h);
+    try (DockerHost again =
+        new DockerHost(settings.hosts().get(DockerEngines.hostOf(h).equals("h1") ? 0 : 1))) {
+      assertThat(DockerEngines.containers(again, node)).isEmpty();
+    }
+  }
+
+  @Test
+  void containersOfOnePodTalkOverLocalhost() throws Exception {
+    ContainerPlan server =
+        Plans.sh(
+            "server",
+            "mkdir -p /www && echo hello-over-localhost > /www/index.html && exec httpd -f -p 8080"
+                + " -h /www");
+    ContainerPlan client =
+        Plans.sh(
+            "client",
+            "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/ && exit 0; sleep 0.2;"
+                + " done; exit 1");
+    Handle h = backend.submit(Plans.pod("pair", List.of(), List.of(server, client)));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              var c = observe(backend, h).container("client").orElseThrow();
+              assertThat(c.state()).isEqualTo(Observed.State.TERMINATED);
+            });
+    Observed o = observe(backend, h);
+    assertThat(o.container("client").orElseThrow().exitCode()).isZero();
+    assertThat(o.container("server").orElseThrow().state()).isEqualTo(Observed.State.RUNNING);
+    assertThat(o.phase()).isEqualTo(Phase.RUNNING);
+    assertThat(read(backend.logs(h, "client", LogOptions.ALL))).contains("hello-over-localhost");
+    backend.cancel(h, Duration.ofSeconds(2));
+    awaitPhase(backend, h, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(30));
+  }
+
+  @Test
+  void cancelSendsSigtermFirst() throws Exception {
+    ContainerPlan c =
+        Plans.sh(
+            "trapper",
+            "trap 'echo got-SIGTERM; exit 7' TERM; echo ready; while :; do sleep 0.2; done");
+    Handle h = backend.submit(Plans.pod("trap", List.of(), List.of(c)));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .until(
+            () ->
+                observe(backend, h).phase() == Phase.RUNNING
+                    && read(backend.logs(h, "trapper", LogOptions.ALL)).contains("ready"));
+    // a follower sees the end of the log when the container ends
+    InputStream follow =
+        backend.logs(h, "trapper", new LogOptions(true, 0, false, null, null, null, false));
+    long t0 = System.nanoTime();
+    backend.cancel(h, Duration.ofSeconds(20));
+    Observed o =
+        awaitPhase(backend, h, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(30));
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(15));
+    assertThat(o.container("trapper").orElseThrow().exitCode()).isEqualTo(7);
+    assertThat(read(follow)).contains("got-SIGTERM");
+    backend.cancel(h, Duration.ofSeconds(20)); // harmless again
+  }
+
+  @Test
+  void tenPodsSpreadOverBothHostsOrBinpackOnOne() throws Exception {
+    // submitted concurrently, as the bridge's workers do: placements must still see each other
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(4);
+    List<java.util.concurrent.Future<Handle>> futures = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      PodPlan p = Plans.pod("spread-" + i, List.of(), List.of(Plans.sh("c", "sleep 600")));
+      futures.add(pool.submit(() -> backend.submit(p)));
+    }
+    List<Handle> spread = new ArrayList<>();
+    for (var f : futures) {
+      spread.add(f.get());
+    }
+    pool.shutdown();
+    Map<String, Long> perHost = new LinkedHashMap<>();
+    spread.forEach(h -> perHost.merge(DockerEngines.hostOf(h), 1L, Long::sum));
+    assertThat(perHost).containsEntry("h1", 5L).containsEntry("h2", 5L);
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                backend.observe(spread).values().stream()
+                    .allMatch(o -> o.phase() == Phase.RUNNING));
+    // one observe over ten pods on two hosts
+    assertThat(backend.observe(spread)).hasSize(10);
+    for (Handle h : spread) {
+      backend.cancel(h, Duration.ZERO);
+    }
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> backend.observe(spread).values().stream().allMatch(o -> o.phase().terminal()));
+    for (Handle h : spread) {
+      backend.release(h);
+    }
+
+    String node2 = DockerEngines.uniqueNode();
+    DockerSettings bin = DockerSettings.parse(DockerEngines.settings("binpack", Map.of()));
+    try (DockerBackend packer = new DockerBackend(node2, data.resolve("bin"), bin)) {
+      List<Handle> packed = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        packed.add(
+            packer.submit(Plans.pod("pack-" + i, List.of(), List.of(Plans.sh("c", "sleep 600")))));
+      }
+      assertThat(packed).extracting(DockerEngines::hostOf).containsOnly("h1");
+      for (Handle h : packed) {
+        packer.cancel(h, Duration.ZERO);
+        packer.release(h);
+      }
+    } finally {
+      DockerEngines.sweep(bin, node2);
+    }
+  }
+
+  @Test
+  void aNewBackendInstanceFindsThePodAndNeverStartsItTwice() throws Exception {
+    PodPlan plan =
+        Plans.pod("resume", List.of(), List.of(Plans.sh("c", "echo started; sleep 600")));
+    Handle h = backend.submit(plan);
+    awaitPhase(backend, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+    backend.close();
+
+    // same data dir (a restarted bridge) and an empty one (data dir lost): both find it by label
+    for (Path dir : List.of(data, data.resolve("fresh"))) {
+      DockerBackend again = new DockerBackend(node, dir, settings);
+      others.add(again);
+      assertThat(again.find(plan.pod())).contains(h);
+      assertThat(again.submit(plan)).isEqualTo(h);
+      Observed o = awaitPhase(again, h, Set.of(Phase.RUNNING), Duration.ofSeconds(30));
+      assertThat(o.container("c").orElseThrow().restartCount()).isZero();
+    }
+    try (DockerHost host =
+        new DockerHost(settings.hosts().get(DockerEngines.hostOf(h).equals("h1") ? 0 : 1))) {
+      List<Container> cs = DockerEngines.containers(host, node);
+      assertThat(cs).hasSize(2); // sandbox + c
+    }
+    assertThat(read(others.get(1).logs(h, "c", LogOptions.ALL))).isEqualTo("started\n");
+    others.get(1).cancel(h, Duration.ZERO);
+  }
+
+  @Test
+  void pullFailuresBecomeWaitingReasonsWithTheDaemonsMessage() throws Exception {
+    ContainerPlan missing =
+        Plans.container("app", "hpcbridge-it-missing/image:1", List.of("true"), List.of());
+    ContainerPlan never =
+        new ContainerPlan(
+            "strict",
+            "hpcbridge-it-missing/other:1",
+            "Never",
+            List.of("true"),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(),
+            List.of());
+    Handle h = backend.submit(Plans.pod("pull", List.of(), List.of(missing, never)));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              Observed o = observe(backend, h);
+              assertThat(o.phase()).isEqualTo(Phase.PENDING);
+              var app = o.container("app").orElseThrow();
+              assertThat(app.reason()).isEqualTo("ErrImagePull");
+              assertThat(app.message()).contains("hpcbridge-it-missing/image:1");
+            });
+    // the daemon's own words are in the message
+    assertThat(observe(backend, h).container("app").orElseThrow().message())
+        .containsAnyOf("denied", "not found", "resolve", "no such host", "dial", "lookup", "Get ");
+    // Never does not pull
+    assertThat(observe(backend, h).container("strict").orElseThrow().reason())
+        .isEqualTo("ErrImageNeverPull");
+    // the next pull waits for its back-off (10 s), however often the pod is observed
+    long t0 = System.nanoTime();
+    while (System.nanoTime() - t0 < Duration.ofSeconds(5).toNanos()) {
+      assertThat(observe(backend, h).container("app").orElseThrow().reason())
+          .isEqualTo("ErrImagePull");
+      Thread.sleep(250);
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () ->
+                assertThat(observe(backend, h).container("app").orElseThrow().reason())
+                    .isEqualTo("ImagePullBackOff"));
+  }
+
+  @Test
+  void oomKilledAndOnFailureRestartsAreReported() throws Exception {
+    ContainerPlan hog =
+        new ContainerPlan(
+            "hog",
+            "local/busybox:1",
+            "IfNotPresent",
+            List.of("sh", "-c"),
+            List.of("head -c 300m /dev/zero | tail"),
+            null,
+            Map.of(),
+            null,
+            new Resources(0, 0, 0, 16L << 20, 0, Map.of()),
+            List.of(),
+            List.of());
+    Handle oom = backend.submit(Plans.pod("oom", List.of(), List.of(hog)));
+
+    // fails twice, then succeeds: counted in an emptyDir that survives the restarts
+    var vols = List.of(new VolumePlan("state", VolumePlan.Type.EMPTY_DIR, List.of(), null, false));
+    ContainerPlan flaky =
+        new ContainerPlan(
+            "flaky",
+            "local/busybox:1",
+            "IfNotPresent",
+            List.of("sh", "-c"),
+            List.of(
+                "n=$(cat /s/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /s/n; echo run$n; [ $n"
+                    + " -ge 3 ] && exit 0; exit 4"),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(new ContainerPlan.Mount("state", "/s", null, false)),
+            List.of());
+    Handle retry =
+        backend.submit(
+            Plans.pod("retry", List.of(), List.of(flaky), vols, PodPlan.RestartPolicy.ON_FAILURE));
+
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              Observed o = observe(backend, oom);
+              assertThat(o.phase()).isEqualTo(Phase.FAILED);
+              assertThat(o.container("hog").orElseThrow().reason()).isEqualTo("OOMKilled");
+              assertThat(o.container("hog").orElseThrow().exitCode()).isEqualTo(137);
+            });
+
+    Observed r = awaitPhase(backend, retry, Set.of(Phase.SUCCEEDED), Duration.ofSeconds(60));
+    var f = r.container("flaky").orElseThrow();
+    assertThat(f.exitCode()).isZero();
+    assertThat(f.restartCount()).isEqualTo(2);
+    assertThat(read(backend.logs(retry, "flaky", LogOptions.ALL))).contains("run1", "run2", "run3");
+  }
+
+  @Test
+  void hostPortsAndHostPathsReachTheDockerHost() throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path shared = java.nio.file.Files.createTempDirectory("hpcb-hostpath");
+    java.nio.file.Files.writeString(shared.resolve("from-host.txt"), "host-file-content");
+    var vols =
+        List.of(
+            new VolumePlan("hp", VolumePlan.Type.HOST_PATH, List.of(), shared.toString(), false));
+    ContainerPlan web =
+        new ContainerPlan(
+            "web",
+            "local/busybox:1",
+            "IfNotPresent",
+            List.of("sh", "-c"),
+            List.of(
+                "mkdir -p /www && cp /hp/from-host.txt /www/index.html && echo written >"
+                    + " /hp/from-pod.txt && exec httpd -f -p 8080 -h /www"),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(new ContainerPlan.Mount("hp", "/hp", null, false)),
+            List.of(new ContainerPlan.Port("http", 8080, port, "TCP")));
+    Handle h =
+        backend.submit(
+            Plans.pod("ports", List.of(), List.of(web), vols, PodPlan.RestartPolicy.NEVER));
+    awaitPhase(backend, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              var resp =
+                  http.send(
+                      java.net.http.HttpRequest.newBuilder(
+                              java.net.URI.create("http://127.0.0.1:" + port + "/"))
+                          .build(),
+                      java.net.http.HttpResponse.BodyHandlers.ofString());
+              assertThat(resp.body()).contains("host-file-content");
+            });
+    assertThat(shared.resolve("from-pod.txt")).hasContent("written");
+    backend.cancel(h, Duration.ofSeconds(1));
+    awaitPhase(backend, h, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(30));
+  }
+
+  @Test
+  void aContainerThatCannotStartFailsTheNeverPod() throws Exception {
+    ContainerPlan bad =
+        Plans.container("bad", "local/busybox:1", List.of("/no/such/program"), List.of());
+    Handle h = backend.submit(Plans.pod("cannot-start", List.of(), List.of(bad)));
+    Observed o = awaitPhase(backend, h, Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    var c = o.container("bad").orElseThrow();
+    assertThat(c.state()).isEqualTo(Observed.State.TERMINATED);
+    assertThat(c.exitCode()).isNotZero();
+    assertThat(c.message()).contains("/no/such/program");
+  }
+
+  @Test
+  void activeDeadlineFailsThePodAndStopsIt() throws Exception {
+    PodPlan p0 =
+        Plans.pod(
+            "deadline",
+            List.of(),
+            List.of(Plans.sh("c", "trap 'exit 0' TERM; while :; do sleep 0.2; done")));
+    PodPlan p =
+        new PodPlan(
+            p0.pod(),
+            p0.nodeName(),
+            p0.initContainers(),
+            p0.containers(),
+            p0.volumes(),
+            p0.restartPolicy(),
+            Duration.ofSeconds(2),
+            java.util.Optional.of(Duration.ofSeconds(2)),
+            p0.labels(),
+            p0.annotations());
+    Handle h = backend.submit(p);
+    Observed o = awaitPhase(backend, h, Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    assertThat(o.reason()).isEqualTo("DeadlineExceeded");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () ->
+                assertThat(observe(backend, h).container("c").orElseThrow().state())
+                    .isEqualTo(Observed.State.TERMINATED));
+  }
+}

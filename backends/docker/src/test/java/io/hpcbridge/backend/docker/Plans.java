@@ -1,0 +1,60 @@
+package io.hpcbridge.backend.docker;
+
+import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.PodRef;
+import io.hpcbridge.backend.Resources;
+import io.hpcbridge.backend.VolumePlan;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/** Small plan builders for tests. */
+final class Plans {
+  private Plans() {}
+
+  static ContainerPlan container(
+      String name, String image, List<String> command, List<String> args) {
+    return new ContainerPlan(
+        name,
+        image,
+        "IfNotPresent",
+        command,
+        args,
+        null,
+        Map.of(),
+        null,
+        Resources.NONE,
+        List.of(),
+        List.of());
+  }
+
+  static ContainerPlan sh(String name, String script) {
+    return container(name, "local/busybox:1", List.of("sh", "-c", script), List.of());
+  }
+
+  static PodPlan pod(String name, List<ContainerPlan> inits, List<ContainerPlan> containers) {
+    return pod(name, inits, containers, List.of(), PodPlan.RestartPolicy.NEVER);
+  }
+
+  static PodPlan pod(
+      String name,
+      List<ContainerPlan> inits,
+      List<ContainerPlan> containers,
+      List<VolumePlan> volumes,
+      PodPlan.RestartPolicy policy) {
+    return new PodPlan(
+        new PodRef("default", name, UUID.randomUUID().toString()),
+        "vnode",
+        inits,
+        containers,
+        volumes,
+        policy,
+        Duration.ofSeconds(30),
+        Optional.empty(),
+        Map.of("app", name),
+        Map.of());
+  }
+}
