@@ -3,6 +3,7 @@ package io.hpcbridge.backend;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -49,6 +50,18 @@ public interface Backend extends AutoCloseable {
 
   /** Cheap health check; throws when the backend cannot be reached. */
   void ping() throws BackendException;
+
+  /**
+   * Node conditions besides Ready, for problems that leave the backend usable (one of several
+   * hosts down). The bridge calls it after each {@link #ping()} (every lease renewal) and publishes
+   * each entry as a node condition; a change is written at once. Report the same types every time,
+   * with status {@code TRUE} and a plain reason when all is well, so a recovery shows on the node.
+   * Must be cheap: answer from what {@link #ping()} last learnt, make no remote call. Default:
+   * none.
+   */
+  default List<BackendCondition> conditions() {
+    return List.of();
+  }
 
   /**
    * What {@link #submit} would hand the backend's scheduler for this plan, for a dry run (e.g. the

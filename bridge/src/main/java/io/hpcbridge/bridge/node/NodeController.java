@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.hpcbridge.backend.Backend;
+import io.hpcbridge.backend.BackendCondition;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Capacity;
 import io.hpcbridge.bridge.config.BridgeConfig;
@@ -31,6 +32,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +41,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Registers this bridge as a Node, renews its Lease in {@code kube-node-lease}, and keeps the node
- * status (capacity, conditions) current. Ready follows the backend's {@link Backend#ping()}.
+ * status (capacity, conditions) current. Ready follows the backend's {@link Backend#ping()}; the
+ * backend's {@link Backend#conditions()} are published as further node conditions. Both are checked
+ * with every lease renewal and written at once when they change.
  */
 public final class NodeController implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeController.class);
@@ -54,6 +58,8 @@ public final class NodeController implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private volatile Capacity capacity;
   private volatile String notReady; // null when ready, else the reason message
+  private volatile List<BackendCondition> backendConditions = List.of();
+  private volatile Health written; // what the last successful status write showed
   private volatile String nodeUid;
 
   public NodeController(KubernetesClient client, BridgeConfig cfg, Backend backend, String hostIP, int kubeletPort) {
@@ -96,6 +102,32 @@ public final class NodeController implements AutoCloseable {
       log.warn("backend ping failed: {}", e.getMessage());
       if (capacity == null) {
         capacity = new Capacity(0, 0, 0, 0, Map.of());
+      }
+    }
+    try {
+      backendConditions = List.copyOf(backend.conditions());
+    } catch (RuntimeException e) {
+      log.warn("backend conditions failed: {}", e.toString()); // keep the last ones
+    }
+  }
+
+  /** What decides whether the node status must be written now: readiness and extra conditions. */
+  private record Health(String notReady, List<BackendCondition> conditions) {}
+
+  private Health health() {
+    return new Health(notReady, backendConditions);
+  }
+
+  private static void logChanges(Health before, Health after) {
+    if (before == null) {
+      return;
+    }
+    if (!Objects.equals(before.notReady(), after.notReady())) {
+      log.info("node readiness changed: {}", after.notReady() == null ? "Ready" : after.notReady());
+    }
+    for (BackendCondition c : after.conditions()) {
+      if (!before.conditions().contains(c)) {
+        log.info("node condition {}={} ({}): {}", c.type(), c.status().toKubernetes(), c.reason(), c.message());
       }
     }
   }
@@ -146,7 +178,7 @@ public final class NodeController implements AutoCloseable {
     return b.editMetadata().withLabels(labels).endMetadata().editSpec().withTaints(taints).endSpec().withStatus(null).build();
   }
 
-  private NodeStatus status() {
+  private NodeStatus status(Health h) {
     Capacity c = capacity;
     Map<String, Quantity> res = new LinkedHashMap<>();
     res.put("cpu", new Quantity(c.cpuMillis() % 1000 == 0 ? String.valueOf(c.cpuMillis() / 1000) : c.cpuMillis() + "m"));
@@ -156,15 +188,7 @@ public final class NodeController implements AutoCloseable {
     if (c.gpus() > 0) {
       res.put("nvidia.com/gpu", new Quantity(String.valueOf(c.gpus())));
     }
-    String now = StatusSynth.ts(Instant.now());
-    boolean ready = notReady == null;
-    List<NodeCondition> conds = new ArrayList<>();
-    conds.add(cond("Ready", ready ? "True" : "False", ready ? "KubeletReady" : "BackendUnreachable",
-        ready ? "hpc-bridge is ready, backend " + backend.name() + " reachable" : notReady, now));
-    for (String t : List.of("MemoryPressure", "DiskPressure", "PIDPressure")) {
-      conds.add(cond(t, "False", "KubeletHasNo" + t.replace("Pressure", "") + "Pressure", "no pressure", now));
-    }
-    conds.add(cond("NetworkUnavailable", "False", "RouteCreated", "the bridge needs no pod network", now));
+    List<NodeCondition> conds = conditions(backend.name(), h.notReady(), h.conditions(), StatusSynth.ts(Instant.now()));
     Map<String, String> info = c.nodeInfo();
     return new NodeStatusBuilder()
         .withCapacity(res)
@@ -189,6 +213,46 @@ public final class NodeController implements AutoCloseable {
         .build();
   }
 
+  /**
+   * The node's conditions: Ready (False with reason {@code BackendUnreachable} and {@code notReady}
+   * as message when the backend does not answer), the kubelet's pressure conditions, then each of
+   * the backend's own conditions as it reported them. A backend condition cannot replace one of the
+   * standard types.
+   */
+  static List<NodeCondition> conditions(String backendName, String notReady, List<BackendCondition> extra, String now) {
+    boolean ready = notReady == null;
+    List<NodeCondition> conds = new ArrayList<>();
+    conds.add(cond("Ready", ready ? "True" : "False", ready ? "KubeletReady" : "BackendUnreachable",
+        ready ? "hpc-bridge is ready, backend " + backendName + " reachable" : notReady, now));
+    for (String t : List.of("MemoryPressure", "DiskPressure", "PIDPressure")) {
+      conds.add(cond(t, "False", "KubeletHasNo" + t.replace("Pressure", "") + "Pressure", "no pressure", now));
+    }
+    conds.add(cond("NetworkUnavailable", "False", "RouteCreated", "the bridge needs no pod network", now));
+    for (BackendCondition c : extra) {
+      if (conds.stream().noneMatch(x -> x.getType().equals(c.type()))) {
+        conds.add(cond(c.type(), c.status().toKubernetes(), c.reason(), c.message(), now));
+      }
+    }
+    return conds;
+  }
+
+  /**
+   * Keeps the {@code lastTransitionTime} of each condition whose status did not change since
+   * {@code current} (the node as the API server has it); a changed status keeps the new time.
+   */
+  static void keepTransitionTimes(List<NodeCondition> desired, List<NodeCondition> current) {
+    if (current == null) {
+      return;
+    }
+    for (NodeCondition c : desired) {
+      for (NodeCondition old : current) {
+        if (old.getType().equals(c.getType()) && Objects.equals(old.getStatus(), c.getStatus()) && old.getLastTransitionTime() != null) {
+          c.setLastTransitionTime(old.getLastTransitionTime());
+        }
+      }
+    }
+  }
+
   private static NodeCondition cond(String type, String status, String reason, String message, String now) {
     return new NodeConditionBuilder()
         .withType(type)
@@ -201,36 +265,29 @@ public final class NodeController implements AutoCloseable {
   }
 
   private void writeStatus() {
-    NodeStatus s = status();
+    Health h = health();
+    NodeStatus s = status(h);
     // Keep transition times of conditions whose status did not change.
     Node current = client.nodes().withName(cfg.nodeName()).get();
-    if (current != null && current.getStatus() != null && current.getStatus().getConditions() != null) {
-      for (NodeCondition c : s.getConditions()) {
-        for (NodeCondition old : current.getStatus().getConditions()) {
-          if (old.getType().equals(c.getType()) && old.getStatus().equals(c.getStatus()) && old.getLastTransitionTime() != null) {
-            c.setLastTransitionTime(old.getLastTransitionTime());
-          }
-        }
-      }
+    if (current != null && current.getStatus() != null) {
+      keepTransitionTimes(s.getConditions(), current.getStatus().getConditions());
     }
     client
         .nodes()
         .withName(cfg.nodeName())
         .subresource("status")
         .patch(PatchContext.of(PatchType.STRATEGIC_MERGE), "{\"status\":" + Serialization.asJson(s) + "}");
+    logChanges(written, h);
+    written = h;
   }
 
   private void updateStatusSafely() {
     try {
-      String before = notReady;
       checkBackend();
       if (client.nodes().withName(cfg.nodeName()).get() == null) {
         register(); // someone deleted the node: register it again
       } else {
         writeStatus();
-      }
-      if (before == null ? notReady != null : !before.equals(notReady)) {
-        log.info("node readiness changed: {}", notReady == null ? "Ready" : notReady);
       }
     } catch (RuntimeException e) {
       log.warn("node status update failed: {}", e.toString());
@@ -239,11 +296,11 @@ public final class NodeController implements AutoCloseable {
 
   private void renewLeaseSafely() {
     try {
-      // A backend that stops answering turns the node NotReady quickly, not after a minute.
-      String before = notReady;
+      // A backend that stops answering (or reports a condition change) shows on the node
+      // quickly, not after a minute.
       checkBackend();
-      if (before == null ? notReady != null : !before.equals(notReady)) {
-        writeStatus();
+      if (!health().equals(written)) {
+        writeStatus(); // retried with the next renewal if it fails
       }
       renewLease();
     } catch (RuntimeException e) {

@@ -12,6 +12,7 @@ import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerNetwork;
 import com.github.dockerjava.api.model.Info;
 import io.hpcbridge.backend.Backend;
+import io.hpcbridge.backend.BackendCondition;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Capacity;
 import io.hpcbridge.backend.ContainerPlan;
@@ -145,6 +146,54 @@ public final class DockerBackend implements Backend {
   /** Per-host health, for node conditions: one entry per configured host, in config order. */
   public List<HostHealth> hostHealth() {
     return hosts.values().stream().map(DockerHost::health).toList();
+  }
+
+  /** The node condition type that reports the Docker hosts: True when every host answers. */
+  public static final String HOSTS_CONDITION = "DockerHostsReachable";
+
+  /**
+   * One condition, {@value #HOSTS_CONDITION}: {@code True} (reason {@code AllHostsReachable}) when
+   * every host answered the last {@link #ping()}, else {@code False} with reason {@code
+   * HostUnreachable} and, for each host down, its name, URI, since when and the last error.
+   */
+  @Override
+  public List<BackendCondition> conditions() {
+    return conditions(hostHealth());
+  }
+
+  static List<BackendCondition> conditions(List<HostHealth> health) {
+    List<HostHealth> down = health.stream().filter(h -> !h.reachable()).toList();
+    if (down.isEmpty()) {
+      return List.of(
+          new BackendCondition(
+              HOSTS_CONDITION,
+              BackendCondition.Status.TRUE,
+              "AllHostsReachable",
+              "all " + health.size() + " docker hosts reachable"));
+    }
+    String detail =
+        down.stream()
+            .map(
+                h ->
+                    "docker host "
+                        + h.name()
+                        + " ("
+                        + h.uri()
+                        + ") unreachable"
+                        + (h.unreachableSince() == null ? "" : " since " + h.unreachableSince())
+                        + ": "
+                        + (h.message() == null ? "no answer" : h.message()))
+            .collect(Collectors.joining("; "));
+    return List.of(
+        new BackendCondition(
+            HOSTS_CONDITION,
+            BackendCondition.Status.FALSE,
+            "HostUnreachable",
+            (health.size() - down.size())
+                + " of "
+                + health.size()
+                + " docker hosts reachable; "
+                + detail));
   }
 
   // ---------------------------------------------------------------- handles
