@@ -120,7 +120,7 @@ public final class NodeController implements AutoCloseable {
 
   private static void logChanges(Health before, Health after) {
     if (before == null) {
-      return;
+      before = new Health(null, List.of()); // first write: log the backend's conditions once
     }
     if (!Objects.equals(before.notReady(), after.notReady())) {
       log.info("node readiness changed: {}", after.notReady() == null ? "Ready" : after.notReady());
@@ -300,7 +300,12 @@ public final class NodeController implements AutoCloseable {
       // quickly, not after a minute.
       checkBackend();
       if (!health().equals(written)) {
-        writeStatus(); // retried with the next renewal if it fails
+        try {
+          writeStatus();
+        } catch (RuntimeException e) {
+          // retried with the next renewal; the lease is renewed regardless
+          log.warn("node status update failed: {}", e.toString());
+        }
       }
       renewLease();
     } catch (RuntimeException e) {

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -32,6 +33,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -244,17 +246,15 @@ class DockerBridgeIT {
             .withCommand(
                 "sh",
                 "-c",
-                "for i in $(seq 100); do out=$(nc 127.0.0.1 8080 </dev/null)"
-                    + " && [ -n \"$out\" ] && { echo \"got $out\"; exit 0; }; sleep 0.2; done;"
+                "for i in $(seq 100); do"
+                    + " out=$(timeout 3 nc 127.0.0.1 8080 </dev/null 2>/dev/null);"
+                    + " [ -n \"$out\" ] && { echo \"got $out\"; exit 0; }; sleep 0.2; done;"
                     + " echo no answer; exit 1")
             .endContainer()
             .endSpec()
             .build();
     client.pods().inNamespace(ns).resource(p).create();
-    await("pod pair Succeeded")
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(300))
-        .until(() -> "Succeeded".equals(phase(ns, "pair")) || "Failed".equals(phase(ns, "pair")));
+    awaitPhase(ns, "pair", Duration.ofSeconds(60), "Succeeded", "Failed");
     var client1 = kube.kubectl(30, "logs", "-n", ns, "pair", "-c", "client");
     var server = kube.kubectl(30, "logs", "-n", ns, "pair", "-c", "server");
     assertThat(phase(ns, "pair"))
@@ -273,10 +273,7 @@ class DockerBridgeIT {
         .inNamespace(ns)
         .resource(pod(ns, "survivor", "echo started; sleep 20; echo finished").build())
         .create();
-    await("survivor running")
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> "Running".equals(phase(ns, "survivor")));
+    awaitPhase(ns, "survivor", Duration.ofSeconds(60), "Running");
     String uid = get(ns, "survivor").getMetadata().getUid();
     Map<String, String> before = containerStates(uid);
     assertThat(before).as("sandbox + main on one host").hasSize(2);
@@ -398,6 +395,53 @@ class DockerBridgeIT {
   static String phase(String ns, String name) {
     Pod p = get(ns, name);
     return p == null || p.getStatus() == null ? null : p.getStatus().getPhase();
+  }
+
+  /** Waits for one of {@code phases}; on time-out fails with what is known about the pod. */
+  static void awaitPhase(String ns, String name, Duration max, String... phases) {
+    try {
+      await(ns + "/" + name + " " + List.of(phases))
+          .atMost(max)
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> List.of(phases).contains(phase(ns, name)));
+    } catch (ConditionTimeoutException e) {
+      fail(e.getMessage() + "\n" + diagnose(ns, name), e);
+    }
+  }
+
+  /** The pod's status, its containers on both engines and what the bridge logged about it. */
+  static String diagnose(String ns, String name) {
+    StringBuilder b = new StringBuilder();
+    Pod p = get(ns, name);
+    b.append("--- pod status\n")
+        .append(p == null ? "(no pod)" : Serialization.asYaml(p.getStatus()));
+    String uid = p == null ? null : p.getMetadata().getUid();
+    if (uid != null) {
+      for (String host : List.of(host1(), host2())) {
+        try {
+          b.append("--- containers on ").append(host).append('\n');
+          b.append(
+              docker(
+                  host,
+                  "ps",
+                  "-a",
+                  "--filter",
+                  "label=io.kubernetes.pod.uid=" + uid,
+                  "--format",
+                  "{{.Names}} {{.Status}}"));
+        } catch (RuntimeException e) {
+          b.append(e.getMessage()).append('\n');
+        }
+      }
+    }
+    b.append("--- bridge log about it\n");
+    bridge
+        .log()
+        .lines()
+        .filter(l -> l.contains(name) || (uid != null && l.contains(uid)))
+        .filter(l -> !l.contains(" DEBUG wire ") && !l.contains(" DEBUG headers "))
+        .forEach(l -> b.append(l).append('\n'));
+    return b.toString();
   }
 
   static NodeCondition condition(String type) {
