@@ -1449,7 +1449,7 @@ public final class DockerBackend implements Backend {
     if (first == null) {
       throw new BackendException.Transient("no docker host is reachable: " + unreachableSummary());
     }
-    info.put("containerRuntimeVersion", "docker://" + first.getServerVersion());
+    info.put("runtimeVersion", first.getServerVersion());
     if (first.getKernelVersion() != null) {
       info.put("kernelVersion", first.getKernelVersion());
     }
