@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -67,6 +68,11 @@ final class BridgeProcess implements AutoCloseable {
   }
 
   BridgeProcess start() throws IOException {
+    return start(Map.of());
+  }
+
+  /** Starts the process with extra environment variables, e.g. {@code HPC_BRIDGE_FAILPOINTS}. */
+  BridgeProcess start(Map<String, String> env) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -77,7 +83,8 @@ final class BridgeProcess implements AutoCloseable {
     cmd.add(config.toString());
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("HPC_BRIDGE_LOG_LEVEL", "DEBUG");
-    Files.writeString(log, "---- start ----\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    pb.environment().putAll(env);
+    Files.writeString(log, "---- start" + (env.isEmpty() ? "" : " " + env) + " ----\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     process = pb.start();
     return this;
   }

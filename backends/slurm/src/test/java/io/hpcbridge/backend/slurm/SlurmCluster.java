@@ -30,9 +30,10 @@ import org.testcontainers.images.builder.Transferable;
  * with the apptainer shim), {@code login} (sshd), sharing a munge key and a {@code /home} volume.
  * The image is built from src/test/resources/slurm-cluster once and reused while those files are
  * unchanged. Without Docker or the {@code debian:bookworm} base image the tests are skipped, or
- * fail when {@code CI=true}.
+ * fail when {@code CI=true}. Public (and shipped in this module's test-jar) so the bridge's
+ * integration tests run the real bridge against the same cluster.
  */
-final class SlurmCluster implements AutoCloseable {
+public final class SlurmCluster implements AutoCloseable {
   static final String BASE_IMAGE = "debian:bookworm";
   static final String PASSPHRASE = "itest passphrase";
   static final List<String> FILES = List.of("Dockerfile", "slurm.conf", "sshd_config", "start.sh", "apptainer-shim");
@@ -56,7 +57,7 @@ final class SlurmCluster implements AutoCloseable {
     Assumptions.abort(what);
   }
 
-  static SlurmCluster start() throws Exception {
+  public static SlurmCluster start() throws Exception {
     boolean docker;
     try {
       docker = DockerClientFactory.instance().isDockerAvailable();
@@ -154,21 +155,21 @@ final class SlurmCluster implements AutoCloseable {
     }
   }
 
-  String host() {
+  public String host() {
     return login.getHost();
   }
 
-  int port() {
+  public int port() {
     return login.getMappedPort(22);
   }
 
   /** A command as user hpc on the login node. */
-  Container.ExecResult loginExec(String cmd) throws Exception {
+  public Container.ExecResult loginExec(String cmd) throws Exception {
     return login.execInContainer(org.testcontainers.containers.ExecConfig.builder()
         .user("hpc").command(new String[] {"bash", "-lc", "cd ~ && " + cmd}).build());
   }
 
-  Map<String, Object> settings() {
+  public Map<String, Object> settings() {
     Map<String, Object> ssh = new LinkedHashMap<>();
     ssh.put("host", host());
     ssh.put("port", port());
