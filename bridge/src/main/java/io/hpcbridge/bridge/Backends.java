@@ -27,7 +27,13 @@ public final class Backends {
     var all = available();
     BackendFactory f = all.get(cfg.backend());
     if (f == null) {
-      throw new ConfigException("backend", "unknown backend '" + cfg.backend() + "' (available: " + String.join(", ", all.keySet()) + ")");
+      throw new ConfigException(
+          "backend",
+          "unknown backend '"
+              + cfg.backend()
+              + "' (available: "
+              + String.join(", ", all.keySet())
+              + ")");
     }
     try {
       Files.createDirectories(cfg.dataDir());
@@ -36,11 +42,16 @@ public final class Backends {
     }
     try {
       String address = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
-      return f.create(new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings(), address));
+      return f.create(
+          new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings(), address));
     } catch (IllegalArgumentException e) {
       String m = e.getMessage() == null ? e.toString() : e.getMessage();
       // Backends name the key themselves ("backends.slurm.ssh.host: ..."); keep one prefix.
-      throw m.startsWith("backends.") ? new ConfigException(m.substring(0, m.indexOf(':') < 0 ? m.length() : m.indexOf(':')), m.indexOf(':') < 0 ? "invalid" : m.substring(m.indexOf(':') + 1).strip()) : new ConfigException("backends." + cfg.backend(), m);
+      throw m.startsWith("backends.")
+          ? new ConfigException(
+              m.substring(0, m.indexOf(':') < 0 ? m.length() : m.indexOf(':')),
+              m.indexOf(':') < 0 ? "invalid" : m.substring(m.indexOf(':') + 1).strip())
+          : new ConfigException("backends." + cfg.backend(), m);
     }
   }
 }

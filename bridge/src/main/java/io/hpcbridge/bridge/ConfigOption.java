@@ -9,7 +9,9 @@ import picocli.CommandLine.Option;
 final class ConfigOption {
   @Option(
       names = {"-c", "--config"},
-      description = "Bridge config (YAML). Default: $HPC_BRIDGE_CONFIG, else built-in defaults (local backend).")
+      description =
+          "Bridge config (YAML). Default: $HPC_BRIDGE_CONFIG, else built-in defaults (local"
+              + " backend).")
   Path file;
 
   @Option(names = "--backend", description = "Override the configured backend.")

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     name = "bridge",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    description = "A Kubernetes node that runs its pods as Slurm jobs, Docker containers or local processes.",
+    description =
+        "A Kubernetes node that runs its pods as Slurm jobs, Docker containers or local processes.",
     subcommands = {ServeCommand.class, RunCommand.class, RenderCommand.class, StateCommand.class})
 public final class Main {
 

@@ -47,11 +47,20 @@ public record Manifests(List<HasMetadata> objects) implements ObjectSource {
           o = Serialization.unmarshal(Serialization.asJson(doc));
         } catch (RuntimeException e) {
           throw new IOException(
-              file + ": document " + n + " (" + m.get("kind") + ") is not a valid " + m.get("kind") + ": " + mappingProblem(e),
+              file
+                  + ": document "
+                  + n
+                  + " ("
+                  + m.get("kind")
+                  + ") is not a valid "
+                  + m.get("kind")
+                  + ": "
+                  + mappingProblem(e),
               e);
         }
         if (!(o instanceof HasMetadata h)) {
-          throw new IOException(file + ": document " + n + " (" + m.get("kind") + ") is not supported");
+          throw new IOException(
+              file + ": document " + n + " (" + m.get("kind") + ") is not supported");
         }
         out.add(h);
       }
@@ -61,11 +70,16 @@ public record Manifests(List<HasMetadata> objects) implements ObjectSource {
     return new Manifests(out);
   }
 
-  /** What the object mapper disliked and where, e.g. "Cannot deserialize ... at spec.containers". */
+  /**
+   * What the object mapper disliked and where, e.g. "Cannot deserialize ... at spec.containers".
+   */
   private static String mappingProblem(RuntimeException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof JsonMappingException j) {
-        String what = j.getOriginalMessage() == null ? "" : j.getOriginalMessage().strip().lines().findFirst().orElse("");
+        String what =
+            j.getOriginalMessage() == null
+                ? ""
+                : j.getOriginalMessage().strip().lines().findFirst().orElse("");
         StringBuilder path = new StringBuilder();
         for (JsonMappingException.Reference r : j.getPath()) {
           if (r.getFieldName() != null) {
@@ -82,18 +96,25 @@ public record Manifests(List<HasMetadata> objects) implements ObjectSource {
 
   /** A YAML parser's message without its multi-line excerpt, with line and column. */
   private static String oneLine(JsonProcessingException e) {
-    String original = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+    String original =
+        e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
     String msg =
         String.join(
             "; ",
-            original.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0))).toList());
+            original
+                .lines()
+                .filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0)))
+                .toList());
     JsonLocation at = e.getLocation();
-    return at == null ? msg : msg + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+    return at == null
+        ? msg
+        : msg + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
   }
 
   /** The one Pod or Job to run. */
   public HasMetadata workload() throws IOException {
-    List<HasMetadata> w = objects.stream().filter(o -> o instanceof Pod || o instanceof Job).toList();
+    List<HasMetadata> w =
+        objects.stream().filter(o -> o instanceof Pod || o instanceof Job).toList();
     if (w.size() != 1) {
       throw new IOException("the file must hold exactly one Pod or Job, found " + w.size());
     }
@@ -115,7 +136,10 @@ public record Manifests(List<HasMetadata> objects) implements ObjectSource {
         .filter(type::isInstance)
         .map(type::cast)
         .filter(o -> Objects.equals(o.getMetadata().getName(), name))
-        .filter(o -> o.getMetadata().getNamespace() == null || o.getMetadata().getNamespace().equals(namespace))
+        .filter(
+            o ->
+                o.getMetadata().getNamespace() == null
+                    || o.getMetadata().getNamespace().equals(namespace))
         .findFirst();
   }
 }

@@ -13,7 +13,12 @@ public final class Net {
   public static String primaryIPv4() {
     try {
       for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-        if (!nif.isUp() || nif.isLoopback() || nif.isVirtual() || nif.getName().startsWith("docker") || nif.getName().startsWith("br-") || nif.getName().startsWith("veth")) {
+        if (!nif.isUp()
+            || nif.isLoopback()
+            || nif.isVirtual()
+            || nif.getName().startsWith("docker")
+            || nif.getName().startsWith("br-")
+            || nif.getName().startsWith("veth")) {
           continue;
         }
         for (InetAddress a : Collections.list(nif.getInetAddresses())) {

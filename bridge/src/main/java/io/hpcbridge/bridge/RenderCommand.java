@@ -31,7 +31,9 @@ final class RenderCommand implements Callable<Integer> {
   @Parameters(paramLabel = "FILE", description = "Pod or Job manifest")
   Path file;
 
-  @Option(names = "--plan", description = "Print the resolved plan (JSON, secrets redacted) instead.")
+  @Option(
+      names = "--plan",
+      description = "Print the resolved plan (JSON, secrets redacted) instead.")
   boolean plan;
 
   @Override
@@ -41,11 +43,18 @@ final class RenderCommand implements Callable<Integer> {
     HasMetadata w = manifests.workload();
     Pod pod =
         w instanceof Job job
-            ? new PodBuilder().withMetadata(job.getSpec().getTemplate().getMetadata()).withSpec(job.getSpec().getTemplate().getSpec()).editOrNewMetadata().withName(job.getMetadata().getName()).endMetadata().build()
+            ? new PodBuilder()
+                .withMetadata(job.getSpec().getTemplate().getMetadata())
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .editOrNewMetadata()
+                .withName(job.getMetadata().getName())
+                .endMetadata()
+                .build()
             : (Pod) w;
     var md = pod.getMetadata();
     if (md.getNamespace() == null) {
-      md.setNamespace(w.getMetadata().getNamespace() == null ? "default" : w.getMetadata().getNamespace());
+      md.setNamespace(
+          w.getMetadata().getNamespace() == null ? "default" : w.getMetadata().getNamespace());
     }
     if (md.getUid() == null) {
       md.setUid("00000000-0000-0000-0000-000000000000");
@@ -54,13 +63,19 @@ final class RenderCommand implements Callable<Integer> {
     try (Backend backend = Backends.create(cfg)) {
       PodPlan p;
       try {
-        p = new PlanBuilder(manifests, Map.of(), new NodeFacts(cfg.nodeName(), "127.0.0.1", 0, 0)).build(pod).plan();
+        p =
+            new PlanBuilder(manifests, Map.of(), new NodeFacts(cfg.nodeName(), "127.0.0.1", 0, 0))
+                .build(pod)
+                .plan();
       } catch (PlanException e) {
         System.err.println("error: " + e.reason() + ": " + e.getMessage());
         return 1;
       }
       String text = plan ? null : backend.render(p);
-      System.out.println(text != null ? text : Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(p.redacted()));
+      System.out.println(
+          text != null
+              ? text
+              : Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(p.redacted()));
       return 0;
     }
   }

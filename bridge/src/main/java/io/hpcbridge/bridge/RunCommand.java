@@ -25,7 +25,9 @@ import picocli.CommandLine.Parameters;
 final class RunCommand implements Callable<Integer> {
   @Mixin ConfigOption config;
 
-  @Parameters(paramLabel = "FILE", description = "Pod or Job manifest (YAML, may hold several documents)")
+  @Parameters(
+      paramLabel = "FILE",
+      description = "Pod or Job manifest (YAML, may hold several documents)")
   Path file;
 
   @Override
@@ -37,9 +39,17 @@ final class RunCommand implements Callable<Integer> {
         StateStore state = StateStore.open(cfg.stateFile())) {
       var cap = backend.capacity();
       String ip = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
-      PlanBuilder plans = new PlanBuilder(manifests, Map.of(), new NodeFacts(cfg.nodeName(), ip, cap.cpuMillis(), cap.memoryBytes()));
-      Duration poll = cfg.pods().pollInterval().compareTo(Duration.ofMillis(500)) > 0 ? Duration.ofMillis(500) : cfg.pods().pollInterval();
-      return new Runner(backend, state, plans, cfg.nodeName(), System.out, System.err, poll).run(workload);
+      PlanBuilder plans =
+          new PlanBuilder(
+              manifests,
+              Map.of(),
+              new NodeFacts(cfg.nodeName(), ip, cap.cpuMillis(), cap.memoryBytes()));
+      Duration poll =
+          cfg.pods().pollInterval().compareTo(Duration.ofMillis(500)) > 0
+              ? Duration.ofMillis(500)
+              : cfg.pods().pollInterval();
+      return new Runner(backend, state, plans, cfg.nodeName(), System.out, System.err, poll)
+          .run(workload);
     }
   }
 }

@@ -35,7 +35,8 @@ import picocli.CommandLine.Mixin;
 @Command(
     name = "serve",
     mixinStandardHelpOptions = true,
-    description = "Register as a Kubernetes node and run the pods bound to it on the configured backend.")
+    description =
+        "Register as a Kubernetes node and run the pods bound to it on the configured backend.")
 final class ServeCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
@@ -46,7 +47,8 @@ final class ServeCommand implements Callable<Integer> {
     BridgeConfig cfg = config.load();
     Config kc =
         cfg.kubeconfig() != null
-            ? Config.fromKubeconfig(null, Files.readString(cfg.kubeconfig()), cfg.kubeconfig().toString())
+            ? Config.fromKubeconfig(
+                null, Files.readString(cfg.kubeconfig()), cfg.kubeconfig().toString())
             : Config.autoConfigure(null);
     String hostIP = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
     List<AutoCloseable> open = new ArrayList<>();
@@ -87,8 +89,16 @@ final class ServeCommand implements Callable<Integer> {
                 List.of(hostIP, "127.0.0.1", cfg.nodeName())),
             new PodLogSource() {
               @Override
-              public InputStream open(String namespace, String pod, String container, LogOptions options) throws Exception {
-                Handle h = pods[0].handle(namespace, pod).orElseThrow(() -> new NoSuchElementException("pod " + namespace + "/" + pod + " not found on this node"));
+              public InputStream open(
+                  String namespace, String pod, String container, LogOptions options)
+                  throws Exception {
+                Handle h =
+                    pods[0]
+                        .handle(namespace, pod)
+                        .orElseThrow(
+                            () ->
+                                new NoSuchElementException(
+                                    "pod " + namespace + "/" + pod + " not found on this node"));
                 return backend.logs(h, container, options);
               }
 
@@ -103,13 +113,31 @@ final class ServeCommand implements Callable<Integer> {
     open.add(node);
     var cap = node.capacity();
     PlanBuilder plans =
-        new PlanBuilder(new ApiObjectSource(client), serviceEnv(cfg, kc), new NodeFacts(cfg.nodeName(), hostIP, cap.cpuMillis(), cap.memoryBytes()));
-    pods[0] = new PodController(client, cfg.nodeName(), hostIP, backend, state, plans, cfg.pods().pollInterval(), cfg.pods().workers());
+        new PlanBuilder(
+            new ApiObjectSource(client),
+            serviceEnv(cfg, kc),
+            new NodeFacts(cfg.nodeName(), hostIP, cap.cpuMillis(), cap.memoryBytes()));
+    pods[0] =
+        new PodController(
+            client,
+            cfg.nodeName(),
+            hostIP,
+            backend,
+            state,
+            plans,
+            cfg.pods().pollInterval(),
+            cfg.pods().workers());
     kubelet.start();
     open.add(kubelet);
     pods[0].start();
     open.add(pods[0]);
-    log.info("node {} serving on backend {} (kubelet API on {}:{}, state {})", cfg.nodeName(), backend.name(), cfg.kubelet().bindAddress(), kubelet.port(), cfg.stateFile());
+    log.info(
+        "node {} serving on backend {} (kubelet API on {}:{}, state {})",
+        cfg.nodeName(),
+        backend.name(),
+        cfg.kubelet().bindAddress(),
+        kubelet.port(),
+        cfg.stateFile());
     stop.await();
     return 0;
   }
@@ -117,8 +145,14 @@ final class ServeCommand implements Callable<Integer> {
   /** KUBERNETES_SERVICE_* as the kubelet sets them, pointing at the API server pods can reach. */
   static Map<String, String> serviceEnv(BridgeConfig cfg, Config kc) {
     URI api = URI.create(kc.getMasterUrl());
-    String host = cfg.pods().kubernetesServiceHost() != null ? cfg.pods().kubernetesServiceHost() : api.getHost();
-    int port = cfg.pods().kubernetesServicePort() != 0 ? cfg.pods().kubernetesServicePort() : (api.getPort() > 0 ? api.getPort() : 443);
+    String host =
+        cfg.pods().kubernetesServiceHost() != null
+            ? cfg.pods().kubernetesServiceHost()
+            : api.getHost();
+    int port =
+        cfg.pods().kubernetesServicePort() != 0
+            ? cfg.pods().kubernetesServicePort()
+            : (api.getPort() > 0 ? api.getPort() : 443);
     Map<String, String> env = new TreeMap<>();
     env.put("KUBERNETES_SERVICE_HOST", host);
     env.put("KUBERNETES_SERVICE_PORT", String.valueOf(port));

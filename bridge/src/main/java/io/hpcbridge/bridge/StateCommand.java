@@ -20,14 +20,21 @@ import picocli.CommandLine.Parameters;
     subcommands = {StateCommand.ListCmd.class, StateCommand.ShowCmd.class})
 final class StateCommand {
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "All pods the state file knows.")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "All pods the state file knows.")
   static final class ListCmd implements Callable<Integer> {
     @Mixin ConfigOption config;
 
-    @Option(names = {"-o", "--output"}, description = "table (default) or json")
+    @Option(
+        names = {"-o", "--output"},
+        description = "table (default) or json")
     String output = "table";
 
-    @Option(names = {"-a", "--all"}, description = "Include pods already gone from Kubernetes.")
+    @Option(
+        names = {"-a", "--all"},
+        description = "Include pods already gone from Kubernetes.")
     boolean all;
 
     @Override
@@ -36,7 +43,10 @@ final class StateCommand {
       try (StateStore state = StateStore.openReadOnly(cfg.stateFile())) {
         List<PodRecord> rows = state.list().stream().filter(r -> all || !r.isGone()).toList();
         if ("json".equals(output)) {
-          System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(rows.stream().map(StateCommand::summary).toList()));
+          System.out.println(
+              Json.MAPPER
+                  .writerWithDefaultPrettyPrinter()
+                  .writeValueAsString(rows.stream().map(StateCommand::summary).toList()));
           return 0;
         }
         String fmt = "%-40s %-10s %-8s %-50s %s%n";
@@ -49,21 +59,31 @@ final class StateCommand {
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "One pod: its row and transition log.")
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "One pod: its row and transition log.")
   static final class ShowCmd implements Callable<Integer> {
     @Mixin ConfigOption config;
 
     @Parameters(paramLabel = "NS/NAME", description = "namespace/name (or a pod UID)")
     String target;
 
-    @Option(names = {"-o", "--output"}, description = "table (default) or json")
+    @Option(
+        names = {"-o", "--output"},
+        description = "table (default) or json")
     String output = "table";
 
     @Override
     public Integer call() throws Exception {
       BridgeConfig cfg = config.load();
       try (StateStore state = StateStore.openReadOnly(cfg.stateFile())) {
-        var rec = target.contains("/") ? state.findByName(target.substring(0, target.indexOf('/')), target.substring(target.indexOf('/') + 1)) : state.get(target);
+        var rec =
+            target.contains("/")
+                ? state.findByName(
+                    target.substring(0, target.indexOf('/')),
+                    target.substring(target.indexOf('/') + 1))
+                : state.get(target);
         if (rec.isEmpty()) {
           System.err.println("error: no pod " + target + " in " + cfg.stateFile());
           return 1;
@@ -73,7 +93,8 @@ final class StateCommand {
         if ("json".equals(output)) {
           Map<String, Object> m = summary(r);
           m.put("plan", r.planJson() == null ? null : Json.MAPPER.readTree(r.planJson()));
-          m.put("observed", r.observedJson() == null ? null : Json.MAPPER.readTree(r.observedJson()));
+          m.put(
+              "observed", r.observedJson() == null ? null : Json.MAPPER.readTree(r.observedJson()));
           m.put("transitions", transitions);
           System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(m));
           return 0;
@@ -81,7 +102,8 @@ final class StateCommand {
         summary(r).forEach((k, v) -> System.out.printf("%-10s %s%n", k + ":", v == null ? "" : v));
         System.out.println("transitions:");
         for (var t : transitions) {
-          System.out.printf("  %s  %-10s -> %-10s %s%n", t.at(), nz(t.from()), nz(t.to()), nz(t.detail()));
+          System.out.printf(
+              "  %s  %-10s -> %-10s %s%n", t.at(), nz(t.from()), nz(t.to()), nz(t.detail()));
         }
         return 0;
       }

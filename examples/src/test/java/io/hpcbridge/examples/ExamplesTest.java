@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ExamplesTest {
 
   static Stream<Path> manifests() throws IOException {
-    return files().filter(p -> !p.startsWith(Path.of("config")) && !p.startsWith(Path.of("deploy")));
+    return files()
+        .filter(p -> !p.startsWith(Path.of("config")) && !p.startsWith(Path.of("deploy")));
   }
 
   static Stream<Path> configs() throws IOException {
@@ -32,7 +33,12 @@ class ExamplesTest {
   private static Stream<Path> files() throws IOException {
     List<Path> all;
     try (Stream<Path> s = Files.walk(Path.of("."))) {
-      all = s.filter(p -> p.toString().endsWith(".yaml")).filter(p -> !p.toString().contains("target")).map(p -> Path.of(".").relativize(p)).sorted().toList();
+      all =
+          s.filter(p -> p.toString().endsWith(".yaml"))
+              .filter(p -> !p.toString().contains("target"))
+              .map(p -> Path.of(".").relativize(p))
+              .sorted()
+              .toList();
     }
     assertThat(all).isNotEmpty();
     return all.stream();
@@ -45,13 +51,23 @@ class ExamplesTest {
     var w = m.workload();
     Pod pod =
         w instanceof Job job
-            ? new PodBuilder().withSpec(job.getSpec().getTemplate().getSpec()).withNewMetadata().withName("x").withNamespace("default").withUid("u").endMetadata().build()
+            ? new PodBuilder()
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .withNewMetadata()
+                .withName("x")
+                .withNamespace("default")
+                .withUid("u")
+                .endMetadata()
+                .build()
             : (Pod) w;
     if (pod.getMetadata().getUid() == null) {
       pod.getMetadata().setUid("u");
       pod.getMetadata().setNamespace("default");
     }
-    var plan = new PlanBuilder(m, Map.of(), new NodeFacts("n", "127.0.0.1", 1000, 1 << 30)).build(pod).plan();
+    var plan =
+        new PlanBuilder(m, Map.of(), new NodeFacts("n", "127.0.0.1", 1000, 1 << 30))
+            .build(pod)
+            .plan();
     assertThat(plan.containers()).isNotEmpty();
   }
 

@@ -52,12 +52,11 @@ public interface Backend extends AutoCloseable {
   void ping() throws BackendException;
 
   /**
-   * Node conditions besides Ready, for problems that leave the backend usable (one of several
-   * hosts down). The bridge calls it after each {@link #ping()} (every lease renewal) and publishes
-   * each entry as a node condition; a change is written at once. Report the same types every time,
-   * with status {@code TRUE} and a plain reason when all is well, so a recovery shows on the node.
-   * Must be cheap: answer from what {@link #ping()} last learnt, make no remote call. Default:
-   * none.
+   * Node conditions besides Ready, for problems that leave the backend usable (one of several hosts
+   * down). The bridge calls it after each {@link #ping()} (every lease renewal) and publishes each
+   * entry as a node condition; a change is written at once. Report the same types every time, with
+   * status {@code TRUE} and a plain reason when all is well, so a recovery shows on the node. Must
+   * be cheap: answer from what {@link #ping()} last learnt, make no remote call. Default: none.
    */
   default List<BackendCondition> conditions() {
     return List.of();

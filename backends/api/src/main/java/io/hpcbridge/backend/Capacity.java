@@ -11,7 +11,8 @@ import java.util.Map;
  * @param pods how many pods the node accepts
  * @param nodeInfo free-form facts for the node's labels or NodeInfo (e.g. {@code osImage})
  */
-public record Capacity(long cpuMillis, long memoryBytes, long gpus, long pods, Map<String, String> nodeInfo) {
+public record Capacity(
+    long cpuMillis, long memoryBytes, long gpus, long pods, Map<String, String> nodeInfo) {
   public Capacity {
     nodeInfo = Map.copyOf(nodeInfo == null ? Map.of() : nodeInfo);
   }

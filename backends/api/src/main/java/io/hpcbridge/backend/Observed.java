@@ -97,7 +97,8 @@ public record Observed(
     }
 
     public static ContainerStatus running(String name, Instant startedAt, int restarts) {
-      return new ContainerStatus(name, State.RUNNING, null, null, null, startedAt, null, restarts, null);
+      return new ContainerStatus(
+          name, State.RUNNING, null, null, null, startedAt, null, restarts, null);
     }
 
     public static ContainerStatus terminated(

@@ -92,8 +92,8 @@ public record PodPlan(
   }
 
   /**
-   * A copy safe to store or print: values of env vars from Secrets and contents of secret files
-   * are replaced by {@code <redacted>}.
+   * A copy safe to store or print: values of env vars from Secrets and contents of secret files are
+   * replaced by {@code <redacted>}.
    */
   public PodPlan redacted() {
     List<VolumePlan> vols = new ArrayList<>();

@@ -43,7 +43,9 @@ public record VolumePlan(
             .map(
                 f ->
                     new FilePlan(
-                        f.path(), ContainerPlan.REDACTED.getBytes(StandardCharsets.UTF_8), f.mode()))
+                        f.path(),
+                        ContainerPlan.REDACTED.getBytes(StandardCharsets.UTF_8),
+                        f.mode()))
             .toList(),
         hostPath,
         true);

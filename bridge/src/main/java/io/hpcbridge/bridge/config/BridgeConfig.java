@@ -57,7 +57,10 @@ public record BridgeConfig(
    * @param kubernetesServicePort the value of KUBERNETES_SERVICE_PORT, 0 for the API server's
    */
   public record Pods(
-      Duration pollInterval, int workers, String kubernetesServiceHost, int kubernetesServicePort) {}
+      Duration pollInterval,
+      int workers,
+      String kubernetesServiceHost,
+      int kubernetesServicePort) {}
 
   /**
    * @param bindAddress address the kubelet API listens on

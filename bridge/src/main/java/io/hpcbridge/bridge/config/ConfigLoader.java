@@ -26,9 +26,24 @@ public final class ConfigLoader {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
   private static final Set<String> TOP =
-      Set.of("nodeName", "backend", "stateFile", "dataDir", "kubeconfig", "node", "pods", "kubelet", "backends");
+      Set.of(
+          "nodeName",
+          "backend",
+          "stateFile",
+          "dataDir",
+          "kubeconfig",
+          "node",
+          "pods",
+          "kubelet",
+          "backends");
   private static final Set<String> NODE =
-      Set.of("address", "labels", "taint", "leaseDuration", "leaseRenewInterval", "statusUpdateInterval");
+      Set.of(
+          "address",
+          "labels",
+          "taint",
+          "leaseDuration",
+          "leaseRenewInterval",
+          "statusUpdateInterval");
   private static final Set<String> PODS =
       Set.of("pollInterval", "workers", "kubernetesServiceHost", "kubernetesServicePort");
   private static final Set<String> KUBELET =
@@ -36,13 +51,19 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
-  /** The default home: {@code $HPC_BRIDGE_HOME}, else {@code $XDG_STATE_HOME/hpc-bridge}, else {@code ~/.local/state/hpc-bridge}. */
+  /**
+   * The default home: {@code $HPC_BRIDGE_HOME}, else {@code $XDG_STATE_HOME/hpc-bridge}, else
+   * {@code ~/.local/state/hpc-bridge}.
+   */
   public static Path defaultHome(Map<String, String> env) {
     if (env.get("HPC_BRIDGE_HOME") != null) {
       return Path.of(env.get("HPC_BRIDGE_HOME"));
     }
     String xdg = env.get("XDG_STATE_HOME");
-    Path base = xdg != null && !xdg.isEmpty() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state");
+    Path base =
+        xdg != null && !xdg.isEmpty()
+            ? Path.of(xdg)
+            : Path.of(System.getProperty("user.home"), ".local", "state");
     return base.resolve("hpc-bridge");
   }
 
@@ -66,7 +87,8 @@ public final class ConfigLoader {
       }
     }
     for (String key : BridgeConfig.ENV_KEYS) {
-      String name = "HPC_BRIDGE_" + key.replaceAll("([a-z])([A-Z])", "$1_$2").replace('.', '_').toUpperCase();
+      String name =
+          "HPC_BRIDGE_" + key.replaceAll("([a-z])([A-Z])", "$1_$2").replace('.', '_').toUpperCase();
       if (env.containsKey(name)) {
         put(raw, key, env.get(name));
       }
@@ -80,16 +102,22 @@ public final class ConfigLoader {
    * indented excerpt; the unindented lines are kept.
    */
   private static String oneLine(JsonProcessingException e) {
-    String original = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+    String original =
+        e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
     String msg =
         String.join(
             "; ",
-            original.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0))).toList());
+            original
+                .lines()
+                .filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0)))
+                .toList());
     if (msg.isEmpty()) {
       msg = original.strip().lines().findFirst().orElse("").strip();
     }
     JsonLocation at = e.getLocation();
-    return at == null ? msg : msg + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+    return at == null
+        ? msg
+        : msg + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
   }
 
   /** The YAML document, or null for an empty file (or one with only comments). */
@@ -128,7 +156,9 @@ public final class ConfigLoader {
     String backend = str(raw, "backend", "local");
     String nodeName = str(raw, "nodeName", "hpc-bridge");
     if (!nodeName.matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
-      throw new ConfigException("nodeName", "must be a DNS subdomain (lower case, digits, '-', '.'), got '" + nodeName + "'");
+      throw new ConfigException(
+          "nodeName",
+          "must be a DNS subdomain (lower case, digits, '-', '.'), got '" + nodeName + "'");
     }
     if (!backend.matches("[a-z][a-z0-9-]*")) {
       throw new ConfigException("backend", "not a backend name: '" + backend + "'");
@@ -143,12 +173,14 @@ public final class ConfigLoader {
     }
     Map<String, String> labels = new LinkedHashMap<>();
     if (node.get("labels") != null) {
-      castMap(node.get("labels"), "node.labels").forEach((k, v) -> labels.put(k, String.valueOf(v)));
+      castMap(node.get("labels"), "node.labels")
+          .forEach((k, v) -> labels.put(k, String.valueOf(v)));
     }
     Duration leaseDuration = duration(node, "node.leaseDuration", "40s");
     Duration renew = duration(node, "node.leaseRenewInterval", "10s");
     if (renew.compareTo(leaseDuration) >= 0) {
-      throw new ConfigException("node.leaseRenewInterval", "must be shorter than node.leaseDuration");
+      throw new ConfigException(
+          "node.leaseRenewInterval", "must be shorter than node.leaseDuration");
     }
     return new BridgeConfig(
         nodeName,
@@ -178,7 +210,8 @@ public final class ConfigLoader {
         backends);
   }
 
-  private static Map<String, Object> section(Map<String, Object> raw, String key, Set<String> allowed) {
+  private static Map<String, Object> section(
+      Map<String, Object> raw, String key, Set<String> allowed) {
     Object v = raw.get(key);
     if (v == null) {
       return Map.of();
@@ -191,7 +224,9 @@ public final class ConfigLoader {
   private static void unknown(Map<String, Object> m, Set<String> allowed, String prefix) {
     for (String k : m.keySet()) {
       if (!allowed.contains(k)) {
-        throw new ConfigException(prefix + k, "unknown key (known: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
+        throw new ConfigException(
+            prefix + k,
+            "unknown key (known: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
       }
     }
   }
@@ -257,7 +292,8 @@ public final class ConfigLoader {
     String s = v == null ? fallback : String.valueOf(v).trim();
     Matcher x = DURATION.matcher(s);
     if (!x.matches()) {
-      throw new ConfigException(key, "must be a duration like 500ms, 10s, 5m or 1h, got '" + s + "'");
+      throw new ConfigException(
+          key, "must be a duration like 500ms, 10s, 5m or 1h, got '" + s + "'");
     }
     Duration d;
     try {
@@ -282,7 +318,10 @@ public final class ConfigLoader {
   /** For messages: the known keys. */
   public static List<String> envNames() {
     return BridgeConfig.ENV_KEYS.stream()
-        .map(k -> "HPC_BRIDGE_" + k.replaceAll("([a-z])([A-Z])", "$1_$2").replace('.', '_').toUpperCase())
+        .map(
+            k ->
+                "HPC_BRIDGE_"
+                    + k.replaceAll("([a-z])([A-Z])", "$1_$2").replace('.', '_').toUpperCase())
         .toList();
   }
 }

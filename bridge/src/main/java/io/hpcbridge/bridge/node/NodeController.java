@@ -62,7 +62,8 @@ public final class NodeController implements AutoCloseable {
   private volatile Health written; // what the last successful status write showed
   private volatile String nodeUid;
 
-  public NodeController(KubernetesClient client, BridgeConfig cfg, Backend backend, String hostIP, int kubeletPort) {
+  public NodeController(
+      KubernetesClient client, BridgeConfig cfg, Backend backend, String hostIP, int kubeletPort) {
     this.client = client;
     this.cfg = cfg;
     this.backend = backend;
@@ -127,7 +128,12 @@ public final class NodeController implements AutoCloseable {
     }
     for (BackendCondition c : after.conditions()) {
       if (!before.conditions().contains(c)) {
-        log.info("node condition {}={} ({}): {}", c.type(), c.status().toKubernetes(), c.reason(), c.message());
+        log.info(
+            "node condition {}={} ({}): {}",
+            c.type(),
+            c.status().toKubernetes(),
+            c.reason(),
+            c.message());
       }
     }
   }
@@ -169,32 +175,56 @@ public final class NodeController implements AutoCloseable {
       }
     }
     if (cfg.node().taint()) {
-      taints.add(new TaintBuilder().withKey("virtual-kubelet.io/provider").withValue(backend.name()).withEffect("NoSchedule").build());
+      taints.add(
+          new TaintBuilder()
+              .withKey("virtual-kubelet.io/provider")
+              .withValue(backend.name())
+              .withEffect("NoSchedule")
+              .build());
     }
     NodeBuilder b =
         existing == null
-            ? new NodeBuilder().withNewMetadata().withName(cfg.nodeName()).endMetadata().withNewSpec().endSpec()
+            ? new NodeBuilder()
+                .withNewMetadata()
+                .withName(cfg.nodeName())
+                .endMetadata()
+                .withNewSpec()
+                .endSpec()
             : new NodeBuilder(existing);
-    return b.editMetadata().withLabels(labels).endMetadata().editSpec().withTaints(taints).endSpec().withStatus(null).build();
+    return b.editMetadata()
+        .withLabels(labels)
+        .endMetadata()
+        .editSpec()
+        .withTaints(taints)
+        .endSpec()
+        .withStatus(null)
+        .build();
   }
 
   private NodeStatus status(Health h) {
     Capacity c = capacity;
     Map<String, Quantity> res = new LinkedHashMap<>();
-    res.put("cpu", new Quantity(c.cpuMillis() % 1000 == 0 ? String.valueOf(c.cpuMillis() / 1000) : c.cpuMillis() + "m"));
+    res.put(
+        "cpu",
+        new Quantity(
+            c.cpuMillis() % 1000 == 0
+                ? String.valueOf(c.cpuMillis() / 1000)
+                : c.cpuMillis() + "m"));
     res.put("memory", new Quantity(String.valueOf(c.memoryBytes())));
     res.put("pods", new Quantity(String.valueOf(c.pods())));
     res.put("ephemeral-storage", new Quantity("100Gi"));
     if (c.gpus() > 0) {
       res.put("nvidia.com/gpu", new Quantity(String.valueOf(c.gpus())));
     }
-    List<NodeCondition> conds = conditions(backend.name(), h.notReady(), h.conditions(), StatusSynth.ts(Instant.now()));
+    List<NodeCondition> conds =
+        conditions(backend.name(), h.notReady(), h.conditions(), StatusSynth.ts(Instant.now()));
     Map<String, String> info = c.nodeInfo();
     return new NodeStatusBuilder()
         .withCapacity(res)
         .withAllocatable(res)
         .withConditions(conds)
-        .withAddresses(new NodeAddress(hostIP, "InternalIP"), new NodeAddress(cfg.nodeName(), "Hostname"))
+        .withAddresses(
+            new NodeAddress(hostIP, "InternalIP"), new NodeAddress(cfg.nodeName(), "Hostname"))
         .withNewDaemonEndpoints()
         .withNewKubeletEndpoint(kubeletPort)
         .endDaemonEndpoints()
@@ -205,7 +235,8 @@ public final class NodeController implements AutoCloseable {
         .withKernelVersion(info.getOrDefault("kernelVersion", ""))
         .withKubeletVersion(KUBELET_VERSION)
         .withKubeProxyVersion("")
-        .withContainerRuntimeVersion(backend.name() + "://" + info.getOrDefault("runtimeVersion", "0"))
+        .withContainerRuntimeVersion(
+            backend.name() + "://" + info.getOrDefault("runtimeVersion", "0"))
         .withMachineID("")
         .withSystemUUID("")
         .withBootID("")
@@ -219,15 +250,29 @@ public final class NodeController implements AutoCloseable {
    * the backend's own conditions as it reported them. A backend condition cannot replace one of the
    * standard types.
    */
-  static List<NodeCondition> conditions(String backendName, String notReady, List<BackendCondition> extra, String now) {
+  static List<NodeCondition> conditions(
+      String backendName, String notReady, List<BackendCondition> extra, String now) {
     boolean ready = notReady == null;
     List<NodeCondition> conds = new ArrayList<>();
-    conds.add(cond("Ready", ready ? "True" : "False", ready ? "KubeletReady" : "BackendUnreachable",
-        ready ? "hpc-bridge is ready, backend " + backendName + " reachable" : notReady, now));
+    conds.add(
+        cond(
+            "Ready",
+            ready ? "True" : "False",
+            ready ? "KubeletReady" : "BackendUnreachable",
+            ready ? "hpc-bridge is ready, backend " + backendName + " reachable" : notReady,
+            now));
     for (String t : List.of("MemoryPressure", "DiskPressure", "PIDPressure")) {
-      conds.add(cond(t, "False", "KubeletHasNo" + t.replace("Pressure", "") + "Pressure", "no pressure", now));
+      conds.add(
+          cond(
+              t,
+              "False",
+              "KubeletHasNo" + t.replace("Pressure", "") + "Pressure",
+              "no pressure",
+              now));
     }
-    conds.add(cond("NetworkUnavailable", "False", "RouteCreated", "the bridge needs no pod network", now));
+    conds.add(
+        cond(
+            "NetworkUnavailable", "False", "RouteCreated", "the bridge needs no pod network", now));
     for (BackendCondition c : extra) {
       if (conds.stream().noneMatch(x -> x.getType().equals(c.type()))) {
         conds.add(cond(c.type(), c.status().toKubernetes(), c.reason(), c.message(), now));
@@ -237,8 +282,8 @@ public final class NodeController implements AutoCloseable {
   }
 
   /**
-   * Keeps the {@code lastTransitionTime} of each condition whose status did not change since
-   * {@code current} (the node as the API server has it); a changed status keeps the new time.
+   * Keeps the {@code lastTransitionTime} of each condition whose status did not change since {@code
+   * current} (the node as the API server has it); a changed status keeps the new time.
    */
   static void keepTransitionTimes(List<NodeCondition> desired, List<NodeCondition> current) {
     if (current == null) {
@@ -246,14 +291,17 @@ public final class NodeController implements AutoCloseable {
     }
     for (NodeCondition c : desired) {
       for (NodeCondition old : current) {
-        if (old.getType().equals(c.getType()) && Objects.equals(old.getStatus(), c.getStatus()) && old.getLastTransitionTime() != null) {
+        if (old.getType().equals(c.getType())
+            && Objects.equals(old.getStatus(), c.getStatus())
+            && old.getLastTransitionTime() != null) {
           c.setLastTransitionTime(old.getLastTransitionTime());
         }
       }
     }
   }
 
-  private static NodeCondition cond(String type, String status, String reason, String message, String now) {
+  private static NodeCondition cond(
+      String type, String status, String reason, String message, String now) {
     return new NodeConditionBuilder()
         .withType(type)
         .withStatus(status)
@@ -276,7 +324,9 @@ public final class NodeController implements AutoCloseable {
         .nodes()
         .withName(cfg.nodeName())
         .subresource("status")
-        .patch(PatchContext.of(PatchType.STRATEGIC_MERGE), "{\"status\":" + Serialization.asJson(s) + "}");
+        .patch(
+            PatchContext.of(PatchType.STRATEGIC_MERGE),
+            "{\"status\":" + Serialization.asJson(s) + "}");
     logChanges(written, h);
     written = h;
   }

@@ -25,9 +25,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Resolves a container's environment the way the kubelet does: service variables first, then
- * {@code envFrom} in order, then {@code env} (each value {@code $(VAR)}-expanded against what is
- * defined so far).
+ * Resolves a container's environment the way the kubelet does: service variables first, then {@code
+ * envFrom} in order, then {@code env} (each value {@code $(VAR)}-expanded against what is defined
+ * so far).
  */
 public final class EnvResolver {
 
@@ -88,7 +88,8 @@ public final class EnvResolver {
         isSecret = true;
       } else {
         throw new PlanException.Invalid(
-            "InvalidEnvFrom", "container " + c.getName() + ": envFrom needs configMapRef or secretRef");
+            "InvalidEnvFrom",
+            "container " + c.getName() + ": envFrom needs configMapRef or secretRef");
       }
       for (var e : new java.util.TreeMap<>(values).entrySet()) {
         String key = prefix + e.getKey();
@@ -160,7 +161,12 @@ public final class EnvResolver {
             "CreateContainerConfigError",
             cm.isEmpty()
                 ? "configmap \"" + ref.getName() + "\" not found"
-                : "couldn't find key " + ref.getKey() + " in ConfigMap " + ns + "/" + ref.getName());
+                : "couldn't find key "
+                    + ref.getKey()
+                    + " in ConfigMap "
+                    + ns
+                    + "/"
+                    + ref.getName());
       }
       return value;
     }
@@ -192,7 +198,9 @@ public final class EnvResolver {
       case "metadata.annotations" -> formatMap(nullSafe(md.getAnnotations()));
       case "spec.nodeName" -> node.nodeName();
       case "spec.serviceAccountName" ->
-          pod.getSpec().getServiceAccountName() == null ? "" : pod.getSpec().getServiceAccountName();
+          pod.getSpec().getServiceAccountName() == null
+              ? ""
+              : pod.getSpec().getServiceAccountName();
       case "status.hostIP" -> node.hostIP();
       // The pod runs with the address of the machine that hosts it; before the backend reports
       // it, that is the bridge node's address.
@@ -296,7 +304,8 @@ public final class EnvResolver {
     Map<String, String> out = new LinkedHashMap<>();
     nullSafe(s.getData())
         .forEach(
-            (k, v) -> out.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+            (k, v) ->
+                out.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
     out.putAll(nullSafe(s.getStringData()));
     return out;
   }
@@ -309,7 +318,9 @@ public final class EnvResolver {
     return expand(input, env, null);
   }
 
-  /** As {@link #expand(String, Map)}; adds the names of the variables it replaced to {@code used}. */
+  /**
+   * As {@link #expand(String, Map)}; adds the names of the variables it replaced to {@code used}.
+   */
   private static String expand(String input, Map<String, String> env, Set<String> used) {
     StringBuilder out = new StringBuilder(input.length());
     int i = 0;

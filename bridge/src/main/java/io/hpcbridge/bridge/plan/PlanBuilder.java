@@ -33,12 +33,12 @@ import java.util.TreeMap;
 
 /**
  * Turns a pod into a backend-neutral {@link PodPlan}: env resolved, ConfigMap/Secret/downwardAPI
- * files materialized, resources in plain units. The same code serves {@code serve} and {@code
- * run}.
+ * files materialized, resources in plain units. The same code serves {@code serve} and {@code run}.
  */
 public final class PlanBuilder {
 
   static final int CONFIG_MODE = 0644;
+
   /** Secrets are written owner-only unless the pod asks for another mode. */
   static final int SECRET_MODE = 0600;
 
@@ -90,7 +90,9 @@ public final class PlanBuilder {
       throw new PlanException.Invalid("InvalidRestartPolicy", e.getMessage());
     }
     long grace =
-        spec.getTerminationGracePeriodSeconds() == null ? 30 : spec.getTerminationGracePeriodSeconds();
+        spec.getTerminationGracePeriodSeconds() == null
+            ? 30
+            : spec.getTerminationGracePeriodSeconds();
     Optional<Duration> deadline =
         Optional.ofNullable(spec.getActiveDeadlineSeconds()).map(Duration::ofSeconds);
     PodPlan plan =
@@ -113,8 +115,10 @@ public final class PlanBuilder {
     EnvResolver.Resolved resolved = env.resolve(pod, c);
     warnings.addAll(resolved.warnings());
     Map<String, String> vars = resolved.env();
-    List<String> command = nullSafe(c.getCommand()).stream().map(s -> EnvResolver.expand(s, vars)).toList();
-    List<String> args = nullSafe(c.getArgs()).stream().map(s -> EnvResolver.expand(s, vars)).toList();
+    List<String> command =
+        nullSafe(c.getCommand()).stream().map(s -> EnvResolver.expand(s, vars)).toList();
+    List<String> args =
+        nullSafe(c.getArgs()).stream().map(s -> EnvResolver.expand(s, vars)).toList();
     List<ContainerPlan.Mount> mounts = new ArrayList<>();
     for (VolumeMount m : nullSafe(c.getVolumeMounts())) {
       if (!volumeNames.contains(m.getName())) {
@@ -131,9 +135,11 @@ public final class PlanBuilder {
       if (m.getSubPathExpr() != null && !m.getSubPathExpr().isEmpty()) {
         subPath = EnvResolver.expand(m.getSubPathExpr(), vars);
       }
-      if (subPath != null && (subPath.startsWith("/") || List.of(subPath.split("/")).contains(".."))) {
+      if (subPath != null
+          && (subPath.startsWith("/") || List.of(subPath.split("/")).contains(".."))) {
         throw new PlanException.Invalid(
-            "InvalidVolumeMount", "container " + c.getName() + ": subPath must stay inside: " + subPath);
+            "InvalidVolumeMount",
+            "container " + c.getName() + ": subPath must stay inside: " + subPath);
       }
       mounts.add(
           new ContainerPlan.Mount(
@@ -187,7 +193,8 @@ public final class PlanBuilder {
           extended);
     } catch (RuntimeException e) {
       throw new PlanException.Invalid(
-          "InvalidResources", "container " + c.getName() + ": bad resource quantity: " + e.getMessage());
+          "InvalidResources",
+          "container " + c.getName() + ": bad resource quantity: " + e.getMessage());
     }
   }
 
@@ -208,14 +215,22 @@ public final class PlanBuilder {
         }
         throw new PlanException.Missing(
             "FailedMount",
-            "MountVolume.SetUp failed for volume \"" + v.getName() + "\": configmap \"" + src.getName()
+            "MountVolume.SetUp failed for volume \""
+                + v.getName()
+                + "\": configmap \""
+                + src.getName()
                 + "\" not found");
       }
       int mode = src.getDefaultMode() == null ? CONFIG_MODE : src.getDefaultMode();
       return new VolumePlan(
           v.getName(),
           VolumePlan.Type.CONFIG_MAP,
-          keyFiles(configMapBytes(cm.get()), src.getItems(), mode, "configmap " + src.getName(), src.getOptional()),
+          keyFiles(
+              configMapBytes(cm.get()),
+              src.getItems(),
+              mode,
+              "configmap " + src.getName(),
+              src.getOptional()),
           null,
           false);
     }
@@ -228,19 +243,30 @@ public final class PlanBuilder {
         }
         throw new PlanException.Missing(
             "FailedMount",
-            "MountVolume.SetUp failed for volume \"" + v.getName() + "\": secret \""
-                + src.getSecretName() + "\" not found");
+            "MountVolume.SetUp failed for volume \""
+                + v.getName()
+                + "\": secret \""
+                + src.getSecretName()
+                + "\" not found");
       }
       int mode = secretMode(src.getDefaultMode());
       return new VolumePlan(
           v.getName(),
           VolumePlan.Type.SECRET,
-          keyFiles(secretBytes(s.get()), src.getItems(), mode, "secret " + src.getSecretName(), src.getOptional()),
+          keyFiles(
+              secretBytes(s.get()),
+              src.getItems(),
+              mode,
+              "secret " + src.getSecretName(),
+              src.getOptional()),
           null,
           true);
     }
     if (v.getDownwardAPI() != null) {
-      int mode = v.getDownwardAPI().getDefaultMode() == null ? CONFIG_MODE : v.getDownwardAPI().getDefaultMode();
+      int mode =
+          v.getDownwardAPI().getDefaultMode() == null
+              ? CONFIG_MODE
+              : v.getDownwardAPI().getDefaultMode();
       return new VolumePlan(
           v.getName(),
           VolumePlan.Type.DOWNWARD_API,
@@ -260,14 +286,17 @@ public final class PlanBuilder {
     }
     throw new PlanException.Invalid(
         "UnsupportedVolume",
-        "volume \"" + v.getName() + "\" has a type this node does not support ("
+        "volume \""
+            + v.getName()
+            + "\" has a type this node does not support ("
             + volumeType(v)
             + "); supported: configMap, secret, downwardAPI, projected, emptyDir, hostPath");
   }
 
   private VolumePlan projected(Pod pod, Volume v, List<String> warnings) throws PlanException {
     String ns = pod.getMetadata().getNamespace();
-    int mode = v.getProjected().getDefaultMode() == null ? CONFIG_MODE : v.getProjected().getDefaultMode();
+    int mode =
+        v.getProjected().getDefaultMode() == null ? CONFIG_MODE : v.getProjected().getDefaultMode();
     List<FilePlan> files = new ArrayList<>();
     boolean sensitive = false;
     for (VolumeProjection p : nullSafe(v.getProjected().getSources())) {
@@ -278,9 +307,16 @@ public final class PlanBuilder {
           if (Boolean.TRUE.equals(src.getOptional())) {
             continue;
           }
-          throw new PlanException.Missing("FailedMount", "configmap \"" + src.getName() + "\" not found");
+          throw new PlanException.Missing(
+              "FailedMount", "configmap \"" + src.getName() + "\" not found");
         }
-        files.addAll(keyFiles(configMapBytes(cm.get()), src.getItems(), mode, "configmap " + src.getName(), src.getOptional()));
+        files.addAll(
+            keyFiles(
+                configMapBytes(cm.get()),
+                src.getItems(),
+                mode,
+                "configmap " + src.getName(),
+                src.getOptional()));
       } else if (p.getSecret() != null) {
         var src = p.getSecret();
         Optional<Secret> s = objects.secret(ns, src.getName());
@@ -288,37 +324,55 @@ public final class PlanBuilder {
           if (Boolean.TRUE.equals(src.getOptional())) {
             continue;
           }
-          throw new PlanException.Missing("FailedMount", "secret \"" + src.getName() + "\" not found");
+          throw new PlanException.Missing(
+              "FailedMount", "secret \"" + src.getName() + "\" not found");
         }
         sensitive = true;
-        files.addAll(keyFiles(secretBytes(s.get()), src.getItems(), mode, "secret " + src.getName(), src.getOptional()));
+        files.addAll(
+            keyFiles(
+                secretBytes(s.get()),
+                src.getItems(),
+                mode,
+                "secret " + src.getName(),
+                src.getOptional()));
       } else if (p.getDownwardAPI() != null) {
         files.addAll(downwardFiles(pod, p.getDownwardAPI().getItems(), mode));
       } else if (p.getServiceAccountToken() != null) {
         // Every pod of Kubernetes >= 1.22 has one (kube-api-access-*). The token is requested
         // once at submit and not rotated: it lives expirationSeconds.
         var src = p.getServiceAccountToken();
-        String sa = pod.getSpec().getServiceAccountName() == null ? "default" : pod.getSpec().getServiceAccountName();
+        String sa =
+            pod.getSpec().getServiceAccountName() == null
+                ? "default"
+                : pod.getSpec().getServiceAccountName();
         long seconds = src.getExpirationSeconds() == null ? 3600 : src.getExpirationSeconds();
         Optional<String> token = objects.serviceAccountToken(ns, sa, src.getAudience(), seconds);
         if (token.isEmpty()) {
-          warnings.add("no token for service account " + ns + "/" + sa + ": " + src.getPath() + " left out");
+          warnings.add(
+              "no token for service account " + ns + "/" + sa + ": " + src.getPath() + " left out");
           continue;
         }
         sensitive = true;
-        files.add(new FilePlan(src.getPath(), token.get().getBytes(StandardCharsets.UTF_8), SECRET_MODE));
+        files.add(
+            new FilePlan(src.getPath(), token.get().getBytes(StandardCharsets.UTF_8), SECRET_MODE));
       } else {
         throw new PlanException.Invalid(
             "UnsupportedVolume",
-            "projected volume \"" + v.getName()
-                + "\": only configMap, secret, downwardAPI and serviceAccountToken sources are supported");
+            "projected volume \""
+                + v.getName()
+                + "\": only configMap, secret, downwardAPI and serviceAccountToken sources are"
+                + " supported");
       }
     }
     return new VolumePlan(v.getName(), VolumePlan.Type.PROJECTED, files, null, sensitive);
   }
 
   private List<FilePlan> keyFiles(
-      Map<String, byte[]> data, List<KeyToPath> items, int defaultMode, String what, Boolean optional)
+      Map<String, byte[]> data,
+      List<KeyToPath> items,
+      int defaultMode,
+      String what,
+      Boolean optional)
       throws PlanException {
     List<FilePlan> out = new ArrayList<>();
     try {
@@ -365,11 +419,15 @@ public final class PlanBuilder {
                     () ->
                         new PlanException.Invalid(
                             "InvalidVolume",
-                            "downwardAPI item " + f.getPath() + " names unknown container " + cname));
+                            "downwardAPI item "
+                                + f.getPath()
+                                + " names unknown container "
+                                + cname));
         value = env.resourceFieldRef(pod, c, f.getResourceFieldRef());
       } else {
         throw new PlanException.Invalid(
-            "InvalidVolume", "downwardAPI item " + f.getPath() + " needs fieldRef or resourceFieldRef");
+            "InvalidVolume",
+            "downwardAPI item " + f.getPath() + " needs fieldRef or resourceFieldRef");
       }
       try {
         out.add(

@@ -2,9 +2,9 @@ package io.hpcbridge.bridge.pod;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.hpcbridge.bridge.plan.ObjectSource;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import java.util.List;
 import java.util.Optional;
 
@@ -31,7 +31,12 @@ public final class ApiObjectSource implements ObjectSource {
             .withExpirationSeconds(expirationSeconds)
             .endSpec()
             .build();
-    var answer = client.serviceAccounts().inNamespace(namespace).withName(serviceAccount).tokenRequest(request);
+    var answer =
+        client
+            .serviceAccounts()
+            .inNamespace(namespace)
+            .withName(serviceAccount)
+            .tokenRequest(request);
     return Optional.ofNullable(answer.getStatus()).map(s -> s.getToken());
   }
 

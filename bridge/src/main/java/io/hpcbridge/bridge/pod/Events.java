@@ -69,7 +69,12 @@ public final class Events {
           .create();
     } catch (RuntimeException e) {
       // Events are best effort; the status carries the same information.
-      log.warn("could not record event {} on {}/{}: {}", reason, md.getNamespace(), md.getName(), e.getMessage());
+      log.warn(
+          "could not record event {} on {}/{}: {}",
+          reason,
+          md.getNamespace(),
+          md.getName(),
+          e.getMessage());
     }
   }
 }

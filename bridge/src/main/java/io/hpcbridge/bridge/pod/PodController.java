@@ -56,12 +56,18 @@ public final class PodController implements AutoCloseable {
   private final Duration pollInterval;
   private final WorkQueue queue;
   private final ScheduledExecutorService poller;
+
   /** Informer's view, by UID; the API objects we reconcile against. */
   private final Map<String, Pod> pods = new ConcurrentHashMap<>();
-  /** Last status JSON we wrote per UID, so an informer lagging behind causes no duplicate writes. */
+
+  /**
+   * Last status JSON we wrote per UID, so an informer lagging behind causes no duplicate writes.
+   */
   private final Map<String, String> written = new ConcurrentHashMap<>();
+
   /** Warnings already emitted per UID, so a retrying pod does not flood events. */
   private final Map<String, Set<String>> warned = new ConcurrentHashMap<>();
+
   private SharedIndexInformer<Pod> informer;
 
   public PodController(
@@ -83,7 +89,9 @@ public final class PodController implements AutoCloseable {
     this.synth = new StatusSynth(backend.name());
     this.events = new Events(client, nodeName);
     this.pollInterval = pollInterval;
-    this.queue = new WorkQueue("pods", workers, Duration.ofMillis(500), Duration.ofMinutes(5), this::reconcile);
+    this.queue =
+        new WorkQueue(
+            "pods", workers, Duration.ofMillis(500), Duration.ofMinutes(5), this::reconcile);
     this.poller =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -126,7 +134,8 @@ public final class PodController implements AutoCloseable {
         queue.add(r.uid());
       }
     }
-    poller.scheduleWithFixedDelay(this::pollSafely, 0, pollInterval.toMillis(), TimeUnit.MILLISECONDS);
+    poller.scheduleWithFixedDelay(
+        this::pollSafely, 0, pollInterval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Pods bound here, as the informer sees them (for the kubelet API's /pods). */
@@ -136,7 +145,10 @@ public final class PodController implements AutoCloseable {
 
   /** The handle of a pod by namespace/name, for logs. */
   public Optional<Handle> handle(String namespace, String name) {
-    return state.findByName(namespace, name).filter(r -> r.handle() != null).map(r -> Handle.parse(r.handle()));
+    return state
+        .findByName(namespace, name)
+        .filter(r -> r.handle() != null)
+        .map(r -> Handle.parse(r.handle()));
   }
 
   private static String uid(Pod pod) {
@@ -162,7 +174,9 @@ public final class PodController implements AutoCloseable {
         return deleting(pod, rec);
       }
       if (rec.isPresent() && rec.get().handle() != null) {
-        if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null || pod.getStatus().getContainerStatuses().isEmpty()) {
+        if (pod.getStatus() == null
+            || pod.getStatus().getContainerStatuses() == null
+            || pod.getStatus().getContainerStatuses().isEmpty()) {
           if (!rec.get().isTerminal()) {
             writeStatus(pod, synth.pending(pod, Instant.now(), hostIP));
           }
@@ -213,11 +227,21 @@ public final class PodController implements AutoCloseable {
   }
 
   private WorkQueue.Outcome fail(Pod pod, String reason, String message) {
-    log.warn("pod {}/{} cannot run: {}: {}", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), reason, message);
+    log.warn(
+        "pod {}/{} cannot run: {}: {}",
+        pod.getMetadata().getNamespace(),
+        pod.getMetadata().getName(),
+        reason,
+        message);
     state.recordIntent(
         new io.hpcbridge.state.PodIntent(
-            uid(pod), pod.getMetadata().getNamespace(), pod.getMetadata().getName(), nodeName, backend.name(),
-            Serialization.asJson(pod), null));
+            uid(pod),
+            pod.getMetadata().getNamespace(),
+            pod.getMetadata().getName(),
+            nodeName,
+            backend.name(),
+            Serialization.asJson(pod),
+            null));
     state.recordFailed(uid(pod), reason, message);
     events.warning(pod, reason, message);
     writeStatus(pod, synth.failed(pod, reason, message, Instant.now()));
@@ -229,7 +253,12 @@ public final class PodController implements AutoCloseable {
     for (var c : pod.getSpec().getContainers()) {
       cs.add(Observed.ContainerStatus.waiting(c.getName(), reason, message));
     }
-    return synth.synth(pod, new Observed(Observed.Phase.PENDING, null, null, hostIP, null, Instant.now(), List.of(), cs), Instant.now(), hostIP);
+    return synth.synth(
+        pod,
+        new Observed(
+            Observed.Phase.PENDING, null, null, hostIP, null, Instant.now(), List.of(), cs),
+        Instant.now(),
+        hostIP);
   }
 
   private WorkQueue.Outcome deleting(Pod pod, Optional<PodRecord> rec) throws BackendException {
@@ -238,7 +267,10 @@ public final class PodController implements AutoCloseable {
     Handle handle = rec.map(PodRecord::handle).map(Handle::parse).orElse(null);
     if (handle == null && rec.isPresent()) {
       // A crash between intent and handle: the backend may still have started it.
-      handle = backend.find(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), uid)).orElse(null);
+      handle =
+          backend
+              .find(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), uid))
+              .orElse(null);
       if (handle != null) {
         state.recordSubmitted(uid, handle.toString());
       }
@@ -262,13 +294,21 @@ public final class PodController implements AutoCloseable {
 
   private WorkQueue.Outcome removeFromApi(Pod pod, Handle handle) {
     try {
-      client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).withGracePeriod(0).delete();
+      client
+          .pods()
+          .inNamespace(pod.getMetadata().getNamespace())
+          .withName(pod.getMetadata().getName())
+          .withGracePeriod(0)
+          .delete();
     } catch (KubernetesClientException e) {
       if (e.getCode() != 404) {
         throw e;
       }
     }
-    log.info("pod {}/{} terminated and removed", pod.getMetadata().getNamespace(), pod.getMetadata().getName());
+    log.info(
+        "pod {}/{} terminated and removed",
+        pod.getMetadata().getNamespace(),
+        pod.getMetadata().getName());
     return WorkQueue.DONE; // the informer's delete event forgets it
   }
 
@@ -359,7 +399,8 @@ public final class PodController implements AutoCloseable {
           events.warning(
               pod,
               "Failed",
-              (now.reason() == null ? "Error" : now.reason()) + (now.message() == null ? "" : ": " + now.message()));
+              (now.reason() == null ? "Error" : now.reason())
+                  + (now.message() == null ? "" : ": " + now.message()));
       default -> {}
     }
   }
@@ -389,7 +430,9 @@ public final class PodController implements AutoCloseable {
   }
 
   private void warnOnce(Pod pod, String reason, String message) {
-    if (warned.computeIfAbsent(uid(pod), k -> ConcurrentHashMap.newKeySet()).add(reason + message)) {
+    if (warned
+        .computeIfAbsent(uid(pod), k -> ConcurrentHashMap.newKeySet())
+        .add(reason + message)) {
       events.warning(pod, reason, message);
     }
   }

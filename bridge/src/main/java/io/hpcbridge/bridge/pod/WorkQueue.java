@@ -53,7 +53,8 @@ public final class WorkQueue implements AutoCloseable {
   private int busy;
   private volatile boolean closed;
 
-  public WorkQueue(String name, int workers, Duration baseDelay, Duration maxDelay, Handler handler) {
+  public WorkQueue(
+      String name, int workers, Duration baseDelay, Duration maxDelay, Handler handler) {
     this.handler = handler;
     this.size = workers;
     this.baseDelay = baseDelay;

@@ -50,7 +50,14 @@ public final class Runner {
   private final Launcher launcher;
   private final List<Running> active = new ArrayList<>();
 
-  public Runner(Backend backend, StateStore state, PlanBuilder plans, String nodeName, PrintStream out, PrintStream err, Duration poll) {
+  public Runner(
+      Backend backend,
+      StateStore state,
+      PlanBuilder plans,
+      String nodeName,
+      PrintStream out,
+      PrintStream err,
+      Duration poll) {
     this.backend = backend;
     this.state = state;
     this.plans = plans;
@@ -97,7 +104,14 @@ public final class Runner {
   }
 
   private int runPod(Pod template) throws Exception {
-    Pod pod = prepare(template.getMetadata(), template.getSpec() == null ? null : new PodTemplateSpec(template.getMetadata(), template.getSpec()), template.getMetadata().getName(), null);
+    Pod pod =
+        prepare(
+            template.getMetadata(),
+            template.getSpec() == null
+                ? null
+                : new PodTemplateSpec(template.getMetadata(), template.getSpec()),
+            template.getMetadata().getName(),
+            null);
     Running r = start(pod, null);
     if (r == null) {
       return 1;
@@ -150,7 +164,9 @@ public final class Runner {
           failed++;
           lastExit = Math.max(1, exitCode(e.getValue()));
           if (failed > backoffLimit) {
-            err.printf("job %s failed: BackoffLimitExceeded (%d failed pods)%n", job.getMetadata().getName(), failed);
+            err.printf(
+                "job %s failed: BackoffLimitExceeded (%d failed pods)%n",
+                job.getMetadata().getName(), failed);
             cancelAll();
             return lastExit;
           }
@@ -158,7 +174,9 @@ public final class Runner {
         }
       }
     }
-    err.printf("job %s complete: %d/%d succeeded, %d failed%n", job.getMetadata().getName(), succeeded, completions, failed);
+    err.printf(
+        "job %s complete: %d/%d succeeded, %d failed%n",
+        job.getMetadata().getName(), succeeded, completions, failed);
     return 0;
   }
 
@@ -167,14 +185,22 @@ public final class Runner {
   }
 
   private Pod prepare(ObjectMeta owner, PodTemplateSpec template, String name, Integer index) {
-    Pod pod = new PodBuilder().withMetadata(template.getMetadata() == null ? new ObjectMeta() : Serialization.clone(template.getMetadata())).withSpec(Serialization.clone(template.getSpec())).build();
+    Pod pod =
+        new PodBuilder()
+            .withMetadata(
+                template.getMetadata() == null
+                    ? new ObjectMeta()
+                    : Serialization.clone(template.getMetadata()))
+            .withSpec(Serialization.clone(template.getSpec()))
+            .build();
     ObjectMeta md = pod.getMetadata();
     md.setName(name);
     md.setNamespace(owner.getNamespace() == null ? "default" : owner.getNamespace());
     md.setUid(UUID.randomUUID().toString());
     md.setCreationTimestamp(Instant.now().toString());
     md.setLabels(new LinkedHashMap<>(md.getLabels() == null ? Map.of() : md.getLabels()));
-    md.setAnnotations(new LinkedHashMap<>(md.getAnnotations() == null ? Map.of() : md.getAnnotations()));
+    md.setAnnotations(
+        new LinkedHashMap<>(md.getAnnotations() == null ? Map.of() : md.getAnnotations()));
     md.setResourceVersion(null);
     pod.getSpec().setNodeName(nodeName);
     if (index != null) {
@@ -197,7 +223,8 @@ public final class Runner {
     try {
       result = plans.build(pod);
     } catch (PlanException e) {
-      err.printf("pod/%s Failed: %s: %s%n", pod.getMetadata().getName(), e.reason(), e.getMessage());
+      err.printf(
+          "pod/%s Failed: %s: %s%n", pod.getMetadata().getName(), e.reason(), e.getMessage());
       return null;
     }
     result.warnings().forEach(w -> err.println("warning: " + w));
@@ -206,10 +233,12 @@ public final class Runner {
       h = launcher.launch(pod, result.plan());
     } catch (BackendException.InvalidPod e) {
       state.recordFailed(pod.getMetadata().getUid(), e.reason(), e.getMessage());
-      err.printf("pod/%s Failed: %s: %s%n", pod.getMetadata().getName(), e.reason(), e.getMessage());
+      err.printf(
+          "pod/%s Failed: %s: %s%n", pod.getMetadata().getName(), e.reason(), e.getMessage());
       return null;
     }
-    err.printf("pod/%s submitted to %s as %s%n", pod.getMetadata().getName(), backend.name(), h.id());
+    err.printf(
+        "pod/%s submitted to %s as %s%n", pod.getMetadata().getName(), backend.name(), h.id());
     Running r = new Running(pod, h, index);
     synchronized (active) {
       active.add(r);
@@ -255,7 +284,10 @@ public final class Runner {
   private static String detail(Observed o) {
     StringBuilder sb = new StringBuilder();
     if (o.reason() != null) {
-      sb.append(" (").append(o.reason()).append(o.message() == null ? "" : ": " + o.message()).append(')');
+      sb.append(" (")
+          .append(o.reason())
+          .append(o.message() == null ? "" : ": " + o.message())
+          .append(')');
     }
     for (Observed.ContainerStatus c : o.containers()) {
       if (c.state() == Observed.State.TERMINATED) {
@@ -281,7 +313,9 @@ public final class Runner {
     }
   }
 
-  /** The pod's exit code: 0 when it succeeded, else the highest container exit code (at least 1). */
+  /**
+   * The pod's exit code: 0 when it succeeded, else the highest container exit code (at least 1).
+   */
   static int exitCode(Observed o) {
     if (o.phase() == Observed.Phase.SUCCEEDED) {
       return 0;
@@ -308,7 +342,10 @@ public final class Runner {
     }
     for (Running r : copy) {
       try {
-        long grace = r.pod.getSpec().getTerminationGracePeriodSeconds() == null ? 30 : r.pod.getSpec().getTerminationGracePeriodSeconds();
+        long grace =
+            r.pod.getSpec().getTerminationGracePeriodSeconds() == null
+                ? 30
+                : r.pod.getSpec().getTerminationGracePeriodSeconds();
         backend.cancel(r.handle, Duration.ofSeconds(grace));
         err.printf("pod/%s cancelled%n", r.name());
       } catch (BackendException | RuntimeException e) {

@@ -76,12 +76,17 @@ public final class StatusSynth {
    */
   public PodStatus synth(Pod pod, Observed observed, Instant now, String fallbackHostIP) {
     PodStatus prev = pod.getStatus();
-    List<ContainerStatus> init = containers(pod, list(pod.getSpec().getInitContainers()), observed.initContainers(), true);
-    List<ContainerStatus> main = containers(pod, pod.getSpec().getContainers(), observed.containers(), false);
+    List<ContainerStatus> init =
+        containers(pod, list(pod.getSpec().getInitContainers()), observed.initContainers(), true);
+    List<ContainerStatus> main =
+        containers(pod, pod.getSpec().getContainers(), observed.containers(), false);
 
     boolean initialized =
         init.stream()
-            .allMatch(c -> c.getState().getTerminated() != null && c.getState().getTerminated().getExitCode() == 0);
+            .allMatch(
+                c ->
+                    c.getState().getTerminated() != null
+                        && c.getState().getTerminated().getExitCode() == 0);
     boolean allReady = !main.isEmpty() && main.stream().allMatch(ContainerStatus::getReady);
     String phase = observed.phase().toKubernetes();
     boolean terminal = observed.phase().terminal();
@@ -108,7 +113,12 @@ public final class StatusSynth {
             .withStartTime(startTime)
             .withQosClass(qosClass(pod))
             .withConditions(
-                condition(prev, "Initialized", initialized || terminal && init.isEmpty(), initialized ? null : "ContainersNotInitialized", now),
+                condition(
+                    prev,
+                    "Initialized",
+                    initialized || terminal && init.isEmpty(),
+                    initialized ? null : "ContainersNotInitialized",
+                    now),
                 condition(prev, "Ready", allReady, allReady ? null : notReadyReason, now),
                 condition(prev, "ContainersReady", allReady, allReady ? null : notReadyReason, now),
                 condition(prev, "PodScheduled", true, null, now))
@@ -128,7 +138,9 @@ public final class StatusSynth {
           seen.stream()
               .filter(s -> s.name().equals(c.getName()))
               .findFirst()
-              .orElse(Observed.ContainerStatus.waiting(c.getName(), init ? "PodInitializing" : "ContainerCreating", null));
+              .orElse(
+                  Observed.ContainerStatus.waiting(
+                      c.getName(), init ? "PodInitializing" : "ContainerCreating", null));
       ContainerState state = state(o);
       boolean running = o.state() == Observed.State.RUNNING;
       ContainerStatusBuilder b =
@@ -171,7 +183,11 @@ public final class StatusSynth {
               .endWaiting()
               .build();
       case RUNNING ->
-          new ContainerStateBuilder().withNewRunning().withStartedAt(ts(o.startedAt())).endRunning().build();
+          new ContainerStateBuilder()
+              .withNewRunning()
+              .withStartedAt(ts(o.startedAt()))
+              .endRunning()
+              .build();
       case TERMINATED -> {
         int code = o.exitCode() == null ? -1 : o.exitCode();
         String reason = o.reason() != null ? o.reason() : code == 0 ? "Completed" : "Error";
@@ -188,12 +204,15 @@ public final class StatusSynth {
     };
   }
 
-  private static PodCondition condition(PodStatus prev, String type, boolean ok, String reason, Instant now) {
+  private static PodCondition condition(
+      PodStatus prev, String type, boolean ok, String reason, Instant now) {
     String status = ok ? "True" : "False";
     String since = ts(now);
     if (prev != null && prev.getConditions() != null) {
       for (PodCondition c : prev.getConditions()) {
-        if (type.equals(c.getType()) && status.equals(c.getStatus()) && c.getLastTransitionTime() != null) {
+        if (type.equals(c.getType())
+            && status.equals(c.getStatus())
+            && c.getLastTransitionTime() != null) {
           since = c.getLastTransitionTime();
         }
       }
@@ -263,7 +282,9 @@ public final class StatusSynth {
 
   /** RFC 3339 with second precision, as the API server stores times. */
   public static String ts(Instant t) {
-    return t == null ? null : DateTimeFormatter.ISO_INSTANT.format(t.truncatedTo(ChronoUnit.SECONDS));
+    return t == null
+        ? null
+        : DateTimeFormatter.ISO_INSTANT.format(t.truncatedTo(ChronoUnit.SECONDS));
   }
 
   private static <T> List<T> list(List<T> l) {

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The bridge against a real API server, scheduler and controller-manager, running pods on the
- * local backend: Jobs, kubectl logs, env and volumes, graceful deletion, invalid pods, and the
- * kubelet API's client authentication.
+ * The bridge against a real API server, scheduler and controller-manager, running pods on the local
+ * backend: Jobs, kubectl logs, env and volumes, graceful deletion, invalid pods, and the kubelet
+ * API's client authentication.
  */
 class BridgeIT {
   static final String NODE = "it-bridge";
@@ -39,11 +39,16 @@ class BridgeIT {
   static void up() throws Exception {
     kube = KubeControlPlane.get();
     client = kube.client();
-    bridge = new BridgeProcess(NODE, tmp.resolve("bridge"), kube.kubeconfig(), kube.caCert(), null).start();
+    bridge =
+        new BridgeProcess(NODE, tmp.resolve("bridge"), kube.kubeconfig(), kube.caCert(), null)
+            .start();
     await("node " + NODE + " Ready")
         .atMost(Duration.ofSeconds(90))
         .pollInterval(Duration.ofMillis(500))
-        .until(() -> Nodes.ready(client, NODE) && !Nodes.hasTaint(client, NODE, "node.kubernetes.io/not-ready"));
+        .until(
+            () ->
+                Nodes.ready(client, NODE)
+                    && !Nodes.hasTaint(client, NODE, "node.kubernetes.io/not-ready"));
   }
 
   @AfterAll
@@ -57,7 +62,10 @@ class BridgeIT {
   /** A fresh namespace per run, so runs against a reused control plane do not collide. */
   static String namespace(String prefix) {
     String name = prefix + "-" + java.util.UUID.randomUUID().toString().substring(0, 5);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).createOr(n -> n.update());
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
+        .createOr(n -> n.update());
     return name;
   }
 
@@ -104,7 +112,10 @@ class BridgeIT {
             .withBackoffLimit(0)
             .withTemplate(
                 new io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder()
-                    .withSpec(pod(ns, null, "for i in 1 2 3 4 5; do echo line $i; sleep 1; done").build().getSpec())
+                    .withSpec(
+                        pod(ns, null, "for i in 1 2 3 4 5; do echo line $i; sleep 1; done")
+                            .build()
+                            .getSpec())
                     .build())
             .endSpec()
             .build();
@@ -116,8 +127,16 @@ class BridgeIT {
             .pollInterval(Duration.ofMillis(300))
             .until(
                 () -> {
-                  List<Pod> pods = client.pods().inNamespace(ns).withLabel("job-name", "count").list().getItems();
-                  return pods.isEmpty() || !"Running".equals(pods.get(0).getStatus().getPhase()) ? null : pods.get(0).getMetadata().getName();
+                  List<Pod> pods =
+                      client
+                          .pods()
+                          .inNamespace(ns)
+                          .withLabel("job-name", "count")
+                          .list()
+                          .getItems();
+                  return pods.isEmpty() || !"Running".equals(pods.get(0).getStatus().getPhase())
+                      ? null
+                      : pods.get(0).getMetadata().getName();
                 },
                 n -> n != null);
 
@@ -132,43 +151,123 @@ class BridgeIT {
     assertThat(tail.stdout().strip()).isEqualTo("line 4\nline 5");
 
     var stamped = kube.kubectl(30, "logs", "--timestamps", "--tail=1", "-n", ns, podName);
-    assertThat(stamped.stdout().strip()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z line 5");
+    assertThat(stamped.stdout().strip())
+        .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+Z line 5");
 
     await("job complete")
         .atMost(Duration.ofSeconds(60))
-        .until(() -> {
-          Job j = client.batch().v1().jobs().inNamespace(ns).withName("count").get();
-          return j.getStatus() != null && Integer.valueOf(1).equals(j.getStatus().getSucceeded());
-        });
+        .until(
+            () -> {
+              Job j = client.batch().v1().jobs().inNamespace(ns).withName("count").get();
+              return j.getStatus() != null
+                  && Integer.valueOf(1).equals(j.getStatus().getSucceeded());
+            });
     Pod done = get(ns, podName);
     assertThat(done.getStatus().getPhase()).isEqualTo("Succeeded");
-    assertThat(done.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode()).isZero();
-    assertThat(done.getStatus().getConditions()).anySatisfy(c -> assertThat(c.getType()).isEqualTo("Initialized"));
+    assertThat(
+            done.getStatus().getContainerStatuses().get(0).getState().getTerminated().getExitCode())
+        .isZero();
+    assertThat(done.getStatus().getConditions())
+        .anySatisfy(c -> assertThat(c.getType()).isEqualTo("Initialized"));
   }
 
   @Test
   void configMapSecretEnvVolumesAndFieldRefsReachTheProcess() throws Exception {
     String ns = namespace("it-env");
-    client.configMaps().inNamespace(ns).resource(new ConfigMapBuilder().withNewMetadata().withName("cfg").endMetadata().addToData("color", "blue").addToData("app.conf", "mode=fast\n").build()).createOr(x -> x.update());
-    client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName("sec").endMetadata().addToStringData("token", "s3cr3t").build()).createOr(x -> x.update());
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("cfg")
+                .endMetadata()
+                .addToData("color", "blue")
+                .addToData("app.conf", "mode=fast\n")
+                .build())
+        .createOr(x -> x.update());
+    client
+        .secrets()
+        .inNamespace(ns)
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName("sec")
+                .endMetadata()
+                .addToStringData("token", "s3cr3t")
+                .build())
+        .createOr(x -> x.update());
     Pod p =
-        pod(ns, "env", "echo color=$COLOR token=$TOKEN name=$MY_NAME ip=$MY_IP node=$MY_NODE; cat /etc/cfg/app.conf; cat /etc/sec/token; echo; stat -c %a /etc/sec/token")
+        pod(
+                ns,
+                "env",
+                "echo color=$COLOR token=$TOKEN name=$MY_NAME ip=$MY_IP node=$MY_NODE; cat"
+                    + " /etc/cfg/app.conf; cat /etc/sec/token; echo; stat -c %a /etc/sec/token")
             .editSpec()
             .editFirstContainer()
-            .addNewEnv().withName("COLOR").withNewValueFrom().withNewConfigMapKeyRef("color", "cfg", false).endValueFrom().endEnv()
-            .addNewEnv().withName("TOKEN").withNewValueFrom().withNewSecretKeyRef("token", "sec", false).endValueFrom().endEnv()
-            .addNewEnv().withName("MY_NAME").withNewValueFrom().withNewFieldRef().withFieldPath("metadata.name").endFieldRef().endValueFrom().endEnv()
-            .addNewEnv().withName("MY_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP").endFieldRef().endValueFrom().endEnv()
-            .addNewEnv().withName("MY_NODE").withNewValueFrom().withNewFieldRef().withFieldPath("spec.nodeName").endFieldRef().endValueFrom().endEnv()
-            .addNewVolumeMount().withName("cfg").withMountPath("/etc/cfg").endVolumeMount()
-            .addNewVolumeMount().withName("sec").withMountPath("/etc/sec").endVolumeMount()
+            .addNewEnv()
+            .withName("COLOR")
+            .withNewValueFrom()
+            .withNewConfigMapKeyRef("color", "cfg", false)
+            .endValueFrom()
+            .endEnv()
+            .addNewEnv()
+            .withName("TOKEN")
+            .withNewValueFrom()
+            .withNewSecretKeyRef("token", "sec", false)
+            .endValueFrom()
+            .endEnv()
+            .addNewEnv()
+            .withName("MY_NAME")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withFieldPath("metadata.name")
+            .endFieldRef()
+            .endValueFrom()
+            .endEnv()
+            .addNewEnv()
+            .withName("MY_IP")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withFieldPath("status.podIP")
+            .endFieldRef()
+            .endValueFrom()
+            .endEnv()
+            .addNewEnv()
+            .withName("MY_NODE")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withFieldPath("spec.nodeName")
+            .endFieldRef()
+            .endValueFrom()
+            .endEnv()
+            .addNewVolumeMount()
+            .withName("cfg")
+            .withMountPath("/etc/cfg")
+            .endVolumeMount()
+            .addNewVolumeMount()
+            .withName("sec")
+            .withMountPath("/etc/sec")
+            .endVolumeMount()
             .endContainer()
-            .addNewVolume().withName("cfg").withNewConfigMap().withName("cfg").endConfigMap().endVolume()
-            .addNewVolume().withName("sec").withNewSecret().withSecretName("sec").endSecret().endVolume()
+            .addNewVolume()
+            .withName("cfg")
+            .withNewConfigMap()
+            .withName("cfg")
+            .endConfigMap()
+            .endVolume()
+            .addNewVolume()
+            .withName("sec")
+            .withNewSecret()
+            .withSecretName("sec")
+            .endSecret()
+            .endVolume()
             .endSpec()
             .build();
     client.pods().inNamespace(ns).resource(p).create();
-    await("pod env Succeeded").atMost(Duration.ofSeconds(60)).until(() -> "Succeeded".equals(phase(ns, "env")));
+    await("pod env Succeeded")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> "Succeeded".equals(phase(ns, "env")));
     var logs = kube.kubectl(30, "logs", "-n", ns, "env");
     assertThat(logs.stdout())
         .contains("color=blue token=s3cr3t name=env ip=127.0.0.1 node=" + NODE)
@@ -184,18 +283,34 @@ class BridgeIT {
     Path marker = tmp.resolve("marker");
     Files.createDirectories(marker);
     Pod p =
-        pod(ns, "graceful", "trap 'echo got TERM > /marker/term; exit 0' TERM; echo ready; while true; do sleep 0.2; done")
+        pod(
+                ns,
+                "graceful",
+                "trap 'echo got TERM > /marker/term; exit 0' TERM; echo ready; while true; do sleep"
+                    + " 0.2; done")
             .editSpec()
             .withTerminationGracePeriodSeconds(30L)
             .editFirstContainer()
-            .addNewVolumeMount().withName("marker").withMountPath("/marker").endVolumeMount()
+            .addNewVolumeMount()
+            .withName("marker")
+            .withMountPath("/marker")
+            .endVolumeMount()
             .endContainer()
-            .addNewVolume().withName("marker").withNewHostPath().withPath(marker.toString()).endHostPath().endVolume()
+            .addNewVolume()
+            .withName("marker")
+            .withNewHostPath()
+            .withPath(marker.toString())
+            .endHostPath()
+            .endVolume()
             .endSpec()
             .build();
     client.pods().inNamespace(ns).resource(p).create();
-    await("pod running").atMost(Duration.ofSeconds(60)).until(() -> "Running".equals(phase(ns, "graceful")));
-    await("ready printed").atMost(Duration.ofSeconds(30)).until(() -> kube.kubectl(20, "logs", "-n", ns, "graceful").stdout().contains("ready"));
+    await("pod running")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> "Running".equals(phase(ns, "graceful")));
+    await("ready printed")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> kube.kubectl(20, "logs", "-n", ns, "graceful").stdout().contains("ready"));
 
     long t0 = System.nanoTime();
     client.pods().inNamespace(ns).withName("graceful").delete();
@@ -212,35 +327,75 @@ class BridgeIT {
     Pod bad =
         pod(ns, "bad", "echo never")
             .editSpec()
-            .addNewVolume().withName("data").withNewNfs().withServer("127.0.0.1").withPath("/exports").endNfs().endVolume()
+            .addNewVolume()
+            .withName("data")
+            .withNewNfs()
+            .withServer("127.0.0.1")
+            .withPath("/exports")
+            .endNfs()
+            .endVolume()
             .endSpec()
             .build();
     client.pods().inNamespace(ns).resource(bad).create();
     client.pods().inNamespace(ns).resource(pod(ns, "good", "echo fine").build()).create();
 
-    await("bad pod Failed").atMost(Duration.ofSeconds(60)).until(() -> "Failed".equals(phase(ns, "bad")));
+    await("bad pod Failed")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> "Failed".equals(phase(ns, "bad")));
     Pod failed = get(ns, "bad");
     assertThat(failed.getStatus().getReason()).isEqualTo("UnsupportedVolume");
     assertThat(failed.getStatus().getMessage()).contains("nfs");
-    await("warning event").atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-      List<Event> events = client.v1().events().inNamespace(ns).list().getItems();
-      assertThat(events).anySatisfy(e -> {
-        assertThat(e.getInvolvedObject().getName()).isEqualTo("bad");
-        assertThat(e.getType()).isEqualTo("Warning");
-        assertThat(e.getReason()).isEqualTo("UnsupportedVolume");
-      });
-    });
-    await("good pod Succeeded").atMost(Duration.ofSeconds(60)).until(() -> "Succeeded".equals(phase(ns, "good")));
+    await("warning event")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              List<Event> events = client.v1().events().inNamespace(ns).list().getItems();
+              assertThat(events)
+                  .anySatisfy(
+                      e -> {
+                        assertThat(e.getInvolvedObject().getName()).isEqualTo("bad");
+                        assertThat(e.getType()).isEqualTo("Warning");
+                        assertThat(e.getReason()).isEqualTo("UnsupportedVolume");
+                      });
+            });
+    await("good pod Succeeded")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> "Succeeded".equals(phase(ns, "good")));
   }
 
   @Test
   void kubeletApiRejectsRequestsWithoutAValidClientCertificate() throws Exception {
     String url = "https://127.0.0.1:" + bridge.kubeletPort() + "/pods";
-    var anonymous = Shell.run(30, "curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}", url);
+    var anonymous =
+        Shell.run(30, "curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}", url);
     assertThat(anonymous.output()).doesNotContain("200");
-    var other = Shell.run(30, "curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}", "--cert", kube.foreignClientCert().toString(), "--key", kube.foreignClientKey().toString(), url);
+    var other =
+        Shell.run(
+            30,
+            "curl",
+            "-sS",
+            "-k",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cert",
+            kube.foreignClientCert().toString(),
+            "--key",
+            kube.foreignClientKey().toString(),
+            url);
     assertThat(other.output()).doesNotContain("200");
-    var authorized = Shell.run(30, "curl", "-sS", "-k", "--cert", kube.kubeletClientCert().toString(), "--key", kube.kubeletClientKey().toString(), url);
+    var authorized =
+        Shell.run(
+            30,
+            "curl",
+            "-sS",
+            "-k",
+            "--cert",
+            kube.kubeletClientCert().toString(),
+            "--key",
+            kube.kubeletClientKey().toString(),
+            url);
     assertThat(authorized.exit()).as(authorized.output()).isZero();
     assertThat(authorized.output()).contains("\"kind\":\"PodList\"");
   }

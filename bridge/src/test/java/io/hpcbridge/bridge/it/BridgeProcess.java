@@ -21,7 +21,8 @@ final class BridgeProcess implements AutoCloseable {
   private final int kubeletPort;
   private Process process;
 
-  BridgeProcess(String nodeName, Path dir, Path kubeconfig, Path clientCa, String extraYaml) throws IOException {
+  BridgeProcess(String nodeName, Path dir, Path kubeconfig, Path clientCa, String extraYaml)
+      throws IOException {
     this(nodeName, "local", dir, kubeconfig, clientCa, extraYaml);
   }
 
@@ -29,7 +30,9 @@ final class BridgeProcess implements AutoCloseable {
    * @param backend the backend name
    * @param extraYaml appended to the config, e.g. a {@code backends:} section
    */
-  BridgeProcess(String nodeName, String backend, Path dir, Path kubeconfig, Path clientCa, String extraYaml) throws IOException {
+  BridgeProcess(
+      String nodeName, String backend, Path dir, Path kubeconfig, Path clientCa, String extraYaml)
+      throws IOException {
     this.dir = dir;
     this.kubeletPort = freePort();
     this.config = dir.resolve("bridge.yaml");
@@ -62,7 +65,8 @@ final class BridgeProcess implements AutoCloseable {
   static Path jar() {
     Path p = Path.of("target", "hpc-bridge.jar").toAbsolutePath();
     if (!Files.isRegularFile(p)) {
-      throw new IllegalStateException("the shaded jar is missing: " + p + " (run the package phase first)");
+      throw new IllegalStateException(
+          "the shaded jar is missing: " + p + " (run the package phase first)");
     }
     return p;
   }
@@ -81,10 +85,17 @@ final class BridgeProcess implements AutoCloseable {
     cmd.add("serve");
     cmd.add("--config");
     cmd.add(config.toString());
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("HPC_BRIDGE_LOG_LEVEL", "DEBUG");
     pb.environment().putAll(env);
-    Files.writeString(log, "---- start" + (env.isEmpty() ? "" : " " + env) + " ----\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(
+        log,
+        "---- start" + (env.isEmpty() ? "" : " " + env) + " ----\n",
+        java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.APPEND);
     process = pb.start();
     return this;
   }
@@ -128,7 +139,8 @@ final class BridgeProcess implements AutoCloseable {
   /** The last lines of the bridge log, for assertion messages. */
   String tail() {
     String[] lines = log().split("\n");
-    return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 60), lines.length));
+    return String.join(
+        "\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 60), lines.length));
   }
 
   static int freePort() throws IOException {

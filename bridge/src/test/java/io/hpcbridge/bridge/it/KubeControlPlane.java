@@ -27,15 +27,15 @@ import org.junit.jupiter.api.Assumptions;
  *
  * <p>{@code scripts/test.sh} starts it and passes {@code KUBECONFIG_IT}, {@code KUBE_DIR_IT} and
  * {@code KUBECTL}. Without those variables (a test started from an IDE, or plain {@code ./mvnw
- * verify}), the fixture runs {@code scripts/kube-up.sh} itself into {@code $KUBE_DIR} or
- * {@code /tmp/hpc-bridge-it/kube}: it reuses a control plane already running there (start one
- * with {@code scripts/kube-up.sh} for quick repeated runs), otherwise starts one and stops it when
- * the JVM exits. If no working apiserver can be had, tests fail when {@code CI=true} and are
- * aborted (skipped) otherwise.
+ * verify}), the fixture runs {@code scripts/kube-up.sh} itself into {@code $KUBE_DIR} or {@code
+ * /tmp/hpc-bridge-it/kube}: it reuses a control plane already running there (start one with {@code
+ * scripts/kube-up.sh} for quick repeated runs), otherwise starts one and stops it when the JVM
+ * exits. If no working apiserver can be had, tests fail when {@code CI=true} and are aborted
+ * (skipped) otherwise.
  *
  * <p>One instance per JVM: {@link #get()}. Call it from {@code @BeforeEach} (or a test), not
- * {@code @BeforeAll}: failsafe reports an abort in {@code @BeforeAll} as an error, one in a test
- * as skipped.
+ * {@code @BeforeAll}: failsafe reports an abort in {@code @BeforeAll} as an error, one in a test as
+ * skipped.
  */
 public final class KubeControlPlane {
 
@@ -89,7 +89,8 @@ public final class KubeControlPlane {
         startFailure = e;
       }
     }
-    String message = "no Kubernetes control plane for the integration tests: " + startFailure.getMessage();
+    String message =
+        "no Kubernetes control plane for the integration tests: " + startFailure.getMessage();
     if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       throw new IllegalStateException(message, startFailure);
     }
@@ -104,7 +105,9 @@ public final class KubeControlPlane {
 
   /** A new admin client the caller closes, e.g. one with its own settings. */
   public KubernetesClient newClient() {
-    return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeconfig.toFile())).build();
+    return new KubernetesClientBuilder()
+        .withConfig(Config.fromKubeconfig(kubeconfig.toFile()))
+        .build();
   }
 
   /** The admin kubeconfig (certificates inline). */
@@ -177,8 +180,8 @@ public final class KubeControlPlane {
   }
 
   /**
-   * A kubectl command line with the admin kubeconfig, for callers that need the live process
-   * (e.g. {@code logs -f}).
+   * A kubectl command line with the admin kubeconfig, for callers that need the live process (e.g.
+   * {@code logs -f}).
    */
   public ProcessBuilder kubectlCommand(String... args) {
     List<String> cmd = new ArrayList<>();
@@ -219,9 +222,48 @@ public final class KubeControlPlane {
       String d = foreignDir.toString();
       for (List<String> cmd :
           List.of(
-              List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/ca.key", "-out", d + "/ca.crt", "-days", "2", "-subj", "/CN=foreign-ca"),
-              List.of("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/client.key", "-out", d + "/client.csr", "-subj", "/CN=kube-apiserver-kubelet-client/O=system:masters"),
-              List.of("openssl", "x509", "-req", "-in", d + "/client.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key", "-CAcreateserial", "-out", d + "/client.crt", "-days", "2"))) {
+              List.of(
+                  "openssl",
+                  "req",
+                  "-x509",
+                  "-newkey",
+                  "rsa:2048",
+                  "-nodes",
+                  "-keyout",
+                  d + "/ca.key",
+                  "-out",
+                  d + "/ca.crt",
+                  "-days",
+                  "2",
+                  "-subj",
+                  "/CN=foreign-ca"),
+              List.of(
+                  "openssl",
+                  "req",
+                  "-newkey",
+                  "rsa:2048",
+                  "-nodes",
+                  "-keyout",
+                  d + "/client.key",
+                  "-out",
+                  d + "/client.csr",
+                  "-subj",
+                  "/CN=kube-apiserver-kubelet-client/O=system:masters"),
+              List.of(
+                  "openssl",
+                  "x509",
+                  "-req",
+                  "-in",
+                  d + "/client.csr",
+                  "-CA",
+                  d + "/ca.crt",
+                  "-CAkey",
+                  d + "/ca.key",
+                  "-CAcreateserial",
+                  "-out",
+                  d + "/client.crt",
+                  "-days",
+                  "2"))) {
         var r = Shell.run(60, cmd);
         if (r.exit() != 0) {
           throw new IllegalStateException(String.join(" ", cmd) + ": " + r.output());
@@ -303,7 +345,11 @@ public final class KubeControlPlane {
     }
     cp.client.close();
     throw new IllegalStateException(
-        "the apiserver of " + where + " does not answer" + (last == null ? "" : ": " + last.getMessage()), last);
+        "the apiserver of "
+            + where
+            + " does not answer"
+            + (last == null ? "" : ": " + last.getMessage()),
+        last);
   }
 
   private static Path runScript(Path script, Path dir) {
@@ -320,7 +366,8 @@ public final class KubeControlPlane {
       CompletableFuture<String> out = readAsync(p.getInputStream());
       if (!p.waitFor(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
-        throw new IllegalStateException(script.getFileName() + " did not finish in " + START_TIMEOUT);
+        throw new IllegalStateException(
+            script.getFileName() + " did not finish in " + START_TIMEOUT);
       }
       String stdout = out.join().strip();
       String stderr = Files.readString(log).strip();

@@ -134,7 +134,10 @@ class KubeControlPlaneIT {
   void nodeLifecycleFollowsTheLease() {
     String name = "it-smoke-node-" + UUID.randomUUID().toString().substring(0, 8);
     try {
-      client.nodes().resource(new NodeBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+      client
+          .nodes()
+          .resource(new NodeBuilder().withNewMetadata().withName(name).endMetadata().build())
+          .create();
       Instant lastRenew = reportReady(name);
 
       await()
@@ -142,7 +145,8 @@ class KubeControlPlaneIT {
           .untilAsserted(() -> assertThat(readyStatus(name)).isEqualTo("True"));
       await()
           .atMost(Duration.ofSeconds(30))
-          .untilAsserted(() -> assertThat(taintKeys(name)).doesNotContain("node.kubernetes.io/not-ready"));
+          .untilAsserted(
+              () -> assertThat(taintKeys(name)).doesNotContain("node.kubernetes.io/not-ready"));
 
       // Stop renewing: the lease lapses.
       await()

@@ -56,40 +56,74 @@ class NodeLifecycleIT {
     await("node Ready without not-ready taint")
         .atMost(Duration.ofSeconds(90))
         .pollInterval(Duration.ofMillis(500))
-        .until(() -> Nodes.ready(client, NODE) && !Nodes.hasTaint(client, NODE, "node.kubernetes.io/not-ready"));
+        .until(
+            () ->
+                Nodes.ready(client, NODE)
+                    && !Nodes.hasTaint(client, NODE, "node.kubernetes.io/not-ready"));
     Node n = client.nodes().withName(NODE).get();
     assertThat(n.getMetadata().getLabels()).containsEntry("type", "virtual-kubelet");
-    assertThat(n.getSpec().getTaints()).anySatisfy(t -> {
-      assertThat(t.getKey()).isEqualTo("virtual-kubelet.io/provider");
-      assertThat(t.getValue()).isEqualTo("local");
-      assertThat(t.getEffect()).isEqualTo("NoSchedule");
-    });
+    assertThat(n.getSpec().getTaints())
+        .anySatisfy(
+            t -> {
+              assertThat(t.getKey()).isEqualTo("virtual-kubelet.io/provider");
+              assertThat(t.getValue()).isEqualTo("local");
+              assertThat(t.getEffect()).isEqualTo("NoSchedule");
+            });
     assertThat(n.getStatus().getCapacity()).containsKeys("cpu", "memory", "pods");
-    assertThat(n.getStatus().getDaemonEndpoints().getKubeletEndpoint().getPort()).isEqualTo(bridge.kubeletPort());
-    assertThat(client.leases().inNamespace("kube-node-lease").withName(NODE).get().getSpec().getHolderIdentity()).isEqualTo(NODE);
+    assertThat(n.getStatus().getDaemonEndpoints().getKubeletEndpoint().getPort())
+        .isEqualTo(bridge.kubeletPort());
+    assertThat(
+            client
+                .leases()
+                .inNamespace("kube-node-lease")
+                .withName(NODE)
+                .get()
+                .getSpec()
+                .getHolderIdentity())
+        .isEqualTo(NODE);
   }
 
   @Test
   @Order(2)
   void aPodRunningDuringKill9IsNotStartedTwiceAndEndsWithItsExitCode() throws Exception {
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).createOr(x -> x.update());
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
+        .createOr(x -> x.update());
     Path marker = tmp.resolve("starts");
     Files.createDirectories(marker);
     for (var e : Map.of("ok", 0, "three", 3).entrySet()) {
       Pod p =
           new PodBuilder()
-              .withNewMetadata().withNamespace(NS).withName(e.getKey()).endMetadata()
+              .withNewMetadata()
+              .withNamespace(NS)
+              .withName(e.getKey())
+              .endMetadata()
               .withNewSpec()
               .withNodeSelector(Map.of("kubernetes.io/hostname", NODE))
-              .addNewToleration().withKey("virtual-kubelet.io/provider").withOperator("Exists").endToleration()
+              .addNewToleration()
+              .withKey("virtual-kubelet.io/provider")
+              .withOperator("Exists")
+              .endToleration()
               .withRestartPolicy("Never")
               .addNewContainer()
               .withName("main")
               .withImage("debian:bookworm")
-              .withCommand("sh", "-c", "echo started >> /m/" + e.getKey() + "; sleep 10; exit " + e.getValue())
-              .addNewVolumeMount().withName("m").withMountPath("/m").endVolumeMount()
+              .withCommand(
+                  "sh",
+                  "-c",
+                  "echo started >> /m/" + e.getKey() + "; sleep 10; exit " + e.getValue())
+              .addNewVolumeMount()
+              .withName("m")
+              .withMountPath("/m")
+              .endVolumeMount()
               .endContainer()
-              .addNewVolume().withName("m").withNewHostPath().withPath(marker.toString()).endHostPath().endVolume()
+              .addNewVolume()
+              .withName("m")
+              .withNewHostPath()
+              .withPath(marker.toString())
+              .endHostPath()
+              .endVolume()
               .endSpec()
               .build();
       client.pods().inNamespace(NS).resource(p).create();
@@ -99,8 +133,12 @@ class NodeLifecycleIT {
         .until(() -> "Running".equals(phase("ok")) && "Running".equals(phase("three")));
     bridge.kill9();
     bridge.start();
-    await("ok Succeeded").atMost(Duration.ofSeconds(90)).until(() -> "Succeeded".equals(phase("ok")));
-    await("three Failed").atMost(Duration.ofSeconds(90)).until(() -> "Failed".equals(phase("three")));
+    await("ok Succeeded")
+        .atMost(Duration.ofSeconds(90))
+        .until(() -> "Succeeded".equals(phase("ok")));
+    await("three Failed")
+        .atMost(Duration.ofSeconds(90))
+        .until(() -> "Failed".equals(phase("three")));
     assertThat(Files.readAllLines(marker.resolve("ok"))).containsExactly("started");
     assertThat(Files.readAllLines(marker.resolve("three"))).containsExactly("started");
     assertThat(exitCode("ok")).isZero();
@@ -120,8 +158,13 @@ class NodeLifecycleIT {
     await("node Ready again, unreachable taint gone")
         .atMost(Duration.ofSeconds(90))
         .pollInterval(Duration.ofMillis(500))
-        .until(() -> Nodes.ready(client, NODE) && !Nodes.hasTaint(client, NODE, "node.kubernetes.io/unreachable"));
-    assertThat(client.nodes().withName(NODE).get().getMetadata().getUid()).as("the node was adopted, not recreated").isEqualTo(uid);
+        .until(
+            () ->
+                Nodes.ready(client, NODE)
+                    && !Nodes.hasTaint(client, NODE, "node.kubernetes.io/unreachable"));
+    assertThat(client.nodes().withName(NODE).get().getMetadata().getUid())
+        .as("the node was adopted, not recreated")
+        .isEqualTo(uid);
   }
 
   @Test
@@ -136,7 +179,10 @@ class NodeLifecycleIT {
       await("node Ready=False, BackendUnreachable")
           .atMost(Duration.ofSeconds(60))
           .pollInterval(Duration.ofMillis(500))
-          .until(() -> "BackendUnreachable".equals(readyReason()) && "False".equals(Nodes.readyStatus(client, NODE)));
+          .until(
+              () ->
+                  "BackendUnreachable".equals(readyReason())
+                      && "False".equals(Nodes.readyStatus(client, NODE)));
       assertThat(readyMessage()).contains("not writable");
     } finally {
       Files.delete(work);
@@ -149,11 +195,19 @@ class NodeLifecycleIT {
   }
 
   static String readyReason() {
-    return client.nodes().withName(NODE).get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().map(c -> c.getReason()).orElse(null);
+    return client.nodes().withName(NODE).get().getStatus().getConditions().stream()
+        .filter(c -> c.getType().equals("Ready"))
+        .findFirst()
+        .map(c -> c.getReason())
+        .orElse(null);
   }
 
   static String readyMessage() {
-    return client.nodes().withName(NODE).get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().map(c -> c.getMessage()).orElse(null);
+    return client.nodes().withName(NODE).get().getStatus().getConditions().stream()
+        .filter(c -> c.getType().equals("Ready"))
+        .findFirst()
+        .map(c -> c.getMessage())
+        .orElse(null);
   }
 
   static String phase(String name) {

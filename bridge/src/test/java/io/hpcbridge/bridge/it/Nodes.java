@@ -13,7 +13,11 @@ final class Nodes {
     if (n == null || n.getStatus() == null || n.getStatus().getConditions() == null) {
       return null;
     }
-    return n.getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).map(NodeCondition::getStatus).findFirst().orElse(null);
+    return n.getStatus().getConditions().stream()
+        .filter(c -> c.getType().equals("Ready"))
+        .map(NodeCondition::getStatus)
+        .findFirst()
+        .orElse(null);
   }
 
   static boolean ready(KubernetesClient client, String name) {
@@ -22,6 +26,8 @@ final class Nodes {
 
   static boolean hasTaint(KubernetesClient client, String name, String key) {
     Node n = client.nodes().withName(name).get();
-    return n != null && n.getSpec().getTaints() != null && n.getSpec().getTaints().stream().anyMatch(t -> t.getKey().equals(key));
+    return n != null
+        && n.getSpec().getTaints() != null
+        && n.getSpec().getTaints().stream().anyMatch(t -> t.getKey().equals(key));
   }
 }

@@ -16,20 +16,33 @@ final class Shell {
   }
 
   static Result run(int timeoutSeconds, List<String> cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .start();
     var out = new java.io.ByteArrayOutputStream();
-    Thread reader = new Thread(() -> {
-      try {
-        p.getInputStream().transferTo(out);
-      } catch (IOException ignored) {
-        // process ended
-      }
-    });
+    Thread reader =
+        new Thread(
+            () -> {
+              try {
+                p.getInputStream().transferTo(out);
+              } catch (IOException ignored) {
+                // process ended
+              }
+            });
     reader.start();
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       reader.join(5000);
-      return new Result(-1, out.toString(StandardCharsets.UTF_8) + "\n(timed out after " + timeoutSeconds + "s: " + cmd + ")");
+      return new Result(
+          -1,
+          out.toString(StandardCharsets.UTF_8)
+              + "\n(timed out after "
+              + timeoutSeconds
+              + "s: "
+              + cmd
+              + ")");
     }
     reader.join(5000);
     return new Result(p.exitValue(), out.toString(StandardCharsets.UTF_8));

@@ -11,7 +11,8 @@ import java.util.Objects;
  * @param runtime the container runtime for pods of this flavor, or null for the default
  * @param runtimeOptions extra runtime options, or null for the runtime's defaults
  */
-public record Flavor(String name, List<SbatchFlag> flags, ContainerRuntime runtime, List<String> runtimeOptions) {
+public record Flavor(
+    String name, List<SbatchFlag> flags, ContainerRuntime runtime, List<String> runtimeOptions) {
   public Flavor {
     Objects.requireNonNull(name, "name");
     flags = List.copyOf(flags);

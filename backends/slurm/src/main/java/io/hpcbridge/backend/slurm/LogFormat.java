@@ -43,7 +43,9 @@ final class LogFormat {
     return new Line(null, raw);
   }
 
-  /** Complete lines of {@code text} (a trailing partial line is left out and its length returned). */
+  /**
+   * Complete lines of {@code text} (a trailing partial line is left out and its length returned).
+   */
   static List<String> lines(String text) {
     List<String> out = new ArrayList<>();
     int start = 0;
@@ -78,7 +80,10 @@ final class LogFormat {
   }
 
   static byte[] format(Line l, boolean timestamps) {
-    String s = (timestamps && l.time() != null ? RFC3339_NANO.format(l.time()) + " " : "") + l.text() + "\n";
+    String s =
+        (timestamps && l.time() != null ? RFC3339_NANO.format(l.time()) + " " : "")
+            + l.text()
+            + "\n";
     return s.getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -12,7 +12,11 @@ import java.util.List;
  * @param runtime the container runtime the script uses
  */
 public record RenderedJob(
-    String podDir, String jobName, String script, List<RemoteFile> files, ContainerRuntime runtime) {
+    String podDir,
+    String jobName,
+    String script,
+    List<RemoteFile> files,
+    ContainerRuntime runtime) {
   public RenderedJob {
     files = List.copyOf(files);
   }

@@ -12,14 +12,19 @@ import java.util.regex.Pattern;
  */
 public record SbatchFlag(String name, String value) {
   static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]*");
-  /** What a value may contain: no whitespace, quotes, backslash, $, backtick, #, ; or redirections. */
+
+  /**
+   * What a value may contain: no whitespace, quotes, backslash, $, backtick, #, ; or redirections.
+   */
   static final Pattern VALUE = Pattern.compile("[A-Za-z0-9_.,:=+@%/\\[\\]&|*()!~^-]+");
 
   public SbatchFlag {
     Objects.requireNonNull(name, "name");
   }
 
-  /** Parses {@code --name[=value]}; empty when the text is not of that shape or the value is unsafe. */
+  /**
+   * Parses {@code --name[=value]}; empty when the text is not of that shape or the value is unsafe.
+   */
   public static Optional<SbatchFlag> parse(String text) {
     if (!text.startsWith("--")) {
       return Optional.empty();

@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
  * the typed annotations. Flags the bridge manages ({@link SlurmConfig#MANAGED_FLAGS}) come last and
  * cannot be set by anything else.
  *
- * <p>Everything taken from the pod is either validated against a strict pattern (values that end
- * up in {@code #SBATCH} lines) or single-quoted by {@link Shell#quote} (everything in the script's
+ * <p>Everything taken from the pod is either validated against a strict pattern (values that end up
+ * in {@code #SBATCH} lines) or single-quoted by {@link Shell#quote} (everything in the script's
  * body). Env values and volume contents are never in the script: they are shipped as files.
  */
 public final class SbatchRenderer {
@@ -47,8 +47,18 @@ public final class SbatchRenderer {
   /** The annotations a pod may set, after {@link SlurmConfig#PREFIX}. */
   public static final List<String> ANNOTATIONS =
       List.of(
-          "partition", "account", "qos", "constraint", "reservation", "time", "nodes", "ntasks",
-          "exclusive", "flags", "flavor", "runtime");
+          "partition",
+          "account",
+          "qos",
+          "constraint",
+          "reservation",
+          "time",
+          "nodes",
+          "ntasks",
+          "exclusive",
+          "flags",
+          "flavor",
+          "runtime");
 
   private static final String WRAPPER = loadWrapper();
 
@@ -95,8 +105,15 @@ public final class SbatchRenderer {
     if (flavorName != null) {
       flavor = config.flavors().get(flavorName);
       if (flavor == null) {
-        throw invalid("UnknownFlavor", "annotation " + SlurmConfig.PREFIX + "flavor: no flavor named '"
-            + flavorName + "' (known: " + String.join(", ", config.flavors().keySet()) + ")");
+        throw invalid(
+            "UnknownFlavor",
+            "annotation "
+                + SlurmConfig.PREFIX
+                + "flavor: no flavor named '"
+                + flavorName
+                + "' (known: "
+                + String.join(", ", config.flavors().keySet())
+                + ")");
       }
     }
     ContainerRuntime runtime = config.runtime();
@@ -108,12 +125,22 @@ public final class SbatchRenderer {
     if (ann.containsKey("runtime")) {
       runtime =
           ContainerRuntime.parse(ann.get("runtime"))
-              .orElseThrow(() -> invalid("UnknownRuntime", "annotation " + SlurmConfig.PREFIX
-                  + "runtime: unknown runtime '" + ann.get("runtime") + "' (known: "
-                  + ContainerRuntime.names() + ")"));
+              .orElseThrow(
+                  () ->
+                      invalid(
+                          "UnknownRuntime",
+                          "annotation "
+                              + SlurmConfig.PREFIX
+                              + "runtime: unknown runtime '"
+                              + ann.get("runtime")
+                              + "' (known: "
+                              + ContainerRuntime.names()
+                              + ")"));
       runtimeOptions = config.options(runtime);
     }
-    if (flavor != null && flavor.runtimeOptions() != null && (flavor.runtime() == null || flavor.runtime() == runtime)) {
+    if (flavor != null
+        && flavor.runtimeOptions() != null
+        && (flavor.runtime() == null || flavor.runtime() == runtime)) {
       runtimeOptions = flavor.runtimeOptions();
     }
 
@@ -135,7 +162,13 @@ public final class SbatchRenderer {
     String dir = podDir(uid);
     List<String> managed = new ArrayList<>();
     managed.add("#SBATCH --job-name=" + jobName(uid));
-    managed.add("#SBATCH --comment=hpc-bridge:" + plan.pod().namespace() + "/" + plan.pod().name() + "/" + uid);
+    managed.add(
+        "#SBATCH --comment=hpc-bridge:"
+            + plan.pod().namespace()
+            + "/"
+            + plan.pod().name()
+            + "/"
+            + uid);
     managed.add("#SBATCH --output=" + dir + "/slurm.out");
     managed.add("#SBATCH --chdir=" + dir);
     managed.add("#SBATCH --no-requeue");
@@ -156,7 +189,9 @@ public final class SbatchRenderer {
     StringBuilder body = new StringBuilder();
     body.append("HPCB_DIR=").append(Shell.quote(dir)).append('\n');
     body.append("HPCB_POLICY=").append(plan.restartPolicy().toKubernetes()).append('\n');
-    body.append("HPCB_BACKOFF=").append(Math.max(1, config.restartBackoff().toSeconds())).append('\n');
+    body.append("HPCB_BACKOFF=")
+        .append(Math.max(1, config.restartBackoff().toSeconds()))
+        .append('\n');
     body.append("HPCB_GRACE=").append(grace).append('\n');
     body.append("HPCB_INIT=(").append(names(plan.initContainers())).append(")\n");
     body.append("HPCB_MAIN=(").append(names(plan.containers())).append(")\n");
@@ -164,7 +199,8 @@ public final class SbatchRenderer {
     for (VolumePlan v : plan.volumes()) {
       mkdirs.add("vol/" + v.name());
       for (VolumePlan.FilePlan f : v.files()) {
-        files.add(new RenderedJob.RemoteFile("vol/" + v.name() + "/" + f.path(), f.content(), f.mode()));
+        files.add(
+            new RenderedJob.RemoteFile("vol/" + v.name() + "/" + f.path(), f.content(), f.mode()));
       }
     }
     body.append("HPCB_MKDIRS=(").append(Shell.quoteAll(mkdirs)).append(")\n");
@@ -183,7 +219,10 @@ public final class SbatchRenderer {
       files.add(new RenderedJob.RemoteFile("env/" + c.name() + ".env", envFile(c), 0600));
       List<String> argv = runtimeArgv(plan, c, runtime, runtimeOptions, dir, envPath);
       argvs.append("HPCB_ARGV_").append(i).append("=(").append(Shell.quoteAll(argv)).append(")\n");
-      envsrc.add(runtime == ContainerRuntime.APPTAINER || runtime == ContainerRuntime.SINGULARITY ? "" : envPath);
+      envsrc.add(
+          runtime == ContainerRuntime.APPTAINER || runtime == ContainerRuntime.SINGULARITY
+              ? ""
+              : envPath);
       cwd.add(runtime == ContainerRuntime.NONE && c.workingDir() != null ? c.workingDir() : "");
       resolve.add(runtime == ContainerRuntime.NONE ? "0" : "1");
     }
@@ -191,14 +230,23 @@ public final class SbatchRenderer {
     body.append("HPCB_CWD=(").append(Shell.quoteAll(cwd)).append(")\n");
     body.append("HPCB_RESOLVE=(").append(String.join(" ", resolve)).append(")\n");
     body.append(argvs);
-    files.add(new RenderedJob.RemoteFile("manifest", manifest.toString().getBytes(StandardCharsets.UTF_8), 0644));
+    files.add(
+        new RenderedJob.RemoteFile(
+            "manifest", manifest.toString().getBytes(StandardCharsets.UTF_8), 0644));
 
     StringBuilder s = new StringBuilder("#!/bin/bash\n");
     managed.forEach(l -> s.append(l).append('\n'));
-    new java.util.TreeMap<>(flags).forEach((k, v) -> s.append(new SbatchFlag(k, v).directive()).append('\n'));
-    s.append("# Generated by hpc-bridge for pod ").append(plan.pod().namespace()).append('/')
-        .append(plan.pod().name()).append(" (uid ").append(uid).append("), runtime ")
-        .append(runtime.configName()).append(".\n");
+    new java.util.TreeMap<>(flags)
+        .forEach((k, v) -> s.append(new SbatchFlag(k, v).directive()).append('\n'));
+    s.append("# Generated by hpc-bridge for pod ")
+        .append(plan.pod().namespace())
+        .append('/')
+        .append(plan.pod().name())
+        .append(" (uid ")
+        .append(uid)
+        .append("), runtime ")
+        .append(runtime.configName())
+        .append(".\n");
     s.append("set -u\n");
     s.append(body);
     s.append(WRAPPER);
@@ -209,13 +257,17 @@ public final class SbatchRenderer {
 
   private static void validateIdentity(PodPlan plan) throws BackendException.InvalidPod {
     if (!DNS_LABEL.matcher(plan.pod().namespace()).matches()) {
-      throw invalid("InvalidName", "namespace is not a DNS label: " + printable(plan.pod().namespace()));
+      throw invalid(
+          "InvalidName", "namespace is not a DNS label: " + printable(plan.pod().namespace()));
     }
     if (plan.pod().name().length() > 253 || !DNS_SUBDOMAIN.matcher(plan.pod().name()).matches()) {
-      throw invalid("InvalidName", "pod name is not a DNS subdomain: " + printable(plan.pod().name()));
+      throw invalid(
+          "InvalidName", "pod name is not a DNS subdomain: " + printable(plan.pod().name()));
     }
     if (!UID.matcher(plan.pod().uid()).matches()) {
-      throw invalid("InvalidName", "pod uid must be letters, digits and dashes: " + printable(plan.pod().uid()));
+      throw invalid(
+          "InvalidName",
+          "pod uid must be letters, digits and dashes: " + printable(plan.pod().uid()));
     }
     List<String> seen = new ArrayList<>();
     for (ContainerPlan c : plan.allContainers().toList()) {
@@ -228,20 +280,31 @@ public final class SbatchRenderer {
       seen.add(c.name());
       for (var e : c.env().entrySet()) {
         if (!ENV_NAME.matcher(e.getKey()).matches()) {
-          throw invalid("UnsupportedEnvName", "container " + c.name() + ": env name "
-              + printable(e.getKey()) + " is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)");
+          throw invalid(
+              "UnsupportedEnvName",
+              "container "
+                  + c.name()
+                  + ": env name "
+                  + printable(e.getKey())
+                  + " is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)");
         }
         if (!Shell.quotable(e.getValue())) {
-          throw invalid("InvalidEnv", "container " + c.name() + ": env " + e.getKey() + " contains a NUL character");
+          throw invalid(
+              "InvalidEnv",
+              "container " + c.name() + ": env " + e.getKey() + " contains a NUL character");
         }
       }
       for (String a : c.argv()) {
         if (!Shell.quotable(a)) {
-          throw invalid("InvalidCommand", "container " + c.name() + ": command or args contain a NUL character");
+          throw invalid(
+              "InvalidCommand",
+              "container " + c.name() + ": command or args contain a NUL character");
         }
       }
-      if (c.workingDir() != null && (!c.workingDir().startsWith("/") || !Shell.quotable(c.workingDir()))) {
-        throw invalid("InvalidWorkingDir", "container " + c.name() + ": workingDir must be an absolute path");
+      if (c.workingDir() != null
+          && (!c.workingDir().startsWith("/") || !Shell.quotable(c.workingDir()))) {
+        throw invalid(
+            "InvalidWorkingDir", "container " + c.name() + ": workingDir must be an absolute path");
       }
     }
     for (VolumePlan v : plan.volumes()) {
@@ -251,7 +314,8 @@ public final class SbatchRenderer {
     }
   }
 
-  private static Map<String, String> slurmAnnotations(PodPlan plan) throws BackendException.InvalidPod {
+  private static Map<String, String> slurmAnnotations(PodPlan plan)
+      throws BackendException.InvalidPod {
     Map<String, String> out = new LinkedHashMap<>();
     for (var e : new java.util.TreeMap<>(plan.annotations()).entrySet()) {
       if (!e.getKey().startsWith(SlurmConfig.PREFIX)) {
@@ -259,8 +323,13 @@ public final class SbatchRenderer {
       }
       String key = e.getKey().substring(SlurmConfig.PREFIX.length());
       if (!ANNOTATIONS.contains(key)) {
-        throw invalid("UnknownAnnotation", "unknown annotation " + e.getKey() + " (known: "
-            + String.join(", ", ANNOTATIONS.stream().map(a -> SlurmConfig.PREFIX + a).toList()) + ")");
+        throw invalid(
+            "UnknownAnnotation",
+            "unknown annotation "
+                + e.getKey()
+                + " (known: "
+                + String.join(", ", ANNOTATIONS.stream().map(a -> SlurmConfig.PREFIX + a).toList())
+                + ")");
       }
       out.put(key, e.getValue() == null ? "" : e.getValue().trim());
     }
@@ -296,21 +365,27 @@ public final class SbatchRenderer {
 
   /** A container's CPU: the limit when set (a Slurm allocation is a hard cap), else the request. */
   private static long cpu(ContainerPlan c) {
-    return c.resources().cpuLimitMillis() > 0 ? c.resources().cpuLimitMillis() : c.resources().cpuRequestMillis();
+    return c.resources().cpuLimitMillis() > 0
+        ? c.resources().cpuLimitMillis()
+        : c.resources().cpuRequestMillis();
   }
 
   /** A container's memory: the limit when set, else the request. */
   private static long mem(ContainerPlan c) {
-    return c.resources().memoryLimitBytes() > 0 ? c.resources().memoryLimitBytes() : c.resources().memoryRequestBytes();
+    return c.resources().memoryLimitBytes() > 0
+        ? c.resources().memoryLimitBytes()
+        : c.resources().memoryRequestBytes();
   }
 
   /** {@code D-HH:MM:SS}, rounded up to whole seconds. */
   static String slurmTime(Duration d) {
     long s = Math.max(1, d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0));
-    return String.format(Locale.ROOT, "%d-%02d:%02d:%02d", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+    return String.format(
+        Locale.ROOT, "%d-%02d:%02d:%02d", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
   }
 
-  private void rawFlags(Map<String, String> ann, Map<String, String> flags) throws BackendException.InvalidPod {
+  private void rawFlags(Map<String, String> ann, Map<String, String> flags)
+      throws BackendException.InvalidPod {
     String raw = ann.get("flags");
     if (raw == null || raw.isBlank()) {
       return;
@@ -322,34 +397,64 @@ public final class SbatchRenderer {
       }
       SbatchFlag f =
           SbatchFlag.parse(token)
-              .orElseThrow(() -> invalid("InvalidSlurmFlag", key + ": '" + printable(token)
-                  + "' is not --name or --name=value with a value of letters, digits and _.,:=+@%/[]&|*()!~^-"));
+              .orElseThrow(
+                  () ->
+                      invalid(
+                          "InvalidSlurmFlag",
+                          key
+                              + ": '"
+                              + printable(token)
+                              + "' is not --name or --name=value with a value of letters, digits"
+                              + " and _.,:=+@%/[]&|*()!~^-"));
       if (SlurmConfig.MANAGED_FLAGS.contains(f.name())) {
-        throw invalid("ForbiddenSlurmFlag", key + ": --" + f.name() + " is set by the bridge and cannot be overridden");
+        throw invalid(
+            "ForbiddenSlurmFlag",
+            key + ": --" + f.name() + " is set by the bridge and cannot be overridden");
       }
       if (ANNOTATIONS.contains(f.name())) {
-        throw invalid("ForbiddenSlurmFlag", key + ": use the annotation " + SlurmConfig.PREFIX + f.name()
-            + " instead of --" + f.name());
+        throw invalid(
+            "ForbiddenSlurmFlag",
+            key
+                + ": use the annotation "
+                + SlurmConfig.PREFIX
+                + f.name()
+                + " instead of --"
+                + f.name());
       }
       if (!config.allowedFlags().contains(f.name())) {
-        throw invalid("ForbiddenSlurmFlag", key + ": --" + f.name() + " is not allowed (allowed: "
-            + String.join(", ", new java.util.TreeSet<>(config.allowedFlags())) + ")");
+        throw invalid(
+            "ForbiddenSlurmFlag",
+            key
+                + ": --"
+                + f.name()
+                + " is not allowed (allowed: "
+                + String.join(", ", new java.util.TreeSet<>(config.allowedFlags()))
+                + ")");
       }
       flags.put(f.name(), f.value());
     }
   }
 
-  private static void typedFlags(Map<String, String> ann, Map<String, String> flags) throws BackendException.InvalidPod {
+  private static void typedFlags(Map<String, String> ann, Map<String, String> flags)
+      throws BackendException.InvalidPod {
     for (String k : List.of("partition", "account", "qos", "reservation")) {
       if (ann.containsKey(k)) {
         flags.put(k, checked(k, ann.get(k), NAME_VALUE, "letters, digits and _ . + , -"));
       }
     }
     if (ann.containsKey("constraint")) {
-      flags.put("constraint", checked("constraint", ann.get("constraint"), CONSTRAINT, "a Slurm feature expression"));
+      flags.put(
+          "constraint",
+          checked("constraint", ann.get("constraint"), CONSTRAINT, "a Slurm feature expression"));
     }
     if (ann.containsKey("time")) {
-      flags.put("time", checked("time", ann.get("time"), TIME, "minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"));
+      flags.put(
+          "time",
+          checked(
+              "time",
+              ann.get("time"),
+              TIME,
+              "minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"));
     }
     if (ann.containsKey("nodes")) {
       flags.put("nodes", checked("nodes", ann.get("nodes"), NODES, "a count N or a range MIN-MAX"));
@@ -361,17 +466,26 @@ public final class SbatchRenderer {
       switch (ann.get("exclusive").toLowerCase(Locale.ROOT)) {
         case "true" -> flags.put("exclusive", null);
         case "false" -> flags.remove("exclusive");
-        case "user", "mcs", "topo" -> flags.put("exclusive", ann.get("exclusive").toLowerCase(Locale.ROOT));
-        default -> throw invalid("InvalidAnnotation", SlurmConfig.PREFIX + "exclusive: expected true, false, user, mcs"
-            + " or topo, got '" + printable(ann.get("exclusive")) + "'");
+        case "user", "mcs", "topo" ->
+            flags.put("exclusive", ann.get("exclusive").toLowerCase(Locale.ROOT));
+        default ->
+            throw invalid(
+                "InvalidAnnotation",
+                SlurmConfig.PREFIX
+                    + "exclusive: expected true, false, user, mcs"
+                    + " or topo, got '"
+                    + printable(ann.get("exclusive"))
+                    + "'");
       }
     }
   }
 
-  private static String checked(String key, String value, Pattern p, String expected) throws BackendException.InvalidPod {
+  private static String checked(String key, String value, Pattern p, String expected)
+      throws BackendException.InvalidPod {
     if (!p.matcher(value).matches()) {
-      throw invalid("InvalidAnnotation", SlurmConfig.PREFIX + key + ": expected " + expected + ", got '"
-          + printable(value) + "'");
+      throw invalid(
+          "InvalidAnnotation",
+          SlurmConfig.PREFIX + key + ": expected " + expected + ", got '" + printable(value) + "'");
     }
     return value;
   }
@@ -379,21 +493,36 @@ public final class SbatchRenderer {
   // ---- container command lines -------------------------------------------------------------
 
   private List<String> runtimeArgv(
-      PodPlan plan, ContainerPlan c, ContainerRuntime rt, List<String> options, String dir, String envPath)
+      PodPlan plan,
+      ContainerPlan c,
+      ContainerRuntime rt,
+      List<String> options,
+      String dir,
+      String envPath)
       throws BackendException.InvalidPod {
     List<String[]> binds = binds(plan, c, rt, dir);
     boolean gpu = c.resources().gpus() > 0;
     if (rt != ContainerRuntime.NONE) {
-      if (c.image().isBlank() || c.image().startsWith("-") || c.image().chars().anyMatch(Character::isWhitespace)) {
-        throw invalid("InvalidImage", "container " + c.name() + ": image must be non-empty, without spaces, and not start with '-'");
+      if (c.image().isBlank()
+          || c.image().startsWith("-")
+          || c.image().chars().anyMatch(Character::isWhitespace)) {
+        throw invalid(
+            "InvalidImage",
+            "container "
+                + c.name()
+                + ": image must be non-empty, without spaces, and not start with '-'");
       }
     }
     List<String> a = new ArrayList<>();
     switch (rt) {
       case NONE -> {
         if (c.argv().isEmpty()) {
-          throw invalid("MissingCommand", "container " + c.name()
-              + ": runtime none runs the command directly, so the container needs a command or args");
+          throw invalid(
+              "MissingCommand",
+              "container "
+                  + c.name()
+                  + ": runtime none runs the command directly, so the container needs a command or"
+                  + " args");
         }
         a.addAll(c.argv());
       }
@@ -414,7 +543,10 @@ public final class SbatchRenderer {
           a.add("--pwd");
           a.add(c.workingDir());
         }
-        a.add(c.image().matches("^[a-z][a-z0-9+.-]*://.*") || c.image().startsWith("/") ? c.image() : "docker://" + c.image());
+        a.add(
+            c.image().matches("^[a-z][a-z0-9+.-]*://.*") || c.image().startsWith("/")
+                ? c.image()
+                : "docker://" + c.image());
         a.addAll(c.command().isEmpty() ? c.args() : c.argv());
       }
       case PODMAN -> {
@@ -422,11 +554,13 @@ public final class SbatchRenderer {
         a.add("run");
         a.add("--rm");
         a.add("--network=host");
-        a.add("--pull=" + switch (c.imagePullPolicy()) {
-              case "Always" -> "always";
-              case "Never" -> "never";
-              default -> "missing";
-            });
+        a.add(
+            "--pull="
+                + switch (c.imagePullPolicy()) {
+                  case "Always" -> "always";
+                  case "Never" -> "never";
+                  default -> "missing";
+                });
         a.addAll(options);
         if (gpu) {
           a.add("--device=nvidia.com/gpu=all");
@@ -451,11 +585,16 @@ public final class SbatchRenderer {
       }
       case PYXIS -> {
         if (c.argv().isEmpty()) {
-          throw invalid("MissingCommand", "container " + c.name()
-              + ": the pyxis runtime needs a command or args (srun cannot start an image's entrypoint)");
+          throw invalid(
+              "MissingCommand",
+              "container "
+                  + c.name()
+                  + ": the pyxis runtime needs a command or args (srun cannot start an image's"
+                  + " entrypoint)");
         }
         if (c.argv().get(0).startsWith("-")) {
-          throw invalid("InvalidCommand", "container " + c.name() + ": the command must not start with '-'");
+          throw invalid(
+              "InvalidCommand", "container " + c.name() + ": the command must not start with '-'");
         }
         a.add(config.binary(rt));
         a.add("--overlap");
@@ -479,36 +618,66 @@ public final class SbatchRenderer {
   }
 
   /** Bind mounts as {source, target, ro-or-null}. */
-  private static List<String[]> binds(PodPlan plan, ContainerPlan c, ContainerRuntime rt, String dir)
+  private static List<String[]> binds(
+      PodPlan plan, ContainerPlan c, ContainerRuntime rt, String dir)
       throws BackendException.InvalidPod {
     List<String[]> out = new ArrayList<>();
     for (ContainerPlan.Mount m : c.mounts()) {
       VolumePlan v =
           plan.volume(m.volume())
-              .orElseThrow(() -> invalid("UnknownVolume", "container " + c.name() + " mounts volume " + m.volume()
-                  + " which the pod does not define"));
+              .orElseThrow(
+                  () ->
+                      invalid(
+                          "UnknownVolume",
+                          "container "
+                              + c.name()
+                              + " mounts volume "
+                              + m.volume()
+                              + " which the pod does not define"));
       if (rt == ContainerRuntime.NONE) {
-        throw invalid("UnsupportedVolume", "container " + c.name() + " mounts volume " + m.volume()
-            + " but runtime none cannot bind it at " + m.mountPath()
-            + "; choose a container runtime (annotation " + SlurmConfig.PREFIX + "runtime)");
+        throw invalid(
+            "UnsupportedVolume",
+            "container "
+                + c.name()
+                + " mounts volume "
+                + m.volume()
+                + " but runtime none cannot bind it at "
+                + m.mountPath()
+                + "; choose a container runtime (annotation "
+                + SlurmConfig.PREFIX
+                + "runtime)");
       }
       if (!m.mountPath().startsWith("/") || !safePath(m.mountPath())) {
-        throw invalid("InvalidMountPath", "container " + c.name() + ": mountPath must be absolute and free of"
-            + " ':' ',' and control characters: " + printable(m.mountPath()));
+        throw invalid(
+            "InvalidMountPath",
+            "container "
+                + c.name()
+                + ": mountPath must be absolute and free of"
+                + " ':' ',' and control characters: "
+                + printable(m.mountPath()));
       }
       String source;
       if (v.type() == VolumePlan.Type.HOST_PATH) {
         if (v.hostPath() == null || !v.hostPath().startsWith("/") || !safePath(v.hostPath())) {
-          throw invalid("InvalidMountPath", "volume " + v.name() + ": hostPath must be absolute and free of ':' ','");
+          throw invalid(
+              "InvalidMountPath",
+              "volume " + v.name() + ": hostPath must be absolute and free of ':' ','");
         }
         source = v.hostPath();
       } else {
         source = dir + "/vol/" + v.name();
       }
       if (m.subPath() != null && !m.subPath().isEmpty()) {
-        if (m.subPath().startsWith("/") || List.of(m.subPath().split("/")).contains("..") || !safePath(m.subPath())) {
-          throw invalid("InvalidMountPath", "container " + c.name() + ": subPath must be relative and stay inside"
-              + " the volume: " + printable(m.subPath()));
+        if (m.subPath().startsWith("/")
+            || List.of(m.subPath().split("/")).contains("..")
+            || !safePath(m.subPath())) {
+          throw invalid(
+              "InvalidMountPath",
+              "container "
+                  + c.name()
+                  + ": subPath must be relative and stay inside"
+                  + " the volume: "
+                  + printable(m.subPath()));
         }
         source = source + "/" + m.subPath();
       }
@@ -546,7 +715,10 @@ public final class SbatchRenderer {
   /** {@code export NAME='value'} lines; sourced by bash, read by apptainer's {@code --env-file}. */
   static byte[] envFile(ContainerPlan c) {
     StringBuilder sb = new StringBuilder();
-    c.env().forEach((k, v) -> sb.append("export ").append(k).append('=').append(Shell.quote(v)).append('\n'));
+    c.env()
+        .forEach(
+            (k, v) ->
+                sb.append("export ").append(k).append('=').append(Shell.quote(v)).append('\n'));
     return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 
@@ -561,19 +733,23 @@ public final class SbatchRenderer {
   /** A value safe to put in a message: control characters escaped, at most 80 characters. */
   static String printable(String s) {
     StringBuilder b = new StringBuilder();
-    s.codePoints().limit(80).forEach(cp -> {
-      if (cp < 0x20 || cp == 0x7f) {
-        b.append(String.format("\\x%02x", cp));
-      } else {
-        b.appendCodePoint(cp);
-      }
-    });
+    s.codePoints()
+        .limit(80)
+        .forEach(
+            cp -> {
+              if (cp < 0x20 || cp == 0x7f) {
+                b.append(String.format("\\x%02x", cp));
+              } else {
+                b.appendCodePoint(cp);
+              }
+            });
     return s.codePointCount(0, s.length()) > 80 ? b + "…" : b.toString();
   }
 
   private static String loadWrapper() {
     try (InputStream in = SbatchRenderer.class.getResourceAsStream("wrapper.sh")) {
-      return new String(Objects.requireNonNull(in, "wrapper.sh").readAllBytes(), StandardCharsets.UTF_8);
+      return new String(
+          Objects.requireNonNull(in, "wrapper.sh").readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

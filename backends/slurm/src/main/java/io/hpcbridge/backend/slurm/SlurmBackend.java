@@ -12,7 +12,6 @@ import io.hpcbridge.backend.slurm.SlurmOutput.Job;
 import io.hpcbridge.backend.slurm.SlurmOutput.PodFiles;
 import io.hpcbridge.backend.slurm.transport.Transport;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PipedInputStream;
@@ -43,10 +42,20 @@ public final class SlurmBackend implements Backend {
   private static final Logger LOG = LoggerFactory.getLogger(SlurmBackend.class);
   private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern UID = Pattern.compile("[A-Za-z0-9-]{1,64}");
+
   /** sbatch errors that say nothing about the pod: retry later. */
   private static final List<String> TRANSIENT =
-      List.of("unable to contact", "timed out", "temporarily", "socket", "connection", "zero bytes",
-          "maxsubmit", "try again", "slurmctld", "resource temporarily unavailable");
+      List.of(
+          "unable to contact",
+          "timed out",
+          "temporarily",
+          "socket",
+          "connection",
+          "zero bytes",
+          "maxsubmit",
+          "try again",
+          "slurmctld",
+          "resource temporarily unavailable");
 
   private final SlurmConfig config;
   private final Transport transport;
@@ -80,7 +89,8 @@ public final class SlurmBackend implements Backend {
       if (config.workRoot().startsWith("~/")) {
         Transport.Result res = transport.exec("printf '%s' \"$HOME\"", null);
         if (!res.ok() || !res.stdout().startsWith("/")) {
-          throw new BackendException.Transient("cannot learn the home directory on " + transport.describe() + ": " + res.stderr());
+          throw new BackendException.Transient(
+              "cannot learn the home directory on " + transport.describe() + ": " + res.stderr());
         }
         home = res.stdout().trim();
       }
@@ -90,8 +100,8 @@ public final class SlurmBackend implements Backend {
   }
 
   /**
-   * The exact script {@link #submit} would hand sbatch. Offline (login node unreachable) a
-   * {@code ~/} work root is shown under {@code /home/<user>}.
+   * The exact script {@link #submit} would hand sbatch. Offline (login node unreachable) a {@code
+   * ~/} work root is shown under {@code /home/<user>}.
    */
   @Override
   public String render(PodPlan plan) throws BackendException {
@@ -99,7 +109,10 @@ public final class SlurmBackend implements Backend {
     try {
       r = renderer();
     } catch (BackendException.Transient e) {
-      String user = config.ssh() != null && config.ssh().user() != null ? config.ssh().user() : System.getProperty("user.name");
+      String user =
+          config.ssh() != null && config.ssh().user() != null
+              ? config.ssh().user()
+              : System.getProperty("user.name");
       r = new SbatchRenderer(config, "/home/" + user);
     }
     return r.render(plan);
@@ -112,7 +125,9 @@ public final class SlurmBackend implements Backend {
   record Ids(String jobId, String uid) {
     static Ids of(Handle h) throws BackendException.NotFound {
       int slash = h.id().indexOf('/');
-      if (slash <= 0 || !h.id().substring(0, slash).matches("\\d+(_\\d+)?") || !UID.matcher(h.id().substring(slash + 1)).matches()) {
+      if (slash <= 0
+          || !h.id().substring(0, slash).matches("\\d+(_\\d+)?")
+          || !UID.matcher(h.id().substring(slash + 1)).matches()) {
         throw new BackendException.NotFound("not a Slurm handle: " + h);
       }
       return new Ids(h.id().substring(0, slash), h.id().substring(slash + 1));
@@ -126,30 +141,44 @@ public final class SlurmBackend implements Backend {
     RenderedJob job = renderer().prepare(plan);
     Optional<Handle> existing = find(plan.pod());
     if (existing.isPresent()) {
-      LOG.info("Pod {} already has Slurm job {}; not submitting again", plan.pod(), existing.get().id());
+      LOG.info(
+          "Pod {} already has Slurm job {}; not submitting again", plan.pod(), existing.get().id());
       return existing.get();
     }
     List<Transport.FileWrite> files = new ArrayList<>();
     for (RenderedJob.RemoteFile f : job.files()) {
       files.add(new Transport.FileWrite(job.podDir() + "/" + f.path(), f.content(), f.mode()));
     }
-    files.add(new Transport.FileWrite(job.podDir() + "/job.sh", job.script().getBytes(StandardCharsets.UTF_8), 0644));
-    transport.exec("mkdir -p " + Shell.quote(job.podDir()) + " && chmod 0700 " + Shell.quote(job.podDir()), null);
+    files.add(
+        new Transport.FileWrite(
+            job.podDir() + "/job.sh", job.script().getBytes(StandardCharsets.UTF_8), 0644));
+    transport.exec(
+        "mkdir -p " + Shell.quote(job.podDir()) + " && chmod 0700 " + Shell.quote(job.podDir()),
+        null);
     transport.write(files);
-    Transport.Result r = transport.exec("sbatch --parsable", job.script().getBytes(StandardCharsets.UTF_8));
+    Transport.Result r =
+        transport.exec("sbatch --parsable", job.script().getBytes(StandardCharsets.UTF_8));
     if (!r.ok()) {
       String msg = (r.stderr() + "\n" + r.stdout()).strip();
       String lower = msg.toLowerCase(Locale.ROOT);
-      if (r.exitCode() == 127 || TRANSIENT.stream().anyMatch(lower::contains) || !lower.contains("error")) {
+      if (r.exitCode() == 127
+          || TRANSIENT.stream().anyMatch(lower::contains)
+          || !lower.contains("error")) {
         throw new BackendException.Transient("sbatch failed (exit " + r.exitCode() + "): " + msg);
       }
-      throw new BackendException.InvalidPod("SlurmRejected", "sbatch rejected the job: " + sbatchMessage(msg));
+      throw new BackendException.InvalidPod(
+          "SlurmRejected", "sbatch rejected the job: " + sbatchMessage(msg));
     }
     String jobId = r.stdout().strip().split(";")[0].strip();
     if (!jobId.matches("\\d+")) {
       throw new BackendException.Transient("sbatch printed no job id: " + r.stdout().strip());
     }
-    transport.write(List.of(new Transport.FileWrite(job.podDir() + "/submitted", (jobId + "\n").getBytes(StandardCharsets.UTF_8), 0644)));
+    transport.write(
+        List.of(
+            new Transport.FileWrite(
+                job.podDir() + "/submitted",
+                (jobId + "\n").getBytes(StandardCharsets.UTF_8),
+                0644)));
     LOG.info("Pod {} submitted as Slurm job {}", plan.pod(), jobId);
     return new Handle(name(), handleId(jobId, plan.pod().uid()));
   }
@@ -176,13 +205,22 @@ public final class SlurmBackend implements Backend {
     String dir = renderer().podDir(pod.uid());
     String name = SbatchRenderer.jobName(pod.uid());
     StringBuilder cmd = new StringBuilder("export SLURM_TIME_FORMAT=%s\n");
-    cmd.append("squeue -h -a -t all -o ").append(Shell.quote(SlurmOutput.SQUEUE_FORMAT)).append(" -n ").append(Shell.quote(name))
+    cmd.append("squeue -h -a -t all -o ")
+        .append(Shell.quote(SlurmOutput.SQUEUE_FORMAT))
+        .append(" -n ")
+        .append(Shell.quote(name))
         .append(" || echo @@squeue-failed\n");
     if (config.accounting()) {
-      cmd.append("echo @@sacct\nsacct -n -X -P -S now-30days -o ").append(SlurmOutput.SACCT_FORMAT).append(" --name=")
-          .append(Shell.quote(name)).append(" 2>/dev/null\n");
+      cmd.append("echo @@sacct\nsacct -n -X -P -S now-30days -o ")
+          .append(SlurmOutput.SACCT_FORMAT)
+          .append(" --name=")
+          .append(Shell.quote(name))
+          .append(" 2>/dev/null\n");
     }
-    cmd.append("echo @@files\ncat ").append(Shell.quote(dir + "/submitted")).append(' ').append(Shell.quote(dir + "/jobid"))
+    cmd.append("echo @@files\ncat ")
+        .append(Shell.quote(dir + "/submitted"))
+        .append(' ')
+        .append(Shell.quote(dir + "/jobid"))
         .append(" 2>/dev/null; true\n");
     Transport.Result r = transport.exec(cmd.toString(), null);
     if (r.stdout().contains("@@squeue-failed")) {
@@ -196,8 +234,12 @@ public final class SlurmBackend implements Backend {
     Optional<Job> best =
         jobs.stream()
             .filter(j -> j.name().equals(name))
-            .max(Comparator.comparing((Job j) -> !StateMapper.FAILED_REASONS.containsKey(j.state()) && !j.state().equals("COMPLETED"))
-                .thenComparing(j -> Long.parseLong(j.id().replaceAll("_.*", ""))));
+            .max(
+                Comparator.comparing(
+                        (Job j) ->
+                            !StateMapper.FAILED_REASONS.containsKey(j.state())
+                                && !j.state().equals("COMPLETED"))
+                    .thenComparing(j -> Long.parseLong(j.id().replaceAll("_.*", ""))));
     if (best.isPresent()) {
       return Optional.of(new Handle(name(), handleId(best.get().id(), pod.uid())));
     }
@@ -229,9 +271,13 @@ public final class SlurmBackend implements Backend {
     }
     SbatchRenderer r = renderer();
     List<String> jobIds = ids.values().stream().map(Ids::jobId).distinct().toList();
-    String jobList = String.join(",", jobIds.size() == 1 ? List.of(jobIds.get(0), jobIds.get(0)) : jobIds);
+    String jobList =
+        String.join(",", jobIds.size() == 1 ? List.of(jobIds.get(0), jobIds.get(0)) : jobIds);
     StringBuilder cmd = new StringBuilder("export SLURM_TIME_FORMAT=%s\n");
-    cmd.append("squeue -h -a -t all -o ").append(Shell.quote(SlurmOutput.SQUEUE_FORMAT)).append(" -j ").append(jobList)
+    cmd.append("squeue -h -a -t all -o ")
+        .append(Shell.quote(SlurmOutput.SQUEUE_FORMAT))
+        .append(" -j ")
+        .append(jobList)
         .append(" || echo @@squeue-failed\necho @@files\n");
     cmd.append(podFilesCommand(r, ids.values().stream().map(Ids::uid).distinct().toList()));
     Transport.Result res = transport.exec(cmd.toString(), null);
@@ -248,21 +294,34 @@ public final class SlurmBackend implements Backend {
       // Left squeue: ask accounting, else scontrol (one command for all of them).
       String c =
           config.accounting()
-              ? "export SLURM_TIME_FORMAT=%s\nsacct -n -X -P -o " + SlurmOutput.SACCT_FORMAT + " -j " + String.join(",", missing)
+              ? "export SLURM_TIME_FORMAT=%s\nsacct -n -X -P -o "
+                  + SlurmOutput.SACCT_FORMAT
+                  + " -j "
+                  + String.join(",", missing)
                   + " 2>/dev/null; true"
-              : "export SLURM_TIME_FORMAT=%s\nfor j in " + String.join(" ", missing)
+              : "export SLURM_TIME_FORMAT=%s\nfor j in "
+                  + String.join(" ", missing)
                   + "; do scontrol -o show job \"$j\" 2>/dev/null; done; true";
       String o = transport.exec(c, null).stdout();
-      (config.accounting() ? SlurmOutput.sacct(o) : SlurmOutput.scontrol(o)).forEach(j -> jobs.putIfAbsent(j.id(), j));
+      (config.accounting() ? SlurmOutput.sacct(o) : SlurmOutput.scontrol(o))
+          .forEach(j -> jobs.putIfAbsent(j.id(), j));
     }
     PodFiles none = SlurmOutput.podFiles(Map.of());
-    ids.forEach((h, i) -> out.put(h, StateMapper.map(i.jobId(), jobs.get(i.jobId()), files.getOrDefault(i.uid(), none))));
+    ids.forEach(
+        (h, i) ->
+            out.put(
+                h,
+                StateMapper.map(
+                    i.jobId(), jobs.get(i.jobId()), files.getOrDefault(i.uid(), none))));
     return out;
   }
 
   /** One {@code grep -H} over the wrapper's files of all pods: lines {@code UID/FILE:CONTENT}. */
   static String podFilesCommand(SbatchRenderer r, List<String> uids) {
-    StringBuilder b = new StringBuilder("cd ").append(Shell.quote(r.workRoot())).append(" 2>/dev/null && grep -H -s '' --");
+    StringBuilder b =
+        new StringBuilder("cd ")
+            .append(Shell.quote(r.workRoot()))
+            .append(" 2>/dev/null && grep -H -s '' --");
     for (String u : uids) {
       for (String f : List.of("manifest", "jobid", "submitted", "node", "started", "done")) {
         b.append(' ').append(u).append('/').append(f);
@@ -283,15 +342,18 @@ public final class SlurmBackend implements Backend {
     // sends SIGKILL after its KillWait. The pod's own grace period is enforced below.
     Transport.Result r = transport.exec("scancel " + i.jobId(), null);
     if (!r.ok() && !r.stderr().contains("Invalid job id")) {
-      if (r.stderr().contains("already completing or completed") || r.stderr().contains("Job/step already")) {
+      if (r.stderr().contains("already completing or completed")
+          || r.stderr().contains("Job/step already")) {
         return;
       }
-      throw new BackendException.Transient("scancel " + i.jobId() + " failed: " + r.stderr().strip());
+      throw new BackendException.Transient(
+          "scancel " + i.jobId() + " failed: " + r.stderr().strip());
     }
     timer.schedule(
         () -> {
           try {
-            transport.exec("scancel --full --signal=KILL " + i.jobId() + " 2>/dev/null; true", null);
+            transport.exec(
+                "scancel --full --signal=KILL " + i.jobId() + " 2>/dev/null; true", null);
           } catch (BackendException e) {
             LOG.warn("SIGKILL of Slurm job {} failed: {}", i.jobId(), e.getMessage());
           }
@@ -303,7 +365,8 @@ public final class SlurmBackend implements Backend {
   // ---- logs --------------------------------------------------------------------------------
 
   @Override
-  public InputStream logs(Handle handle, String container, LogOptions options) throws BackendException {
+  public InputStream logs(Handle handle, String container, LogOptions options)
+      throws BackendException {
     Ids i = Ids.of(handle);
     if (!LABEL.matcher(container).matches()) {
       throw new BackendException.NotFound("no container " + container);
@@ -320,7 +383,10 @@ public final class SlurmBackend implements Backend {
     long start = 0;
     List<String> lines = new ArrayList<>();
     if (size > 0) {
-      long window = options.tailLines() == null ? size : Math.min(size, Math.max(65536L, options.tailLines() * 256L));
+      long window =
+          options.tailLines() == null
+              ? size
+              : Math.min(size, Math.max(65536L, options.tailLines() * 256L));
       while (true) {
         start = size - window;
         String text = readString(path, start, size);
@@ -338,7 +404,8 @@ public final class SlurmBackend implements Backend {
       }
     }
     byte[] first = LogFormat.render(lines, options, now);
-    if (!options.follow() || (options.limitBytes() != null && first.length >= options.limitBytes())) {
+    if (!options.follow()
+        || (options.limitBytes() != null && first.length >= options.limitBytes())) {
       return new ByteArrayInputStream(first);
     }
     return follow(path, cdir + "/exit", start, first, options);
@@ -346,14 +413,16 @@ public final class SlurmBackend implements Backend {
 
   private String readString(String path, long from, long to) throws BackendException {
     try (InputStream in = transport.read(path, from)) {
-      return new String(in.readNBytes((int) Math.min(Integer.MAX_VALUE, to - from)), StandardCharsets.UTF_8);
+      return new String(
+          in.readNBytes((int) Math.min(Integer.MAX_VALUE, to - from)), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new BackendException.Transient("reading " + path + ": " + e.getMessage(), e);
     }
   }
 
   /** Streams new lines every second until the container's exit file appears and all is read. */
-  private InputStream follow(String path, String exitPath, long offset, byte[] first, LogOptions o) throws BackendException {
+  private InputStream follow(String path, String exitPath, long offset, byte[] first, LogOptions o)
+      throws BackendException {
     PipedInputStream in = new PipedInputStream(65536);
     PipedOutputStream out;
     try {
@@ -370,7 +439,8 @@ public final class SlurmBackend implements Backend {
                 out.write(first);
                 out.flush();
                 sent += first.length;
-                LogOptions rest = new LogOptions(false, null, o.timestamps(), null, null, null, false);
+                LogOptions rest =
+                    new LogOptions(false, null, o.timestamps(), null, null, null, false);
                 while (true) {
                   boolean exited = transport.size(exitPath) >= 0;
                   long size = transport.size(path);
@@ -378,7 +448,9 @@ public final class SlurmBackend implements Backend {
                     String text = readString(path, pos, size);
                     int consumed = text.lastIndexOf('\n') + 1;
                     if (consumed > 0) {
-                      byte[] b = LogFormat.render(LogFormat.lines(text.substring(0, consumed)), rest, Instant.now());
+                      byte[] b =
+                          LogFormat.render(
+                              LogFormat.lines(text.substring(0, consumed)), rest, Instant.now());
                       if (o.limitBytes() != null && sent + b.length > o.limitBytes()) {
                         out.write(b, 0, (int) (o.limitBytes() - sent));
                         return;
@@ -415,12 +487,19 @@ public final class SlurmBackend implements Backend {
   @Override
   public Capacity capacity() throws BackendException {
     Capacity c = capacity;
-    if (c != null && System.currentTimeMillis() - capacityAt < config.capacityRefresh().toMillis()) {
+    if (c != null
+        && System.currentTimeMillis() - capacityAt < config.capacityRefresh().toMillis()) {
       return c;
     }
     String part = config.partition() == null ? "" : " -p " + Shell.quote(config.partition());
     Transport.Result r =
-        transport.exec("sinfo -h -N" + part + " -o " + Shell.quote(SlurmOutput.SINFO_FORMAT) + " && echo @@version && sinfo -V", null);
+        transport.exec(
+            "sinfo -h -N"
+                + part
+                + " -o "
+                + Shell.quote(SlurmOutput.SINFO_FORMAT)
+                + " && echo @@version && sinfo -V",
+            null);
     if (!r.ok()) {
       throw new BackendException.Transient("sinfo failed: " + r.stderr().strip());
     }
@@ -440,8 +519,11 @@ public final class SlurmBackend implements Backend {
   public void ping() throws BackendException {
     Transport.Result r = transport.exec("scontrol ping", null);
     if (!r.ok() || !r.stdout().contains("UP")) {
-      throw new BackendException.Transient("Slurm controller not reachable from " + transport.describe() + ": "
-          + (r.stdout() + " " + r.stderr()).strip());
+      throw new BackendException.Transient(
+          "Slurm controller not reachable from "
+              + transport.describe()
+              + ": "
+              + (r.stdout() + " " + r.stderr()).strip());
     }
   }
 
@@ -454,8 +536,12 @@ public final class SlurmBackend implements Backend {
     String cmd =
         minutes <= 0
             ? "rm -rf -- " + dir
-            : "touch " + dir + "/released 2>/dev/null; find " + Shell.quote(r.workRoot())
-                + " -mindepth 2 -maxdepth 2 -name released -mmin +" + minutes
+            : "touch "
+                + dir
+                + "/released 2>/dev/null; find "
+                + Shell.quote(r.workRoot())
+                + " -mindepth 2 -maxdepth 2 -name released -mmin +"
+                + minutes
                 + " -printf '%h\\0' 2>/dev/null | xargs -0 -r rm -rf --; true";
     transport.exec(cmd, null);
   }

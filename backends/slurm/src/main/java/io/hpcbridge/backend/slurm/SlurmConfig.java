@@ -56,19 +56,71 @@ public record SlurmConfig(
   /** Flags the bridge sets itself; neither flavors nor pods may set them. */
   public static final Set<String> MANAGED_FLAGS =
       Set.of(
-          "job-name", "output", "error", "input", "comment", "chdir", "parsable", "wrap",
-          "signal", "open-mode", "export", "export-file", "array", "requeue", "no-requeue",
-          "hold", "dependency", "kill-on-invalid-dep", "wait", "test-only", "uid", "gid",
-          "get-user-env", "batch", "container", "propagate", "cpus-per-task", "mem");
+          "job-name",
+          "output",
+          "error",
+          "input",
+          "comment",
+          "chdir",
+          "parsable",
+          "wrap",
+          "signal",
+          "open-mode",
+          "export",
+          "export-file",
+          "array",
+          "requeue",
+          "no-requeue",
+          "hold",
+          "dependency",
+          "kill-on-invalid-dep",
+          "wait",
+          "test-only",
+          "uid",
+          "gid",
+          "get-user-env",
+          "batch",
+          "container",
+          "propagate",
+          "cpus-per-task",
+          "mem");
 
-  /** Flags a pod may set through {@code slurm.hpc-bridge.io/flags} unless the operator says otherwise. */
+  /**
+   * Flags a pod may set through {@code slurm.hpc-bridge.io/flags} unless the operator says
+   * otherwise.
+   */
   public static final Set<String> DEFAULT_ALLOWED_FLAGS =
       Set.of(
-          "begin", "mail-type", "mail-user", "nice", "licenses", "hint", "ntasks-per-node",
-          "threads-per-core", "cores-per-socket", "sockets-per-node", "tmp", "distribution",
-          "wckey", "switches", "gpus-per-node", "gpus-per-task", "cpus-per-gpu", "mem-per-gpu",
-          "gpus", "network", "exclude", "nodelist", "deadline", "prefer", "spread-job",
-          "profile", "gres-flags", "mem-bind", "cpu-freq", "priority");
+          "begin",
+          "mail-type",
+          "mail-user",
+          "nice",
+          "licenses",
+          "hint",
+          "ntasks-per-node",
+          "threads-per-core",
+          "cores-per-socket",
+          "sockets-per-node",
+          "tmp",
+          "distribution",
+          "wckey",
+          "switches",
+          "gpus-per-node",
+          "gpus-per-task",
+          "cpus-per-gpu",
+          "mem-per-gpu",
+          "gpus",
+          "network",
+          "exclude",
+          "nodelist",
+          "deadline",
+          "prefer",
+          "spread-job",
+          "profile",
+          "gres-flags",
+          "mem-bind",
+          "cpu-freq",
+          "priority");
 
   private static final Pattern ROOT = Pattern.compile("(~/)?[A-Za-z0-9_./-]+");
 
@@ -125,7 +177,8 @@ public record SlurmConfig(
           try {
             passphrase = java.nio.file.Files.readString(Path.of(passFile)).strip();
           } catch (java.io.IOException e) {
-            throw Settings.bad("ssh.passphraseFile", "cannot read " + passFile + ": " + e.getMessage());
+            throw Settings.bad(
+                "ssh.passphraseFile", "cannot read " + passFile + ": " + e.getMessage());
           }
         }
         boolean agent = s.bool("ssh.useAgent", false);
@@ -138,8 +191,11 @@ public record SlurmConfig(
         String known = s.string("ssh.knownHosts", home + "/.ssh/known_hosts");
         boolean strict = s.bool("ssh.strictHostKeyChecking", true);
         if (strict && !java.nio.file.Files.isReadable(Path.of(known))) {
-          throw Settings.bad("ssh.knownHosts", "cannot read " + known
-              + " (host keys are verified; add the login node's key with ssh-keyscan)");
+          throw Settings.bad(
+              "ssh.knownHosts",
+              "cannot read "
+                  + known
+                  + " (host keys are verified; add the login node's key with ssh-keyscan)");
         }
         ssh =
             new SshConfig(
@@ -159,8 +215,11 @@ public record SlurmConfig(
 
     String workRoot = s.string("workRoot", "~/.hpc-bridge/pods");
     if (!ROOT.matcher(workRoot).matches() || workRoot.contains("..")) {
-      throw Settings.bad("workRoot", "must be an absolute path or start with ~/, using only letters,"
-          + " digits and _ . / - (it appears in #SBATCH lines): " + workRoot);
+      throw Settings.bad(
+          "workRoot",
+          "must be an absolute path or start with ~/, using only letters,"
+              + " digits and _ . / - (it appears in #SBATCH lines): "
+              + workRoot);
     }
     if (!workRoot.startsWith("/") && !workRoot.startsWith("~/")) {
       throw Settings.bad("workRoot", "must be absolute or start with ~/: " + workRoot);
@@ -172,15 +231,22 @@ public record SlurmConfig(
 
     ContainerRuntime runtime = runtime(s.string("runtime", "apptainer"), "runtime");
     Map<ContainerRuntime, String> binaries = new EnumMap<>(ContainerRuntime.class);
-    s.section("runtimeBinaries").forEach((k, v) -> binaries.put(runtime(k, "runtimeBinaries." + k), String.valueOf(v)));
+    s.section("runtimeBinaries")
+        .forEach((k, v) -> binaries.put(runtime(k, "runtimeBinaries." + k), String.valueOf(v)));
     Map<ContainerRuntime, List<String>> options = new EnumMap<>(ContainerRuntime.class);
     s.section("runtimeOptions")
-        .forEach((k, v) -> options.put(runtime(k, "runtimeOptions." + k), Settings.toStrings("runtimeOptions." + k, v)));
+        .forEach(
+            (k, v) ->
+                options.put(
+                    runtime(k, "runtimeOptions." + k),
+                    Settings.toStrings("runtimeOptions." + k, v)));
 
-    Set<String> allowed = new LinkedHashSet<>(s.strings("allowedFlags", new ArrayList<>(DEFAULT_ALLOWED_FLAGS)));
+    Set<String> allowed =
+        new LinkedHashSet<>(s.strings("allowedFlags", new ArrayList<>(DEFAULT_ALLOWED_FLAGS)));
     for (String f : allowed) {
       if (MANAGED_FLAGS.contains(f)) {
-        throw Settings.bad("allowedFlags", "--" + f + " is set by the bridge and cannot be allowed");
+        throw Settings.bad(
+            "allowedFlags", "--" + f + " is set by the bridge and cannot be allowed");
       }
       if (!SbatchFlag.NAME.matcher(f).matches()) {
         throw Settings.bad("allowedFlags", "write flag names without dashes, e.g. mail-type: " + f);
@@ -197,19 +263,27 @@ public record SlurmConfig(
       List<SbatchFlag> flags = new ArrayList<>();
       Object rawFlags = f.raw("flags");
       if (rawFlags instanceof Map<?, ?> fm) {
-        fm.forEach((k, v) -> flags.add(flag(key + ".flags", "--" + k + (v == null || v.equals(true) ? "" : "=" + v))));
+        fm.forEach(
+            (k, v) ->
+                flags.add(
+                    flag(key + ".flags", "--" + k + (v == null || v.equals(true) ? "" : "=" + v))));
       } else if (rawFlags != null) {
         for (String t : Settings.toStrings(key + ".flags", rawFlags)) {
           flags.add(flag(key + ".flags", t));
         }
       }
       String rt = f.string("runtime", null);
-      List<String> ro = f.raw("runtimeOptions") == null ? null : f.strings("runtimeOptions", List.of());
-      flavors.put(e.getKey(), new Flavor(e.getKey(), flags, rt == null ? null : runtime(rt, key + ".runtime"), ro));
+      List<String> ro =
+          f.raw("runtimeOptions") == null ? null : f.strings("runtimeOptions", List.of());
+      flavors.put(
+          e.getKey(),
+          new Flavor(e.getKey(), flags, rt == null ? null : runtime(rt, key + ".runtime"), ro));
     }
     String defaultFlavor = s.string("defaultFlavor", null);
     if (defaultFlavor != null && !flavors.containsKey(defaultFlavor)) {
-      throw Settings.bad("defaultFlavor", "no flavor named " + defaultFlavor + " (known: " + flavors.keySet() + ")");
+      throw Settings.bad(
+          "defaultFlavor",
+          "no flavor named " + defaultFlavor + " (known: " + flavors.keySet() + ")");
     }
 
     return new SlurmConfig(
@@ -239,7 +313,10 @@ public record SlurmConfig(
   private static SbatchFlag flag(String key, String text) {
     SbatchFlag f =
         SbatchFlag.parse(text)
-            .orElseThrow(() -> Settings.bad(key, "not a long sbatch flag --name[=value] with a safe value: " + text));
+            .orElseThrow(
+                () ->
+                    Settings.bad(
+                        key, "not a long sbatch flag --name[=value] with a safe value: " + text));
     if (MANAGED_FLAGS.contains(f.name())) {
       throw Settings.bad(key, "--" + f.name() + " is set by the bridge and cannot be set here");
     }
@@ -248,13 +325,30 @@ public record SlurmConfig(
 
   private static ContainerRuntime runtime(String v, String key) {
     return ContainerRuntime.parse(v)
-        .orElseThrow(() -> Settings.bad(key, "unknown runtime " + v + " (known: " + ContainerRuntime.names() + ")"));
+        .orElseThrow(
+            () ->
+                Settings.bad(
+                    key, "unknown runtime " + v + " (known: " + ContainerRuntime.names() + ")"));
   }
 
   /** A copy with another config key set, for tests and tools. */
   public SlurmConfig withWorkRoot(String root) {
-    return new SlurmConfig(transport, ssh, root, partition, runtime, runtimeBinaries, runtimeOptions,
-        flavors, defaultFlavor, allowedFlags, accounting, retention, commandTimeout, restartBackoff,
-        maxPods, capacityRefresh);
+    return new SlurmConfig(
+        transport,
+        ssh,
+        root,
+        partition,
+        runtime,
+        runtimeBinaries,
+        runtimeOptions,
+        flavors,
+        defaultFlavor,
+        allowedFlags,
+        accounting,
+        retention,
+        commandTimeout,
+        restartBackoff,
+        maxPods,
+        capacityRefresh);
   }
 }

@@ -11,17 +11,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Parses what Slurm's commands print. Commands are always run with {@code SLURM_TIME_FORMAT=%s}
- * so times are epoch seconds, whatever the cluster's time zone.
+ * Parses what Slurm's commands print. Commands are always run with {@code SLURM_TIME_FORMAT=%s} so
+ * times are epoch seconds, whatever the cluster's time zone.
  */
 public final class SlurmOutput {
   private SlurmOutput() {}
 
-  /** The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason (last: may hold spaces). */
+  /**
+   * The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason (last:
+   * may hold spaces).
+   */
   public static final String SQUEUE_FORMAT = "%i|%j|%T|%N|%V|%S|%e|%r";
 
   /** The fixed {@code sacct --format} (with {@code --parsable2}). */
-  public static final String SACCT_FORMAT = "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason";
+  public static final String SACCT_FORMAT =
+      "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason";
 
   /** The fixed {@code sinfo --format} (with {@code --Node}). */
   public static final String SINFO_FORMAT = "%N|%c|%m|%G";
@@ -31,7 +35,8 @@ public final class SlurmOutput {
    *
    * @param id job id
    * @param name job name
-   * @param state base state, e.g. {@code PENDING}, {@code TIMEOUT} (qualifiers like "by 1000" dropped)
+   * @param state base state, e.g. {@code PENDING}, {@code TIMEOUT} (qualifiers like "by 1000"
+   *     dropped)
    * @param nodes node list, or empty
    * @param submit submit time, or null
    * @param start start time, or null (pending jobs' expected start is dropped)
@@ -41,8 +46,16 @@ public final class SlurmOutput {
    * @param signal the signal that ended it when known, else null
    */
   public record Job(
-      String id, String name, String state, String nodes, Instant submit, Instant start, Instant end,
-      String reason, Integer exitCode, Integer signal) {}
+      String id,
+      String name,
+      String state,
+      String nodes,
+      Instant submit,
+      Instant start,
+      Instant end,
+      String reason,
+      Integer exitCode,
+      Integer signal) {}
 
   /** Rows of {@code squeue -h -o SQUEUE_FORMAT}; lines of another shape are skipped. */
   public static List<Job> squeue(String out) {
@@ -53,8 +66,18 @@ public final class SlurmOutput {
         continue;
       }
       String state = baseState(f[2]);
-      jobs.add(new Job(f[0].trim(), f[1].trim(), state, f[3].trim(), time(f[4]),
-          state.equals("PENDING") ? null : time(f[5]), time(f[6]), reason(f[7]), null, null));
+      jobs.add(
+          new Job(
+              f[0].trim(),
+              f[1].trim(),
+              state,
+              f[3].trim(),
+              time(f[4]),
+              state.equals("PENDING") ? null : time(f[5]),
+              time(f[6]),
+              reason(f[7]),
+              null,
+              null));
     }
     return jobs;
   }
@@ -69,9 +92,18 @@ public final class SlurmOutput {
       }
       int[] ec = exitCode(f[7]);
       String state = baseState(f[2]);
-      jobs.add(new Job(f[0].trim(), f[1].trim(), state, none(f[3]), time(f[4]),
-          state.equals("PENDING") ? null : time(f[5]), time(f[6]), reason(f[8]),
-          ec == null ? null : ec[0], ec == null ? null : ec[1]));
+      jobs.add(
+          new Job(
+              f[0].trim(),
+              f[1].trim(),
+              state,
+              none(f[3]),
+              time(f[4]),
+              state.equals("PENDING") ? null : time(f[5]),
+              time(f[6]),
+              reason(f[8]),
+              ec == null ? null : ec[0],
+              ec == null ? null : ec[1]));
     }
     return jobs;
   }
@@ -92,10 +124,18 @@ public final class SlurmOutput {
       }
       int[] ec = exitCode(kv.getOrDefault("ExitCode", ""));
       String state = baseState(kv.getOrDefault("JobState", "UNKNOWN"));
-      jobs.add(new Job(kv.get("JobId"), kv.getOrDefault("JobName", ""), state, none(kv.getOrDefault("NodeList", "")),
-          time(kv.getOrDefault("SubmitTime", "")), state.equals("PENDING") ? null : time(kv.getOrDefault("StartTime", "")),
-          time(kv.getOrDefault("EndTime", "")), reason(kv.getOrDefault("Reason", "None")),
-          ec == null ? null : ec[0], ec == null ? null : ec[1]));
+      jobs.add(
+          new Job(
+              kv.get("JobId"),
+              kv.getOrDefault("JobName", ""),
+              state,
+              none(kv.getOrDefault("NodeList", "")),
+              time(kv.getOrDefault("SubmitTime", "")),
+              state.equals("PENDING") ? null : time(kv.getOrDefault("StartTime", "")),
+              time(kv.getOrDefault("EndTime", "")),
+              reason(kv.getOrDefault("Reason", "None")),
+              ec == null ? null : ec[0],
+              ec == null ? null : ec[1]));
     }
     return jobs;
   }
@@ -163,7 +203,9 @@ public final class SlurmOutput {
   /** {@code 3:0} → {3, 0}. */
   static int[] exitCode(String s) {
     Matcher m = Pattern.compile("(\\d+):(\\d+)").matcher(s.trim());
-    return m.matches() ? new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))} : null;
+    return m.matches()
+        ? new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))}
+        : null;
   }
 
   /**
@@ -183,13 +225,20 @@ public final class SlurmOutput {
       Map<String, ContainerFiles> containers) {
 
     public boolean exists() {
-      return !initNames.isEmpty() || !mainNames.isEmpty() || jobId != null || submittedJobId != null;
+      return !initNames.isEmpty()
+          || !mainNames.isEmpty()
+          || jobId != null
+          || submittedJobId != null;
     }
   }
 
   /** One container's files. */
   public record ContainerFiles(
-      Instant start, Integer exitCode, Instant finished, int restarts, io.hpcbridge.backend.Observed.Termination last) {}
+      Instant start,
+      Integer exitCode,
+      Instant finished,
+      int restarts,
+      io.hpcbridge.backend.Observed.Termination last) {}
 
   /** The files per pod UID from {@code grep -H -s ''} output run in the work root. */
   public static Map<String, PodFiles> podFiles(String out) {
@@ -202,7 +251,9 @@ public final class SlurmOutput {
       }
       String uid = line.substring(0, slash);
       String file = line.substring(slash + 1, colon);
-      byUid.computeIfAbsent(uid, k -> new LinkedHashMap<>()).merge(file, line.substring(colon + 1), (a, b) -> a + "\n" + b);
+      byUid
+          .computeIfAbsent(uid, k -> new LinkedHashMap<>())
+          .merge(file, line.substring(colon + 1), (a, b) -> a + "\n" + b);
     }
     Map<String, PodFiles> out2 = new LinkedHashMap<>();
     byUid.forEach((uid, files) -> out2.put(uid, podFiles(files)));
@@ -236,11 +287,16 @@ public final class SlurmOutput {
               time(files.getOrDefault("c/" + n + "/start", "")),
               integer(exit[0]),
               exit.length > 1 ? time(exit[1]) : null,
-              integer(files.getOrDefault("c/" + n + "/restarts", "").trim()) == null ? 0
+              integer(files.getOrDefault("c/" + n + "/restarts", "").trim()) == null
+                  ? 0
                   : integer(files.getOrDefault("c/" + n + "/restarts", "").trim()),
               last.length == 3 && integer(last[0]) != null
-                  ? new io.hpcbridge.backend.Observed.Termination(integer(last[0]),
-                      integer(last[0]) == 0 ? "Completed" : "Error", null, time(last[1]), time(last[2]))
+                  ? new io.hpcbridge.backend.Observed.Termination(
+                      integer(last[0]),
+                      integer(last[0]) == 0 ? "Completed" : "Error",
+                      null,
+                      time(last[1]),
+                      time(last[2]))
                   : null);
       if (c.start() != null || c.exitCode() != null || init.contains(n) || main.contains(n)) {
         cs.put(n, c);
@@ -248,9 +304,17 @@ public final class SlurmOutput {
     }
     String jobId = files.getOrDefault("jobid", "").trim();
     String submitted = files.getOrDefault("submitted", "").trim();
-    return new PodFiles(init, main, jobId.isEmpty() ? null : jobId, submitted.isEmpty() ? null : submitted,
-        node.length > 0 && !node[0].isEmpty() ? node[0] : null, node.length > 1 ? node[1] : null,
-        time(files.getOrDefault("started", "")), integer(done[0]), done.length > 1 ? time(done[1]) : null, cs);
+    return new PodFiles(
+        init,
+        main,
+        jobId.isEmpty() ? null : jobId,
+        submitted.isEmpty() ? null : submitted,
+        node.length > 0 && !node[0].isEmpty() ? node[0] : null,
+        node.length > 1 ? node[1] : null,
+        time(files.getOrDefault("started", "")),
+        integer(done[0]),
+        done.length > 1 ? time(done[1]) : null,
+        cs);
   }
 
   private static Integer integer(String s) {

@@ -16,19 +16,29 @@ import java.util.Set;
  *
  * <p>PENDING, CONFIGURING, REQUEUED, REQUEUE_FED, REQUEUE_HOLD, RESV_DEL_HOLD, SUSPENDED, STOPPED,
  * RESIZING → Pending, with Slurm's reason as each container's waiting reason. RUNNING, COMPLETING,
- * SIGNALING, STAGE_OUT → Running. COMPLETED → Succeeded. FAILED → Failed (Error). TIMEOUT →
- * Failed, DeadlineExceeded. OUT_OF_MEMORY → Failed, OOMKilled. CANCELLED, NODE_FAIL, PREEMPTED,
- * BOOT_FAIL, DEADLINE, REVOKED, SPECIAL_EXIT → Failed with Cancelled, NodeFail, Preempted,
- * BootFail, Deadline, Revoked, SpecialExit. A job Slurm no longer knows is judged by the wrapper's
- * {@code done} file; without one it failed with JobLost.
+ * SIGNALING, STAGE_OUT → Running. COMPLETED → Succeeded. FAILED → Failed (Error). TIMEOUT → Failed,
+ * DeadlineExceeded. OUT_OF_MEMORY → Failed, OOMKilled. CANCELLED, NODE_FAIL, PREEMPTED, BOOT_FAIL,
+ * DEADLINE, REVOKED, SPECIAL_EXIT → Failed with Cancelled, NodeFail, Preempted, BootFail, Deadline,
+ * Revoked, SpecialExit. A job Slurm no longer knows is judged by the wrapper's {@code done} file;
+ * without one it failed with JobLost.
  */
 public final class StateMapper {
   private StateMapper() {}
 
   static final Set<String> PENDING =
-      Set.of("PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESV_DEL_HOLD",
-          "SUSPENDED", "STOPPED", "RESIZING", "POWER_UP_NODE");
-  static final Set<String> RUNNING = Set.of("RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "UPDATE_DB");
+      Set.of(
+          "PENDING",
+          "CONFIGURING",
+          "REQUEUED",
+          "REQUEUE_FED",
+          "REQUEUE_HOLD",
+          "RESV_DEL_HOLD",
+          "SUSPENDED",
+          "STOPPED",
+          "RESIZING",
+          "POWER_UP_NODE");
+  static final Set<String> RUNNING =
+      Set.of("RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "UPDATE_DB");
   static final Map<String, String> FAILED_REASONS =
       Map.ofEntries(
           Map.entry("FAILED", "Error"),
@@ -54,21 +64,36 @@ public final class StateMapper {
     if (state == null) {
       if (files.doneCode() != null) {
         Phase p = files.doneCode() == 0 ? Phase.SUCCEEDED : Phase.FAILED;
-        return new Observed(p, p == Phase.FAILED ? "Error" : null, null, host, host, start,
+        return new Observed(
+            p,
+            p == Phase.FAILED ? "Error" : null,
+            null,
+            host,
+            host,
+            start,
             containers(files, true, files.initNames(), null, null, null),
             containers(files, false, files.mainNames(), null, null, null));
       }
       if (!files.exists()) {
-        return Observed.unknown("NotFound", "Slurm job " + jobId + " is unknown and its pod directory is gone");
+        return Observed.unknown(
+            "NotFound", "Slurm job " + jobId + " is unknown and its pod directory is gone");
       }
-      String msg = "Slurm job " + jobId + " is no longer known to Slurm and its wrapper left no exit status";
-      return new Observed(Phase.FAILED, "JobLost", msg, host, host, start,
+      String msg =
+          "Slurm job " + jobId + " is no longer known to Slurm and its wrapper left no exit status";
+      return new Observed(
+          Phase.FAILED,
+          "JobLost",
+          msg,
+          host,
+          host,
+          start,
           containers(files, true, files.initNames(), "JobLost", msg, 1),
           containers(files, false, files.mainNames(), "JobLost", msg, 1));
     }
     if (PENDING.contains(state)) {
       String reason = job.reason() != null ? job.reason() : camel(state);
-      String msg = "Slurm job " + jobId + " is " + state + (job.reason() != null ? ": " + job.reason() : "");
+      String msg =
+          "Slurm job " + jobId + " is " + state + (job.reason() != null ? ": " + job.reason() : "");
       List<ContainerStatus> init = new ArrayList<>();
       files.initNames().forEach(n -> init.add(ContainerStatus.waiting(n, reason, msg)));
       List<ContainerStatus> main = new ArrayList<>();
@@ -76,12 +101,24 @@ public final class StateMapper {
       return new Observed(Phase.PENDING, reason, msg, null, null, job.submit(), init, main);
     }
     if (RUNNING.contains(state)) {
-      return new Observed(Phase.RUNNING, null, null, host, host, start,
+      return new Observed(
+          Phase.RUNNING,
+          null,
+          null,
+          host,
+          host,
+          start,
           containers(files, true, files.initNames(), null, null, null),
           containers(files, false, files.mainNames(), null, null, null));
     }
     if (state.equals("COMPLETED")) {
-      return new Observed(Phase.SUCCEEDED, null, null, host, host, start,
+      return new Observed(
+          Phase.SUCCEEDED,
+          null,
+          null,
+          host,
+          host,
+          start,
           containers(files, true, files.initNames(), "Completed", null, 0),
           containers(files, false, files.mainNames(), "Completed", null, 0));
     }
@@ -90,12 +127,22 @@ public final class StateMapper {
       return Observed.unknown(camel(state), "Slurm job " + jobId + " is in state " + state);
     }
     String msg = message(jobId, state, job);
-    Integer code = switch (state) {
-      case "OUT_OF_MEMORY" -> 137;
-      case "FAILED" -> job.exitCode() != null && job.exitCode() != 0 ? job.exitCode() : files.doneCode() != null ? files.doneCode() : 1;
-      default -> 143;
-    };
-    return new Observed(Phase.FAILED, reason, msg, host, host, start,
+    Integer code =
+        switch (state) {
+          case "OUT_OF_MEMORY" -> 137;
+          case "FAILED" ->
+              job.exitCode() != null && job.exitCode() != 0
+                  ? job.exitCode()
+                  : files.doneCode() != null ? files.doneCode() : 1;
+          default -> 143;
+        };
+    return new Observed(
+        Phase.FAILED,
+        reason,
+        msg,
+        host,
+        host,
+        start,
         containers(files, true, files.initNames(), reason, msg, code),
         containers(files, false, files.mainNames(), reason, msg, code));
   }
@@ -109,8 +156,12 @@ public final class StateMapper {
       case "PREEMPTED" -> "Slurm job " + jobId + " was preempted";
       case "BOOT_FAIL" -> "Slurm job " + jobId + " could not start: its node failed to boot";
       case "DEADLINE" -> "Slurm job " + jobId + " reached its --deadline";
-      case "FAILED" -> "Slurm job " + jobId + " failed" + (job.exitCode() != null ? " with exit code " + job.exitCode() : "")
-          + (job.reason() != null ? " (" + job.reason() + ")" : "");
+      case "FAILED" ->
+          "Slurm job "
+              + jobId
+              + " failed"
+              + (job.exitCode() != null ? " with exit code " + job.exitCode() : "")
+              + (job.reason() != null ? " (" + job.reason() + ")" : "");
       default -> "Slurm job " + jobId + " ended in state " + state;
     };
   }
@@ -121,30 +172,71 @@ public final class StateMapper {
    * endReason}) or never ran (waiting with {@code endReason}).
    */
   private static List<ContainerStatus> containers(
-      PodFiles files, boolean init, List<String> names, String endReason, String endMessage, Integer endCode) {
+      PodFiles files,
+      boolean init,
+      List<String> names,
+      String endReason,
+      String endMessage,
+      Integer endCode) {
     List<ContainerStatus> out = new ArrayList<>();
-    boolean initRunning = files.initNames().stream().anyMatch(n -> {
-      ContainerFiles c = files.containers().get(n);
-      return c == null || c.exitCode() == null;
-    });
+    boolean initRunning =
+        files.initNames().stream()
+            .anyMatch(
+                n -> {
+                  ContainerFiles c = files.containers().get(n);
+                  return c == null || c.exitCode() == null;
+                });
     for (String n : names) {
       ContainerFiles c = files.containers().get(n);
       if (c != null && c.exitCode() != null) {
         int code = c.exitCode();
-        String reason = code == 0 ? "Completed" : "OOMKilled".equals(endReason) && code == 137 ? "OOMKilled" : "Error";
-        out.add(new ContainerStatus(n, Observed.State.TERMINATED, reason, null, code, c.start(), c.finished(),
-            c.restarts(), c.last()));
+        String reason =
+            code == 0
+                ? "Completed"
+                : "OOMKilled".equals(endReason) && code == 137 ? "OOMKilled" : "Error";
+        out.add(
+            new ContainerStatus(
+                n,
+                Observed.State.TERMINATED,
+                reason,
+                null,
+                code,
+                c.start(),
+                c.finished(),
+                c.restarts(),
+                c.last()));
       } else if (c != null && c.start() != null) {
         if (endReason != null) {
-          out.add(new ContainerStatus(n, Observed.State.TERMINATED, endReason, endMessage, endCode, c.start(),
-              files.doneAt(), c.restarts(), c.last()));
+          out.add(
+              new ContainerStatus(
+                  n,
+                  Observed.State.TERMINATED,
+                  endReason,
+                  endMessage,
+                  endCode,
+                  c.start(),
+                  files.doneAt(),
+                  c.restarts(),
+                  c.last()));
         } else {
-          out.add(new ContainerStatus(n, Observed.State.RUNNING, null, null, null, c.start(), null, c.restarts(), c.last()));
+          out.add(
+              new ContainerStatus(
+                  n,
+                  Observed.State.RUNNING,
+                  null,
+                  null,
+                  null,
+                  c.start(),
+                  null,
+                  c.restarts(),
+                  c.last()));
         }
       } else if (endReason != null) {
         out.add(ContainerStatus.waiting(n, endReason, endMessage));
       } else {
-        out.add(ContainerStatus.waiting(n, !init && initRunning ? "PodInitializing" : "ContainerCreating", null));
+        out.add(
+            ContainerStatus.waiting(
+                n, !init && initRunning ? "PodInitializing" : "ContainerCreating", null));
       }
     }
     return out;

@@ -10,9 +10,9 @@ import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /** Forbidden or malformed input fails the pod with a clear reason and never yields a script. */
 class InvalidPodTest {
@@ -59,38 +59,90 @@ class InvalidPodTest {
 
   @Test
   void aNewlineCannotSmuggleADirective() {
-    BackendException.InvalidPod e = reject(pod("p").main(HELLO).annotate("partition", "debug\n#SBATCH --uid=0").build());
+    BackendException.InvalidPod e =
+        reject(pod("p").main(HELLO).annotate("partition", "debug\n#SBATCH --uid=0").build());
     assertThat(e.reason()).isEqualTo("InvalidAnnotation");
     assertThat(e.getMessage()).contains("\\x0a");
-    assertThat(reject(pod("p").main(HELLO).annotate("flags", "--begin=now\n#SBATCH --uid=0").build()).reason())
+    assertThat(
+            reject(pod("p").main(HELLO).annotate("flags", "--begin=now\n#SBATCH --uid=0").build())
+                .reason())
         .isIn("InvalidSlurmFlag", "ForbiddenSlurmFlag");
   }
 
   @Test
   void badNamesEnvAndMounts() {
-    assertThat(reject(pod("p").main(container("Bad_Name", "busybox", List.of("x"), List.of())).build()).reason()).isEqualTo("InvalidName");
-    assertThat(reject(pod("p").main(Plans.with(HELLO, Map.of("A-B", "1"), null, null, null)).build()).reason()).isEqualTo("UnsupportedEnvName");
-    assertThat(reject(pod("p").main(Plans.with(HELLO, Map.of("A", "x\0y"), null, null, null)).build()).reason()).isEqualTo("InvalidEnv");
-    assertThat(reject(pod("p").main(container("main", "--bind=/:/x", List.of("x"), List.of())).build()).reason()).isEqualTo("InvalidImage");
-    assertThat(reject(pod("p").main(container("main", "busybox", List.of(), List.of())).annotate("runtime", "none").build()).reason())
+    assertThat(
+            reject(pod("p").main(container("Bad_Name", "busybox", List.of("x"), List.of())).build())
+                .reason())
+        .isEqualTo("InvalidName");
+    assertThat(
+            reject(pod("p").main(Plans.with(HELLO, Map.of("A-B", "1"), null, null, null)).build())
+                .reason())
+        .isEqualTo("UnsupportedEnvName");
+    assertThat(
+            reject(pod("p").main(Plans.with(HELLO, Map.of("A", "x\0y"), null, null, null)).build())
+                .reason())
+        .isEqualTo("InvalidEnv");
+    assertThat(
+            reject(pod("p").main(container("main", "--bind=/:/x", List.of("x"), List.of())).build())
+                .reason())
+        .isEqualTo("InvalidImage");
+    assertThat(
+            reject(
+                    pod("p")
+                        .main(container("main", "busybox", List.of(), List.of()))
+                        .annotate("runtime", "none")
+                        .build())
+                .reason())
         .isEqualTo("MissingCommand");
-    PodPlan mountsWithNone = pod("p").volume(new io.hpcbridge.backend.VolumePlan("v", io.hpcbridge.backend.VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
-        .main(Plans.with(HELLO, null, null, null, List.of(new ContainerPlan.Mount("v", "/data", null, false)))).annotate("runtime", "none").build();
+    PodPlan mountsWithNone =
+        pod("p")
+            .volume(
+                new io.hpcbridge.backend.VolumePlan(
+                    "v", io.hpcbridge.backend.VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
+            .main(
+                Plans.with(
+                    HELLO,
+                    null,
+                    null,
+                    null,
+                    List.of(new ContainerPlan.Mount("v", "/data", null, false))))
+            .annotate("runtime", "none")
+            .build();
     assertThat(reject(mountsWithNone).reason()).isEqualTo("UnsupportedVolume");
-    PodPlan colon = pod("p").volume(new io.hpcbridge.backend.VolumePlan("v", io.hpcbridge.backend.VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
-        .main(Plans.with(HELLO, null, null, null, List.of(new ContainerPlan.Mount("v", "/data:/etc", null, false)))).build();
+    PodPlan colon =
+        pod("p")
+            .volume(
+                new io.hpcbridge.backend.VolumePlan(
+                    "v", io.hpcbridge.backend.VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
+            .main(
+                Plans.with(
+                    HELLO,
+                    null,
+                    null,
+                    null,
+                    List.of(new ContainerPlan.Mount("v", "/data:/etc", null, false))))
+            .build();
     assertThat(reject(colon).reason()).isEqualTo("InvalidMountPath");
   }
 
   @Test
   void configErrorsNameTheKey() {
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh"))).hasMessageStartingWith("backends.slurm.ssh.host:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b"))).hasMessageStartingWith("backends.slurm.workRoot:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output")))).hasMessageStartingWith("backends.slurm.allowedFlags:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("flavors", Map.of("x", Map.of("flags", "--job-name=y")))))
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh")))
+        .hasMessageStartingWith("backends.slurm.ssh.host:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b")))
+        .hasMessageStartingWith("backends.slurm.workRoot:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output"))))
+        .hasMessageStartingWith("backends.slurm.allowedFlags:");
+    assertThatThrownBy(
+            () ->
+                SlurmConfig.parse(Map.of("flavors", Map.of("x", Map.of("flags", "--job-name=y")))))
         .hasMessageStartingWith("backends.slurm.flavors.x.flags:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker"))).hasMessageStartingWith("backends.slurm.runtime:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu"))).hasMessageStartingWith("backends.slurm.defaultFlavor:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever"))).hasMessageStartingWith("backends.slurm.retention:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker")))
+        .hasMessageStartingWith("backends.slurm.runtime:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu")))
+        .hasMessageStartingWith("backends.slurm.defaultFlavor:");
+    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever")))
+        .hasMessageStartingWith("backends.slurm.retention:");
   }
 }

@@ -8,7 +8,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Renders a pod for runtime none under a local work root and runs the script with bash, no Slurm. */
+/**
+ * Renders a pod for runtime none under a local work root and runs the script with bash, no Slurm.
+ */
 final class LocalJob {
   final RenderedJob job;
   final Path dir;

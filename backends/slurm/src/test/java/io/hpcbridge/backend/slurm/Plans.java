@@ -20,8 +20,20 @@ final class Plans {
 
   static final String UID = "0b9e4c1e-5f7a-4d2b-9c61-3f0a2d7e8b11";
 
-  static ContainerPlan container(String name, String image, List<String> command, List<String> args) {
-    return new ContainerPlan(name, image, null, command, args, null, Map.of(), Set.of(), Resources.NONE, List.of(), List.of());
+  static ContainerPlan container(
+      String name, String image, List<String> command, List<String> args) {
+    return new ContainerPlan(
+        name,
+        image,
+        null,
+        command,
+        args,
+        null,
+        Map.of(),
+        Set.of(),
+        Resources.NONE,
+        List.of(),
+        List.of());
   }
 
   static Builder pod(String name) {
@@ -100,11 +112,23 @@ final class Plans {
   }
 
   static ContainerPlan with(
-      ContainerPlan c, Map<String, String> env, String workingDir, Resources r, List<ContainerPlan.Mount> mounts) {
+      ContainerPlan c,
+      Map<String, String> env,
+      String workingDir,
+      Resources r,
+      List<ContainerPlan.Mount> mounts) {
     return new ContainerPlan(
-        c.name(), c.image(), c.imagePullPolicy(), c.command(), c.args(), workingDir,
-        env == null ? c.env() : env instanceof LinkedHashMap ? env : new java.util.TreeMap<>(env), c.secretEnv(), r == null ? c.resources() : r,
-        mounts == null ? c.mounts() : mounts, c.ports());
+        c.name(),
+        c.image(),
+        c.imagePullPolicy(),
+        c.command(),
+        c.args(),
+        workingDir,
+        env == null ? c.env() : env instanceof LinkedHashMap ? env : new java.util.TreeMap<>(env),
+        c.secretEnv(),
+        r == null ? c.resources() : r,
+        mounts == null ? c.mounts() : mounts,
+        c.ports());
   }
 
   static Resources res(long cpuReq, long cpuLim, long memReq, long memLim, long gpus) {

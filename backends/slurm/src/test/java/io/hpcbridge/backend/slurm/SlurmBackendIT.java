@@ -44,9 +44,13 @@ class SlurmBackendIT {
     cluster = SlurmCluster.start();
     System.out.printf("Slurm cluster up in %.1f s%n", (System.nanoTime() - startedAt) / 1e9);
     BackendFactory f =
-        ServiceLoader.load(BackendFactory.class).stream().map(ServiceLoader.Provider::get)
-            .filter(x -> x.name().equals("slurm")).findFirst().orElseThrow();
-    backend = (SlurmBackend) f.create(new BackendContext("hpc", Path.of("/tmp"), cluster.settings()));
+        ServiceLoader.load(BackendFactory.class).stream()
+            .map(ServiceLoader.Provider::get)
+            .filter(x -> x.name().equals("slurm"))
+            .findFirst()
+            .orElseThrow();
+    backend =
+        (SlurmBackend) f.create(new BackendContext("hpc", Path.of("/tmp"), cluster.settings()));
   }
 
   @AfterAll
@@ -70,10 +74,14 @@ class SlurmBackendIT {
 
   static Observed awaitPhase(Handle h, Phase... phases) {
     Observed[] last = new Observed[1];
-    await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1)).until(() -> {
-      last[0] = backend.observe(List.of(h)).get(h);
-      return List.of(phases).contains(last[0].phase());
-    });
+    await()
+        .atMost(Duration.ofSeconds(150))
+        .pollInterval(Duration.ofSeconds(1))
+        .until(
+            () -> {
+              last[0] = backend.observe(List.of(h)).get(h);
+              return List.of(phases).contains(last[0].phase());
+            });
     return last[0];
   }
 
@@ -86,31 +94,57 @@ class SlurmBackendIT {
   @Test
   void runsInitThenContainersOnComputeNodesWithExitCodesLogsAndEnv() throws Exception {
     PodPlan plan =
-        pod("exit-codes").uid(uid())
+        pod("exit-codes")
+            .uid(uid())
             .init(sh("setup", "echo setting up"))
-            .main(with(sh("ok", "echo \"hello $GREETING\"; hostname"), Map.of("GREETING", "it's $me `x`"), null, null, null))
+            .main(
+                with(
+                    sh("ok", "echo \"hello $GREETING\"; hostname"),
+                    Map.of("GREETING", "it's $me `x`"),
+                    null,
+                    null,
+                    null))
             .main(sh("bad", "echo failing >&2; exit 3"))
             .build();
     Handle h = backend.submit(plan);
     Observed o = awaitPhase(h, Phase.SUCCEEDED, Phase.FAILED);
     assertThat(o.phase()).isEqualTo(Phase.FAILED);
     assertThat(o.hostIP()).isNotBlank();
-    assertThat(o.initContainers()).singleElement().satisfies(c -> assertThat(c.exitCode()).isZero());
-    assertThat(o.containers()).extracting(Observed.ContainerStatus::name, Observed.ContainerStatus::exitCode, Observed.ContainerStatus::reason)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple("ok", 0, "Completed"), org.assertj.core.groups.Tuple.tuple("bad", 3, "Error"));
+    assertThat(o.initContainers())
+        .singleElement()
+        .satisfies(c -> assertThat(c.exitCode()).isZero());
+    assertThat(o.containers())
+        .extracting(
+            Observed.ContainerStatus::name,
+            Observed.ContainerStatus::exitCode,
+            Observed.ContainerStatus::reason)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("ok", 0, "Completed"),
+            org.assertj.core.groups.Tuple.tuple("bad", 3, "Error"));
     String okLog = logs(h, "ok", LogOptions.ALL);
     assertThat(okLog).startsWith("hello it's $me `x`\n").matches("(?s).*\\nc[12]\\n");
     assertThat(logs(h, "bad", LogOptions.ALL)).isEqualTo("failing\n");
-    assertThat(logs(h, "ok", new LogOptions(false, 1, true, null, null, null, false))).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z c[12]\\n");
-    assertThat(logs(h, "ok", new LogOptions(false, null, false, 5L, null, null, false))).isEqualTo("hello");
+    assertThat(logs(h, "ok", new LogOptions(false, 1, true, null, null, null, false)))
+        .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z c[12]\\n");
+    assertThat(logs(h, "ok", new LogOptions(false, null, false, 5L, null, null, false)))
+        .isEqualTo("hello");
     // The runtime path: the apptainer shim ran on a compute node with the env file.
     String calls = cluster.loginExec("cat ~/apptainer-calls.log").getStdout();
-    assertThat(calls).containsPattern("c[12] \\[exec\\] \\[--env-file\\] \\[/home/hpc/pods/" + plan.pod().uid() + "/env/ok.env\\] \\[docker://busybox:1.36\\] \\[sh\\]");
+    assertThat(calls)
+        .containsPattern(
+            "c[12] \\[exec\\] \\[--env-file\\] \\[/home/hpc/pods/"
+                + plan.pod().uid()
+                + "/env/ok.env\\] \\[docker://busybox:1.36\\] \\[sh\\]");
   }
 
   @Test
   void followStreamsUntilTheContainerExits() throws Exception {
-    Handle h = backend.submit(pod("follow").uid(uid()).main(sh("main", "for i in 1 2 3; do echo line $i; sleep 1; done")).build());
+    Handle h =
+        backend.submit(
+            pod("follow")
+                .uid(uid())
+                .main(sh("main", "for i in 1 2 3; do echo line $i; sleep 1; done"))
+                .build());
     String all = logs(h, "main", new LogOptions(true, null, false, null, null, null, false));
     assertThat(all).isEqualTo("line 1\nline 2\nline 3\n");
     assertThat(awaitPhase(h, Phase.SUCCEEDED, Phase.FAILED).phase()).isEqualTo(Phase.SUCCEEDED);
@@ -122,21 +156,54 @@ class SlurmBackendIT {
 
   @Test
   void cancelSendsSigtermAndTheJobEndsCancelled() throws Exception {
-    PodPlan plan = pod("cancel").uid(uid()).grace(20)
-        .main(sh("main", "trap 'echo got TERM; echo TERM > $HOME/pods/$POD_UID.term; exit 0' TERM; echo ready; while :; do sleep 1; done"))
-        .build();
-    plan = new PodPlan(plan.pod(), plan.nodeName(), plan.initContainers(),
-        List.of(with(plan.containers().get(0), Map.of("POD_UID", plan.pod().uid()), null, null, null)),
-        plan.volumes(), plan.restartPolicy(), plan.terminationGracePeriod(), plan.activeDeadline(), plan.labels(), plan.annotations());
+    PodPlan plan =
+        pod("cancel")
+            .uid(uid())
+            .grace(20)
+            .main(
+                sh(
+                    "main",
+                    "trap 'echo got TERM; echo TERM > $HOME/pods/$POD_UID.term; exit 0' TERM; echo"
+                        + " ready; while :; do sleep 1; done"))
+            .build();
+    plan =
+        new PodPlan(
+            plan.pod(),
+            plan.nodeName(),
+            plan.initContainers(),
+            List.of(
+                with(
+                    plan.containers().get(0),
+                    Map.of("POD_UID", plan.pod().uid()),
+                    null,
+                    null,
+                    null)),
+            plan.volumes(),
+            plan.restartPolicy(),
+            plan.terminationGracePeriod(),
+            plan.activeDeadline(),
+            plan.labels(),
+            plan.annotations());
     Handle h = backend.submit(plan);
-    await().atMost(Duration.ofSeconds(60)).until(() -> backend.observe(List.of(h)).get(h).containers().get(0).state() == Observed.State.RUNNING
-        && logs(h, "main", LogOptions.ALL).contains("ready"));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                backend.observe(List.of(h)).get(h).containers().get(0).state()
+                        == Observed.State.RUNNING
+                    && logs(h, "main", LogOptions.ALL).contains("ready"));
     backend.cancel(h, Duration.ofSeconds(20));
     Observed o = awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED);
     assertThat(o.reason()).isEqualTo("Cancelled");
     String jobId = h.id().split("/")[0];
-    assertThat(cluster.loginExec("squeue -h -a -t all -o %T -j " + jobId + "," + jobId).getStdout().trim()).isEqualTo("CANCELLED");
-    assertThat(cluster.loginExec("cat ~/pods/" + plan.pod().uid() + ".term").getStdout()).isEqualTo("TERM\n");
+    assertThat(
+            cluster
+                .loginExec("squeue -h -a -t all -o %T -j " + jobId + "," + jobId)
+                .getStdout()
+                .trim())
+        .isEqualTo("CANCELLED");
+    assertThat(cluster.loginExec("cat ~/pods/" + plan.pod().uid() + ".term").getStdout())
+        .isEqualTo("TERM\n");
   }
 
   @Test
@@ -146,11 +213,16 @@ class SlurmBackendIT {
     Handle b2 = backend.submit(pod("hog2").uid(uid()).main(hog).build());
     Handle waiting = backend.submit(pod("waiting").uid(uid()).main(sh("main", "true")).build());
     try {
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> {
-        Map<Handle, Observed> m = backend.observe(List.of(b1, b2, waiting));
-        return m.get(b1).phase() == Phase.RUNNING && m.get(b2).phase() == Phase.RUNNING
-            && "Resources".equals(m.get(waiting).containers().get(0).reason());
-      });
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              () -> {
+                Map<Handle, Observed> m = backend.observe(List.of(b1, b2, waiting));
+                return m.get(b1).phase() == Phase.RUNNING
+                    && m.get(b2).phase() == Phase.RUNNING
+                    && "Resources".equals(m.get(waiting).containers().get(0).reason());
+              });
       Observed w = backend.observe(List.of(waiting)).get(waiting);
       assertThat(w.phase()).isEqualTo(Phase.PENDING);
       assertThat(w.containers().get(0).message()).contains("PENDING: Resources");
@@ -158,12 +230,15 @@ class SlurmBackendIT {
       backend.cancel(b1, Duration.ZERO);
       backend.cancel(b2, Duration.ZERO);
     }
-    assertThat(awaitPhase(waiting, Phase.SUCCEEDED, Phase.FAILED).phase()).isEqualTo(Phase.SUCCEEDED);
+    assertThat(awaitPhase(waiting, Phase.SUCCEEDED, Phase.FAILED).phase())
+        .isEqualTo(Phase.SUCCEEDED);
   }
 
   @Test
   void aJobOverItsDeadlineFailsWithDeadlineExceeded() throws Exception {
-    Handle h = backend.submit(pod("deadline").uid(uid()).deadline(60).grace(5).main(sh("main", "sleep 600")).build());
+    Handle h =
+        backend.submit(
+            pod("deadline").uid(uid()).deadline(60).grace(5).main(sh("main", "sleep 600")).build());
     Observed o = awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED);
     assertThat(o.reason()).isEqualTo("DeadlineExceeded");
     assertThat(o.containers().get(0).state()).isEqualTo(Observed.State.TERMINATED);
@@ -171,11 +246,20 @@ class SlurmBackendIT {
 
   @Test
   void aMissingPartitionFailsThePodWithSbatchsMessage() {
-    assertThatThrownBy(() -> backend.submit(pod("nopart").uid(uid()).main(sh("main", "true")).annotate("partition", "nope").build()))
-        .isInstanceOfSatisfying(BackendException.InvalidPod.class, e -> {
-          assertThat(e.reason()).isEqualTo("SlurmRejected");
-          assertThat(e.getMessage()).contains("invalid partition specified: nope");
-        });
+    assertThatThrownBy(
+            () ->
+                backend.submit(
+                    pod("nopart")
+                        .uid(uid())
+                        .main(sh("main", "true"))
+                        .annotate("partition", "nope")
+                        .build()))
+        .isInstanceOfSatisfying(
+            BackendException.InvalidPod.class,
+            e -> {
+              assertThat(e.reason()).isEqualTo("SlurmRejected");
+              assertThat(e.getMessage()).contains("invalid partition specified: nope");
+            });
   }
 
   @Test
@@ -185,7 +269,11 @@ class SlurmBackendIT {
     Handle again = backend.submit(plan);
     assertThat(again).isEqualTo(first);
     assertThat(backend.find(plan.pod())).contains(first);
-    String jobs = cluster.loginExec("squeue -h -a -t all -o %i -n hpcb-" + plan.pod().uid()).getStdout().trim();
+    String jobs =
+        cluster
+            .loginExec("squeue -h -a -t all -o %i -n hpcb-" + plan.pod().uid())
+            .getStdout()
+            .trim();
     assertThat(jobs.lines()).hasSize(1);
     awaitPhase(first, Phase.SUCCEEDED);
     backend.release(first);
@@ -194,8 +282,14 @@ class SlurmBackendIT {
   @Test
   void aChangedHostKeyIsRefusedWithAClearError() throws Exception {
     Path wrong = Files.createTempFile("known_hosts", "");
-    Files.writeString(wrong, "[" + cluster.host() + "]:" + cluster.port()
-        + " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh2SmS5Gu7tVDUzJm26F/PZyWJ9h1zIKlAn7ZBRgsMG\n");
+    Files.writeString(
+        wrong,
+        "["
+            + cluster.host()
+            + "]:"
+            + cluster.port()
+            + " ssh-ed25519"
+            + " AAAAC3NzaC1lZDI1NTE5AAAAIHh2SmS5Gu7tVDUzJm26F/PZyWJ9h1zIKlAn7ZBRgsMG\n");
     Map<String, Object> s = new LinkedHashMap<>(cluster.settings());
     @SuppressWarnings("unchecked")
     Map<String, Object> ssh = new LinkedHashMap<>((Map<String, Object>) s.get("ssh"));
@@ -203,7 +297,8 @@ class SlurmBackendIT {
     s.put("ssh", ssh);
     SlurmConfig cfg = SlurmConfig.parse(s);
     try (SshTransport t = new SshTransport(cfg.ssh(), Duration.ofSeconds(10))) {
-      assertThatThrownBy(() -> t.exec("true", null)).isInstanceOf(BackendException.Transient.class)
+      assertThatThrownBy(() -> t.exec("true", null))
+          .isInstanceOf(BackendException.Transient.class)
           .hasMessageContaining("does NOT match");
     }
   }

@@ -36,7 +36,8 @@ import org.testcontainers.images.builder.Transferable;
 public final class SlurmCluster implements AutoCloseable {
   static final String BASE_IMAGE = "debian:bookworm";
   static final String PASSPHRASE = "itest passphrase";
-  static final List<String> FILES = List.of("Dockerfile", "slurm.conf", "sshd_config", "start.sh", "apptainer-shim");
+  static final List<String> FILES =
+      List.of("Dockerfile", "slurm.conf", "sshd_config", "start.sh", "apptainer-shim");
 
   final Network network = Network.newNetwork();
   final String volume = "hpcb-itest-home-" + UUID.randomUUID().toString().substring(0, 8);
@@ -52,7 +53,10 @@ public final class SlurmCluster implements AutoCloseable {
       return;
     }
     if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-      throw new IllegalStateException("CI=true but " + what + " (run scripts that start dockerd and make the base image first)");
+      throw new IllegalStateException(
+          "CI=true but "
+              + what
+              + " (run scripts that start dockerd and make the base image first)");
     }
     Assumptions.abort(what);
   }
@@ -97,7 +101,10 @@ public final class SlurmCluster implements AutoCloseable {
     if (!imageExists(tag)) {
       long t0 = System.nanoTime();
       ImageFromDockerfile img = new ImageFromDockerfile(tag, false);
-      files.forEach((name, bytes) -> img.withFileFromTransferable(name, Transferable.of(bytes, name.equals("Dockerfile") ? 0644 : 0755)));
+      files.forEach(
+          (name, bytes) ->
+              img.withFileFromTransferable(
+                  name, Transferable.of(bytes, name.equals("Dockerfile") ? 0644 : 0755)));
       img.get();
       System.out.printf("Built %s in %.1f s%n", tag, (System.nanoTime() - t0) / 1e9);
     }
@@ -129,7 +136,8 @@ public final class SlurmCluster implements AutoCloseable {
               .withCopyToContainer(Transferable.of(munge, 0400), "/cfg/munge.key")
               .withCommand(role);
       if (name.equals("login")) {
-        g.withCopyToContainer(Transferable.of(pub.toByteArray(), 0644), "/cfg/authorized_keys").withExposedPorts(22);
+        g.withCopyToContainer(Transferable.of(pub.toByteArray(), 0644), "/cfg/authorized_keys")
+            .withExposedPorts(22);
         login = g;
       }
       containers.add(g);
@@ -137,7 +145,10 @@ public final class SlurmCluster implements AutoCloseable {
     for (GenericContainer<?> g : containers) {
       g.start();
     }
-    String hostKey = login.copyFileFromContainer("/etc/ssh/ssh_host_ed25519_key.pub", in -> new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    String hostKey =
+        login.copyFileFromContainer(
+            "/etc/ssh/ssh_host_ed25519_key.pub",
+            in -> new String(in.readAllBytes(), StandardCharsets.UTF_8));
     String[] f = hostKey.trim().split("\\s+");
     hostKeyLine = "[" + host() + "]:" + port() + " " + f[0] + " " + f[1] + "\n";
     knownHosts = dir.resolve("known_hosts");
@@ -165,8 +176,11 @@ public final class SlurmCluster implements AutoCloseable {
 
   /** A command as user hpc on the login node. */
   public Container.ExecResult loginExec(String cmd) throws Exception {
-    return login.execInContainer(org.testcontainers.containers.ExecConfig.builder()
-        .user("hpc").command(new String[] {"bash", "-lc", "cd ~ && " + cmd}).build());
+    return login.execInContainer(
+        org.testcontainers.containers.ExecConfig.builder()
+            .user("hpc")
+            .command(new String[] {"bash", "-lc", "cd ~ && " + cmd})
+            .build());
   }
 
   public Map<String, Object> settings() {

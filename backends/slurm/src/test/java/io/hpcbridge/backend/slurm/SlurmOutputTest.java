@@ -25,49 +25,77 @@ class SlurmOutputTest {
     return jobs.stream().collect(Collectors.toMap(Job::id, Function.identity()));
   }
 
-  static final PodFiles NO_FILES = SlurmOutput.podFiles(Map.of("manifest", "init setup\nmain main"));
+  static final PodFiles NO_FILES =
+      SlurmOutput.podFiles(Map.of("manifest", "init setup\nmain main"));
 
   @Test
   void squeueRowsFromTheRealCluster() throws Exception {
     Map<String, Job> jobs = byId(SlurmOutput.squeue(fixture("squeue-states.txt")));
     assertThat(jobs).hasSize(10);
-    assertThat(jobs.get("1")).extracting(Job::name, Job::state, Job::nodes, Job::reason).containsExactly("ok", "COMPLETED", "c1", null);
+    assertThat(jobs.get("1"))
+        .extracting(Job::name, Job::state, Job::nodes, Job::reason)
+        .containsExactly("ok", "COMPLETED", "c1", null);
     assertThat(jobs.get("1").start()).isEqualTo(Instant.ofEpochSecond(1795559295));
-    assertThat(jobs.get("2")).extracting(Job::state, Job::reason).containsExactly("FAILED", "NonZeroExitCode");
-    assertThat(jobs.get("6")).extracting(Job::state, Job::reason, Job::start).containsExactly("PENDING", "JobHeldUser", null);
-    assertThat(jobs.get("7")).extracting(Job::state, Job::reason).containsExactly("TIMEOUT", "TimeLimit");
+    assertThat(jobs.get("2"))
+        .extracting(Job::state, Job::reason)
+        .containsExactly("FAILED", "NonZeroExitCode");
+    assertThat(jobs.get("6"))
+        .extracting(Job::state, Job::reason, Job::start)
+        .containsExactly("PENDING", "JobHeldUser", null);
+    assertThat(jobs.get("7"))
+        .extracting(Job::state, Job::reason)
+        .containsExactly("TIMEOUT", "TimeLimit");
     assertThat(jobs.get("11")).extracting(Job::state, Job::nodes).containsExactly("CANCELLED", "");
 
     Map<String, Job> pending = byId(SlurmOutput.squeue(fixture("squeue-pending.txt")));
-    assertThat(pending.get("18")).extracting(Job::state, Job::reason, Job::start).containsExactly("PENDING", "Resources", null);
+    assertThat(pending.get("18"))
+        .extracting(Job::state, Job::reason, Job::start)
+        .containsExactly("PENDING", "Resources", null);
     assertThat(pending.get("19").reason()).isEqualTo("Priority");
-    assertThat(pending.get("16")).extracting(Job::state, Job::nodes, Job::end).containsExactly("RUNNING", "c1", null);
+    assertThat(pending.get("16"))
+        .extracting(Job::state, Job::nodes, Job::end)
+        .containsExactly("RUNNING", "c1", null);
   }
 
   @Test
   void scontrolRecordsFromTheRealCluster() throws Exception {
     Map<String, Job> jobs = byId(SlurmOutput.scontrol(fixture("scontrol-show-job.txt")));
-    assertThat(jobs.get("2")).extracting(Job::state, Job::exitCode, Job::signal, Job::nodes).containsExactly("FAILED", 3, 0, "c2");
-    assertThat(jobs.get("3")).extracting(Job::state, Job::exitCode).containsExactly("CANCELLED", 143);
-    assertThat(jobs.get("7")).extracting(Job::state, Job::reason).containsExactly("TIMEOUT", "TimeLimit");
-    assertThat(jobs.get("6")).extracting(Job::state, Job::reason, Job::nodes).containsExactly("PENDING", "JobHeldUser", "");
+    assertThat(jobs.get("2"))
+        .extracting(Job::state, Job::exitCode, Job::signal, Job::nodes)
+        .containsExactly("FAILED", 3, 0, "c2");
+    assertThat(jobs.get("3"))
+        .extracting(Job::state, Job::exitCode)
+        .containsExactly("CANCELLED", 143);
+    assertThat(jobs.get("7"))
+        .extracting(Job::state, Job::reason)
+        .containsExactly("TIMEOUT", "TimeLimit");
+    assertThat(jobs.get("6"))
+        .extracting(Job::state, Job::reason, Job::nodes)
+        .containsExactly("PENDING", "JobHeldUser", "");
   }
 
   @Test
   void sacctRows() {
-    String out = "42|hpcb-x|CANCELLED by 1000|c1|1795559294|1795559298|1795559311|0:15|None\n"
-        + "43|hpcb-y|OUT_OF_MEMORY|c2|1795559294|1795559298|1795559311|0:125|OutOfMemory\n"
-        + "44|hpcb-z|PENDING|None assigned|1795559294|Unknown|Unknown|0:0|Priority\n";
+    String out =
+        "42|hpcb-x|CANCELLED by 1000|c1|1795559294|1795559298|1795559311|0:15|None\n"
+            + "43|hpcb-y|OUT_OF_MEMORY|c2|1795559294|1795559298|1795559311|0:125|OutOfMemory\n"
+            + "44|hpcb-z|PENDING|None assigned|1795559294|Unknown|Unknown|0:0|Priority\n";
     Map<String, Job> jobs = byId(SlurmOutput.sacct(out));
     assertThat(jobs.get("42")).extracting(Job::state, Job::signal).containsExactly("CANCELLED", 15);
     assertThat(jobs.get("43").state()).isEqualTo("OUT_OF_MEMORY");
-    assertThat(jobs.get("44")).extracting(Job::nodes, Job::start, Job::reason).containsExactly("", null, "Priority");
+    assertThat(jobs.get("44"))
+        .extracting(Job::nodes, Job::start, Job::reason)
+        .containsExactly("", null, "Priority");
   }
 
   @Test
   void sinfoTotalsCountEachNodeOnceAndParseGres() throws Exception {
     assertThat(SlurmOutput.sinfoTotals(fixture("sinfo-nodes.txt"))).containsExactly(4, 2000, 0, 2);
-    String gpuNodes = "g1|64|512000|gpu:a100:4(S:0-1)\ng2|64|512000|gpu:a100:2,gpu:v100:1,mps:400\ng1|64|512000|gpu:a100:4(S:0-1)\ng3|32|256000|gpu:8\n";
+    String gpuNodes =
+        "g1|64|512000|gpu:a100:4(S:0-1)\n"
+            + "g2|64|512000|gpu:a100:2,gpu:v100:1,mps:400\n"
+            + "g1|64|512000|gpu:a100:4(S:0-1)\n"
+            + "g3|32|256000|gpu:8\n";
     assertThat(SlurmOutput.sinfoTotals(gpuNodes)).containsExactly(160, 1280000, 15, 3);
   }
 
@@ -76,34 +104,71 @@ class SlurmOutputTest {
     Job job = byId(SlurmOutput.squeue(fixture("squeue-pending.txt"))).get("18");
     Observed o = StateMapper.map("18", job, NO_FILES);
     assertThat(o.phase()).isEqualTo(Phase.PENDING);
-    assertThat(o.containers()).singleElement().satisfies(c -> {
-      assertThat(c.state()).isEqualTo(Observed.State.WAITING);
-      assertThat(c.reason()).isEqualTo("Resources");
-      assertThat(c.message()).isEqualTo("Slurm job 18 is PENDING: Resources");
-    });
-    assertThat(o.initContainers()).singleElement().extracting(Observed.ContainerStatus::reason).isEqualTo("Resources");
+    assertThat(o.containers())
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.state()).isEqualTo(Observed.State.WAITING);
+              assertThat(c.reason()).isEqualTo("Resources");
+              assertThat(c.message()).isEqualTo("Slurm job 18 is PENDING: Resources");
+            });
+    assertThat(o.initContainers())
+        .singleElement()
+        .extracting(Observed.ContainerStatus::reason)
+        .isEqualTo("Resources");
   }
 
   @Test
   void terminalStatesMapToPhasesAndReasons() throws Exception {
     Map<String, Job> jobs = byId(SlurmOutput.squeue(fixture("squeue-states.txt")));
     assertThat(StateMapper.map("1", jobs.get("1"), NO_FILES).phase()).isEqualTo(Phase.SUCCEEDED);
-    assertThat(StateMapper.map("2", jobs.get("2"), NO_FILES)).extracting(Observed::phase, Observed::reason).containsExactly(Phase.FAILED, "Error");
-    assertThat(StateMapper.map("7", jobs.get("7"), NO_FILES)).extracting(Observed::phase, Observed::reason).containsExactly(Phase.FAILED, "DeadlineExceeded");
+    assertThat(StateMapper.map("2", jobs.get("2"), NO_FILES))
+        .extracting(Observed::phase, Observed::reason)
+        .containsExactly(Phase.FAILED, "Error");
+    assertThat(StateMapper.map("7", jobs.get("7"), NO_FILES))
+        .extracting(Observed::phase, Observed::reason)
+        .containsExactly(Phase.FAILED, "DeadlineExceeded");
     assertThat(StateMapper.map("3", jobs.get("3"), NO_FILES).reason()).isEqualTo("Cancelled");
-    assertThat(StateMapper.map("16", byId(SlurmOutput.squeue(fixture("squeue-pending.txt"))).get("16"), NO_FILES).phase()).isEqualTo(Phase.RUNNING);
+    assertThat(
+            StateMapper.map(
+                    "16",
+                    byId(SlurmOutput.squeue(fixture("squeue-pending.txt"))).get("16"),
+                    NO_FILES)
+                .phase())
+        .isEqualTo(Phase.RUNNING);
     // States this small cluster cannot produce, in squeue's own format.
-    for (var e : Map.of("OUT_OF_MEMORY", "OOMKilled", "NODE_FAIL", "NodeFail", "PREEMPTED", "Preempted",
-        "BOOT_FAIL", "BootFail", "DEADLINE", "Deadline").entrySet()) {
-      Job j = SlurmOutput.squeue("9|hpcb-x|" + e.getKey() + "|c1|1795559294|1795559298|1795559311|None").get(0);
-      assertThat(StateMapper.map("9", j, NO_FILES)).extracting(Observed::phase, Observed::reason).containsExactly(Phase.FAILED, e.getValue());
+    for (var e :
+        Map.of(
+                "OUT_OF_MEMORY",
+                "OOMKilled",
+                "NODE_FAIL",
+                "NodeFail",
+                "PREEMPTED",
+                "Preempted",
+                "BOOT_FAIL",
+                "BootFail",
+                "DEADLINE",
+                "Deadline")
+            .entrySet()) {
+      Job j =
+          SlurmOutput.squeue("9|hpcb-x|" + e.getKey() + "|c1|1795559294|1795559298|1795559311|None")
+              .get(0);
+      assertThat(StateMapper.map("9", j, NO_FILES))
+          .extracting(Observed::phase, Observed::reason)
+          .containsExactly(Phase.FAILED, e.getValue());
     }
     for (String s : List.of("CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "SUSPENDED")) {
-      Job j = SlurmOutput.squeue("9|hpcb-x|" + s + "|c1|1795559294|1795559298|1795559311|None").get(0);
-      assertThat(StateMapper.map("9", j, NO_FILES)).extracting(Observed::phase, Observed::reason)
+      Job j =
+          SlurmOutput.squeue("9|hpcb-x|" + s + "|c1|1795559294|1795559298|1795559311|None").get(0);
+      assertThat(StateMapper.map("9", j, NO_FILES))
+          .extracting(Observed::phase, Observed::reason)
           .containsExactly(Phase.PENDING, StateMapper.camel(s));
     }
-    assertThat(StateMapper.map("9", SlurmOutput.squeue("9|x|COMPLETING|c1|1|1|1|None").get(0), NO_FILES).phase()).isEqualTo(Phase.RUNNING);
+    assertThat(
+            StateMapper.map(
+                    "9", SlurmOutput.squeue("9|x|COMPLETING|c1|1|1|1|None").get(0), NO_FILES)
+                .phase())
+        .isEqualTo(Phase.RUNNING);
   }
 
   @Test
@@ -112,16 +177,25 @@ class SlurmOutputTest {
     assertThat(files).containsOnlyKeys("u-1", "u-2");
     PodFiles running = files.get("u-1");
     assertThat(running.node()).isEqualTo("c2");
-    Observed o = StateMapper.map("21", SlurmOutput.squeue("21|hpcb-u-1|RUNNING|c1|1795559294|1795559298|NONE|None").get(0), running);
+    Observed o =
+        StateMapper.map(
+            "21",
+            SlurmOutput.squeue("21|hpcb-u-1|RUNNING|c1|1795559294|1795559298|NONE|None").get(0),
+            running);
     assertThat(o.phase()).isEqualTo(Phase.RUNNING);
     assertThat(o.hostIP()).isEqualTo(running.nodeIp());
-    assertThat(o.initContainers()).singleElement().satisfies(c -> {
-      assertThat(c.state()).isEqualTo(Observed.State.TERMINATED);
-      assertThat(c.exitCode()).isZero();
-      assertThat(c.reason()).isEqualTo("Completed");
-    });
-    assertThat(o.containers()).extracting(Observed.ContainerStatus::name, Observed.ContainerStatus::state)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple("main", Observed.State.RUNNING),
+    assertThat(o.initContainers())
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.state()).isEqualTo(Observed.State.TERMINATED);
+              assertThat(c.exitCode()).isZero();
+              assertThat(c.reason()).isEqualTo("Completed");
+            });
+    assertThat(o.containers())
+        .extracting(Observed.ContainerStatus::name, Observed.ContainerStatus::state)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("main", Observed.State.RUNNING),
             org.assertj.core.groups.Tuple.tuple("side", Observed.State.TERMINATED));
 
     // Slurm forgot the job; the wrapper's done file decides.
@@ -132,7 +206,10 @@ class SlurmOutputTest {
     assertThat(flaky.exitCode()).isEqualTo(3);
     assertThat(flaky.restartCount()).isEqualTo(1);
     assertThat(flaky.lastTermination().exitCode()).isEqualTo(3);
-    assertThat(StateMapper.map("23", null, SlurmOutput.podFiles(Map.of())).phase()).isEqualTo(Phase.UNKNOWN);
-    assertThat(StateMapper.map("24", null, NO_FILES)).extracting(Observed::phase, Observed::reason).containsExactly(Phase.FAILED, "JobLost");
+    assertThat(StateMapper.map("23", null, SlurmOutput.podFiles(Map.of())).phase())
+        .isEqualTo(Phase.UNKNOWN);
+    assertThat(StateMapper.map("24", null, NO_FILES))
+        .extracting(Observed::phase, Observed::reason)
+        .containsExactly(Phase.FAILED, "JobLost");
   }
 }

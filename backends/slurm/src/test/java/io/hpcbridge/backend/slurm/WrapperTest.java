@@ -23,13 +23,22 @@ class WrapperTest {
   }
 
   @Test
-  void initContainersRunInOrderThenContainersInParallelAndTheJobExitsWithTheHighestCode() throws Exception {
+  void initContainersRunInOrderThenContainersInParallelAndTheJobExitsWithTheHighestCode()
+      throws Exception {
     PodPlan plan =
         pod("p")
             .init(sh("first", "echo one >> order"))
             .init(sh("second", "echo two >> order"))
-            .main(sh("a", "touch a.started; while [ ! -e b.started ]; do sleep 0.05; done; echo out-a; exit 3"))
-            .main(sh("b", "touch b.started; while [ ! -e a.started ]; do sleep 0.05; done; echo err-b >&2; exit 7"))
+            .main(
+                sh(
+                    "a",
+                    "touch a.started; while [ ! -e b.started ]; do sleep 0.05; done; echo out-a;"
+                        + " exit 3"))
+            .main(
+                sh(
+                    "b",
+                    "touch b.started; while [ ! -e a.started ]; do sleep 0.05; done; echo err-b"
+                        + " >&2; exit 7"))
             .main(sh("c", "exit 0"))
             .build();
     LocalJob job = new LocalJob(root, plan, Map.of()).start();
@@ -48,7 +57,11 @@ class WrapperTest {
   @Test
   void aFailingInitContainerStopsThePod() throws Exception {
     PodPlan plan =
-        pod("p").init(sh("bad", "echo failing; exit 4")).init(sh("never", "touch never")).main(sh("main", "touch main")).build();
+        pod("p")
+            .init(sh("bad", "echo failing; exit 4"))
+            .init(sh("never", "touch never"))
+            .main(sh("main", "touch main"))
+            .build();
     LocalJob job = new LocalJob(root, plan, Map.of()).start();
     assertThat(job.await()).isEqualTo(4);
     assertThat(job.read("c/bad/exit")).startsWith("4 ");
@@ -62,7 +75,11 @@ class WrapperTest {
     PodPlan plan =
         pod("p")
             .policy(PodPlan.RestartPolicy.ON_FAILURE)
-            .main(sh("flaky", "echo run >> runs; [ $(wc -l < runs) -ge 3 ] || { echo failing; exit 2; }; echo fine"))
+            .main(
+                sh(
+                    "flaky",
+                    "echo run >> runs; [ $(wc -l < runs) -ge 3 ] || { echo failing; exit 2; }; echo"
+                        + " fine"))
             .build();
     LocalJob job = new LocalJob(root, plan, Map.of()).start();
     assertThat(job.await()).isZero();
@@ -77,11 +94,18 @@ class WrapperTest {
   void termReachesTheContainerWhichMayExitCleanly() throws Exception {
     PodPlan plan =
         pod("p")
-            .main(sh("main", "trap 'echo got-term; echo term > term; exit 0' TERM; echo ready; touch ready; while :; do sleep 0.1; done"))
+            .main(
+                sh(
+                    "main",
+                    "trap 'echo got-term; echo term > term; exit 0' TERM; echo ready; touch ready;"
+                        + " while :; do sleep 0.1; done"))
             .main(sh("other", "touch other; exec sleep 300"))
             .build();
     LocalJob job = new LocalJob(root, plan, Map.of()).start();
-    await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(job.dir.resolve("ready")) && Files.exists(job.dir.resolve("other")));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> Files.exists(job.dir.resolve("ready")) && Files.exists(job.dir.resolve("other")));
     new ProcessBuilder("kill", "-TERM", String.valueOf(job.process.pid())).start().waitFor();
     assertThat(job.await()).isEqualTo(143);
     assertThat(job.read("term")).isEqualTo("term\n");
@@ -93,7 +117,15 @@ class WrapperTest {
   @Test
   void envValuesStayInTheEnvFileNotTheScript() throws Exception {
     PodPlan plan =
-        pod("p").main(Plans.with(sh("main", "printf '%s' \"$TOKEN\" > token"), Map.of("TOKEN", "s3cr3t-value"), null, null, null)).build();
+        pod("p")
+            .main(
+                Plans.with(
+                    sh("main", "printf '%s' \"$TOKEN\" > token"),
+                    Map.of("TOKEN", "s3cr3t-value"),
+                    null,
+                    null,
+                    null))
+            .build();
     LocalJob job = new LocalJob(root, plan, Map.of()).start();
     assertThat(job.await()).isZero();
     assertThat(job.job.script()).doesNotContain("s3cr3t-value");

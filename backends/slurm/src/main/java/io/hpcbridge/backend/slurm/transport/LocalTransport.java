@@ -21,7 +21,9 @@ import org.apache.commons.exec.ExecuteException;
 import org.apache.commons.exec.ExecuteWatchdog;
 import org.apache.commons.exec.PumpStreamHandler;
 
-/** For a bridge running on the login node itself: bash through commons-exec, files through java.nio. */
+/**
+ * For a bridge running on the login node itself: bash through commons-exec, files through java.nio.
+ */
 public final class LocalTransport implements Transport {
   private final Duration timeout;
 
@@ -38,15 +40,22 @@ public final class LocalTransport implements Transport {
     DefaultExecutor ex = DefaultExecutor.builder().get();
     ex.setWatchdog(dog);
     ex.setExitValues(null);
-    ex.setStreamHandler(new PumpStreamHandler(out, err, new ByteArrayInputStream(stdin == null ? new byte[0] : stdin)));
+    ex.setStreamHandler(
+        new PumpStreamHandler(
+            out, err, new ByteArrayInputStream(stdin == null ? new byte[0] : stdin)));
     try {
       int rc = ex.execute(cl);
       if (dog.killedProcess()) {
-        throw new BackendException.Transient("local command timed out after " + timeout.toSeconds() + " s");
+        throw new BackendException.Transient(
+            "local command timed out after " + timeout.toSeconds() + " s");
       }
-      return new Result(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new Result(
+          rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } catch (ExecuteException e) {
-      return new Result(e.getExitValue(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new Result(
+          e.getExitValue(),
+          out.toString(StandardCharsets.UTF_8),
+          err.toString(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new BackendException.Transient("cannot run bash: " + e.getMessage(), e);
     }
@@ -59,7 +68,8 @@ public final class LocalTransport implements Transport {
         Path p = Path.of(f.path());
         Files.createDirectories(p.getParent());
         Files.deleteIfExists(p);
-        Files.createFile(p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(perms(0600)));
+        Files.createFile(
+            p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(perms(0600)));
         Files.write(p, f.content(), StandardOpenOption.TRUNCATE_EXISTING);
         Files.setPosixFilePermissions(p, perms(f.mode()));
       }
@@ -71,9 +81,12 @@ public final class LocalTransport implements Transport {
   static Set<PosixFilePermission> perms(int mode) {
     Set<PosixFilePermission> s = EnumSet.noneOf(PosixFilePermission.class);
     PosixFilePermission[] order = {
-      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE,
-      PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
-      PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE
+      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+          PosixFilePermission.OWNER_EXECUTE,
+      PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+          PosixFilePermission.GROUP_EXECUTE,
+      PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
+          PosixFilePermission.OTHERS_EXECUTE
     };
     for (int i = 0; i < 9; i++) {
       if ((mode & (1 << (8 - i))) != 0) {
@@ -84,7 +97,8 @@ public final class LocalTransport implements Transport {
   }
 
   @Override
-  public InputStream read(String path, long offset) throws BackendException.Transient, BackendException.NotFound {
+  public InputStream read(String path, long offset)
+      throws BackendException.Transient, BackendException.NotFound {
     try {
       InputStream in = Files.newInputStream(Path.of(path));
       in.skipNBytes(Math.min(offset, Files.size(Path.of(path))));

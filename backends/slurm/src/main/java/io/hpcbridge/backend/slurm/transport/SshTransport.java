@@ -25,10 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * SSH to a login node with JSch: one long-lived session whose channels (exec, SFTP) are opened per
- * call. A lost session is re-opened on the next call, no sooner than an exponential backoff
- * (0.5 s doubling to 30 s) after the last failed attempt. Host keys are checked against the
- * configured known_hosts file unless {@code strictHostKeyChecking} is off; a mismatch is never
- * accepted.
+ * call. A lost session is re-opened on the next call, no sooner than an exponential backoff (0.5 s
+ * doubling to 30 s) after the last failed attempt. Host keys are checked against the configured
+ * known_hosts file unless {@code strictHostKeyChecking} is off; a mismatch is never accepted.
  */
 public final class SshTransport implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(SshTransport.class);
@@ -49,7 +48,13 @@ public final class SshTransport implements Transport {
 
   @Override
   public String describe() {
-    return "ssh " + cfg.user() + "@" + cfg.host() + ":" + cfg.port() + (cfg.jumpHost() != null ? " via " + cfg.jumpHost() : "");
+    return "ssh "
+        + cfg.user()
+        + "@"
+        + cfg.host()
+        + ":"
+        + cfg.port()
+        + (cfg.jumpHost() != null ? " via " + cfg.jumpHost() : "");
   }
 
   private synchronized Session session() throws BackendException.Transient {
@@ -58,8 +63,12 @@ public final class SshTransport implements Transport {
     }
     long now = System.currentTimeMillis();
     if (now < nextAttempt) {
-      throw new BackendException.Transient(describe() + " is unreachable (retrying in "
-          + ((nextAttempt - now + 999) / 1000) + " s): " + lastError);
+      throw new BackendException.Transient(
+          describe()
+              + " is unreachable (retrying in "
+              + ((nextAttempt - now + 999) / 1000)
+              + " s): "
+              + lastError);
     }
     disconnect();
     try {
@@ -72,7 +81,8 @@ public final class SshTransport implements Transport {
     } catch (JSchException e) {
       disconnect();
       failures++;
-      nextAttempt = System.currentTimeMillis() + Math.min(MAX_BACKOFF_MS, 500L << Math.min(failures - 1, 16));
+      nextAttempt =
+          System.currentTimeMillis() + Math.min(MAX_BACKOFF_MS, 500L << Math.min(failures - 1, 16));
       lastError = explain(e);
       throw new BackendException.Transient(describe() + ": " + lastError, e);
     }
@@ -124,14 +134,30 @@ public final class SshTransport implements Transport {
 
   private String explain(JSchException e) {
     String name = e.getClass().getSimpleName();
-    if (name.equals("JSchChangedHostKeyException") || String.valueOf(e.getMessage()).startsWith("HostKey has been changed")) {
-      return "the host key of " + cfg.host() + " does NOT match the one in " + cfg.knownHosts()
-          + " (possible man-in-the-middle attack, or the host was reinstalled); refusing to connect. Fix "
-          + cfg.knownHosts() + " if the new key is legitimate.";
+    if (name.equals("JSchChangedHostKeyException")
+        || String.valueOf(e.getMessage()).startsWith("HostKey has been changed")) {
+      return "the host key of "
+          + cfg.host()
+          + " does NOT match the one in "
+          + cfg.knownHosts()
+          + " (possible man-in-the-middle attack, or the host was reinstalled); refusing to"
+          + " connect. Fix "
+          + cfg.knownHosts()
+          + " if the new key is legitimate.";
     }
-    if (name.equals("JSchUnknownHostKeyException") || String.valueOf(e.getMessage()).startsWith("UnknownHostKey")) {
-      return "the host key of " + cfg.host() + " is not in " + cfg.knownHosts() + "; add it (e.g. ssh-keyscan -p "
-          + cfg.port() + " " + cfg.host() + " >> " + cfg.knownHosts() + ", after checking its fingerprint)";
+    if (name.equals("JSchUnknownHostKeyException")
+        || String.valueOf(e.getMessage()).startsWith("UnknownHostKey")) {
+      return "the host key of "
+          + cfg.host()
+          + " is not in "
+          + cfg.knownHosts()
+          + "; add it (e.g. ssh-keyscan -p "
+          + cfg.port()
+          + " "
+          + cfg.host()
+          + " >> "
+          + cfg.knownHosts()
+          + ", after checking its fingerprint)";
     }
     if (String.valueOf(e.getMessage()).contains("Auth fail")) {
       return "authentication failed for user " + cfg.user() + " (key " + cfg.identityFile() + ")";
@@ -175,13 +201,15 @@ public final class SshTransport implements Transport {
         if (attempt == 0) {
           continue;
         }
-        throw new BackendException.Transient(describe() + ": cannot open a channel: " + e.getMessage(), e);
+        throw new BackendException.Transient(
+            describe() + ": cannot open a channel: " + e.getMessage(), e);
       }
       return run(ch, script, stdin);
     }
   }
 
-  private Result run(ChannelExec ch, String script, byte[] stdin) throws BackendException.Transient {
+  private Result run(ChannelExec ch, String script, byte[] stdin)
+      throws BackendException.Transient {
     // The script travels on stdin to "bash -s" unless stdin is taken: then it is the command line,
     // which the remote login shell parses (only simple commands are sent that way).
     if (stdin == null) {
@@ -213,11 +241,15 @@ public final class SshTransport implements Transport {
           break;
         }
         if (System.nanoTime() > deadline) {
-          throw new BackendException.Transient(describe() + ": command timed out after " + timeout.toSeconds() + " s");
+          throw new BackendException.Transient(
+              describe() + ": command timed out after " + timeout.toSeconds() + " s");
         }
         Thread.sleep(10);
       }
-      return new Result(ch.getExitStatus(), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new Result(
+          ch.getExitStatus(),
+          out.toString(StandardCharsets.UTF_8),
+          err.toString(StandardCharsets.UTF_8));
     } catch (JSchException | IOException e) {
       throw new BackendException.Transient(describe() + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
@@ -242,7 +274,8 @@ public final class SshTransport implements Transport {
           }
         }
         if (attempt > 0) {
-          throw new BackendException.Transient(describe() + ": cannot open SFTP: " + e.getMessage(), e);
+          throw new BackendException.Transient(
+              describe() + ": cannot open SFTP: " + e.getMessage(), e);
         }
       }
     }
@@ -268,7 +301,8 @@ public final class SshTransport implements Transport {
         sftp.chmod(f.mode(), f.path());
       }
     } catch (SftpException e) {
-      throw new BackendException.Transient(describe() + ": SFTP write failed: " + e.getMessage(), e);
+      throw new BackendException.Transient(
+          describe() + ": SFTP write failed: " + e.getMessage(), e);
     } finally {
       sftp.disconnect();
     }
@@ -297,7 +331,8 @@ public final class SshTransport implements Transport {
   }
 
   @Override
-  public InputStream read(String path, long offset) throws BackendException.Transient, BackendException.NotFound {
+  public InputStream read(String path, long offset)
+      throws BackendException.Transient, BackendException.NotFound {
     ChannelSftp sftp = sftp();
     try {
       InputStream in = sftp.get(path, null, offset);
@@ -316,7 +351,8 @@ public final class SshTransport implements Transport {
       if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
         throw new BackendException.NotFound("no file " + path);
       }
-      throw new BackendException.Transient(describe() + ": SFTP read of " + path + " failed: " + e.getMessage(), e);
+      throw new BackendException.Transient(
+          describe() + ": SFTP read of " + path + " failed: " + e.getMessage(), e);
     }
   }
 
@@ -329,7 +365,8 @@ public final class SshTransport implements Transport {
       if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
         return -1;
       }
-      throw new BackendException.Transient(describe() + ": SFTP stat of " + path + " failed: " + e.getMessage(), e);
+      throw new BackendException.Transient(
+          describe() + ": SFTP stat of " + path + " failed: " + e.getMessage(), e);
     } finally {
       sftp.disconnect();
     }
@@ -352,7 +389,8 @@ public final class SshTransport implements Transport {
       }
       int colon = rest.lastIndexOf(':');
       if (colon > 0) {
-        return new HostPort(user, rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1)));
+        return new HostPort(
+            user, rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1)));
       }
       return new HostPort(user, rest, 22);
     }

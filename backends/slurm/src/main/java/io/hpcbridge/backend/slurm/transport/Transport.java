@@ -31,7 +31,8 @@ public interface Transport extends AutoCloseable {
   void write(List<FileWrite> files) throws BackendException.Transient;
 
   /** Reads a file from {@code offset}; {@link BackendException.NotFound} when it does not exist. */
-  InputStream read(String path, long offset) throws BackendException.Transient, BackendException.NotFound;
+  InputStream read(String path, long offset)
+      throws BackendException.Transient, BackendException.NotFound;
 
   /** The file's size, or -1 when it does not exist. */
   long size(String path) throws BackendException.Transient;
