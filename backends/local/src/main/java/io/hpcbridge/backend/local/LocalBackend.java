@@ -357,7 +357,6 @@ public final class LocalBackend implements Backend {
         }
         default -> {
           AtomicFiles.mkdir(dir, 0755);
-          boolean secret = v.sensitive() || v.type() == VolumePlan.Type.SECRET;
           for (VolumePlan.FilePlan f : v.files()) {
             Path target = dir.resolve(f.path()).normalize();
             if (!target.startsWith(dir) || target.equals(dir)) {
@@ -369,9 +368,6 @@ public final class LocalBackend implements Backend {
             int mode = f.mode() & 0777;
             if (mode == 0) {
               mode = 0644;
-            }
-            if (secret) {
-              mode &= 0700;
             }
             AtomicFiles.write(target, f.content(), mode);
           }

@@ -464,7 +464,7 @@ class LocalBackendIT {
             new VolumePlan(
                 "secret",
                 VolumePlan.Type.SECRET,
-                List.of(new VolumePlan.FilePlan("token", "s3cr3t\n".getBytes(), 0644)),
+                List.of(new VolumePlan.FilePlan("token", "s3cr3t\n".getBytes(), 0600)),
                 null,
                 true),
             new VolumePlan("scratch", VolumePlan.Type.EMPTY_DIR, null, null, false),
