@@ -42,7 +42,8 @@ import org.slf4j.MDC;
  */
 public final class PodController implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PodController.class);
-  private static final Duration DELETE_RECHECK = Duration.ofSeconds(1);
+  /** How long past its deletion deadline a pod may live before it is cancelled again. */
+  private static final Duration KILL_RECHECK = Duration.ofSeconds(10);
 
   private final KubernetesClient client;
   private final String nodeName;
@@ -67,6 +68,8 @@ public final class PodController implements AutoCloseable {
 
   /** Warnings already emitted per UID, so a retrying pod does not flood events. */
   private final Map<String, Set<String>> warned = new ConcurrentHashMap<>();
+  /** Pods this process has already asked the backend to stop. */
+  private final Set<String> cancelled = ConcurrentHashMap.newKeySet();
 
   private SharedIndexInformer<Pod> informer;
 
@@ -278,18 +281,19 @@ public final class PodController implements AutoCloseable {
     if (handle == null || rec.map(PodRecord::isTerminal).orElse(false)) {
       return removeFromApi(pod, handle);
     }
-    Instant deadline = Instant.parse(pod.getMetadata().getDeletionTimestamp());
-    Duration grace = Duration.between(Instant.now(), deadline);
-    if (grace.isNegative()) {
-      grace = Duration.ZERO;
+    if ("Unknown".equals(rec.get().phase())) {
+      return removeFromApi(pod, handle); // the backend lost it; nothing left to wait for
     }
-    backend.cancel(handle, grace);
-    Observed o = backend.observe(List.of(handle)).get(handle);
-    if (o != null && (o.phase().terminal() || o.phase() == Observed.Phase.UNKNOWN)) {
-      state.recordObserved(uid, o.phase().toKubernetes(), Json.write(o));
-      return removeFromApi(pod, handle);
+    // Cancel once; the poller's batched observe sees the pod end and queues it again. Only a pod
+    // still alive well past its deadline is cancelled again (with no grace: SIGKILL).
+    Duration left =
+        Duration.between(Instant.now(), Instant.parse(pod.getMetadata().getDeletionTimestamp()));
+    if (cancelled.add(uid)) {
+      backend.cancel(handle, left.isNegative() ? Duration.ZERO : left);
+    } else if (left.plus(KILL_RECHECK).isNegative()) {
+      backend.cancel(handle, Duration.ZERO);
     }
-    return new WorkQueue.After(DELETE_RECHECK);
+    return new WorkQueue.After(left.isNegative() ? KILL_RECHECK : left.plus(KILL_RECHECK));
   }
 
   private WorkQueue.Outcome removeFromApi(Pod pod, Handle handle) {
@@ -323,17 +327,21 @@ public final class PodController implements AutoCloseable {
     Handle handle = r.handle() == null ? null : Handle.parse(r.handle());
     if (handle == null) {
       handle = backend.find(new PodRef(r.namespace(), r.name(), uid)).orElse(null);
-    }
-    if (handle != null && !r.isTerminal()) {
-      backend.cancel(handle, Duration.ZERO);
-      Observed o = backend.observe(List.of(handle)).get(handle);
-      if (o != null && !o.phase().terminal() && o.phase() != Observed.Phase.UNKNOWN) {
-        return new WorkQueue.After(DELETE_RECHECK);
+      if (handle != null) {
+        state.recordSubmitted(uid, handle.toString());
       }
+    }
+    if (handle != null && !r.isTerminal() && !"Unknown".equals(r.phase())) {
+      // Still running: stop it now; the poller queues the pod again once it has ended.
+      if (cancelled.add(uid)) {
+        backend.cancel(handle, Duration.ZERO);
+      }
+      return new WorkQueue.After(KILL_RECHECK);
     }
     if (handle != null) {
       backend.release(handle);
     }
+    cancelled.remove(uid);
     state.markGone(uid);
     return WorkQueue.DONE;
   }
@@ -364,19 +372,24 @@ public final class PodController implements AutoCloseable {
     Instant now = Instant.now();
     for (PodRecord r : active) {
       Observed o = seen.get(Handle.parse(r.handle()));
-      Pod pod = pods.get(r.uid());
-      if (o == null || pod == null) {
+      if (o == null) {
         continue;
       }
+      Pod pod = pods.get(r.uid()); // null: already gone from the API, still stopping
       try {
         MDC.put("pod", r.namespace() + "/" + r.name());
         MDC.put("uid", r.uid());
-        if (writeStatus(pod, synth.synth(pod, o, now, hostIP))) {
+        if (pod != null && writeStatus(pod, synth.synth(pod, o, now, hostIP))) {
           announce(pod, r, o);
         }
         String phase = o.phase().toKubernetes();
         if (!phase.equals(r.phase()) || !Json.write(o).equals(r.observedJson())) {
           state.recordObserved(r.uid(), phase, Json.write(o));
+        }
+        // Deletions wait for this batched observation rather than polling the backend per pod.
+        boolean ended = o.phase().terminal() || o.phase() == Observed.Phase.UNKNOWN;
+        if (ended && (pod == null || pod.getMetadata().getDeletionTimestamp() != null)) {
+          queue.add(r.uid());
         }
       } catch (RuntimeException e) {
         log.warn("status update failed: {}", e.toString());
