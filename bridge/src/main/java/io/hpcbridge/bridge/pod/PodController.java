@@ -42,6 +42,7 @@ import org.slf4j.MDC;
  */
 public final class PodController implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PodController.class);
+
   /** How long past its deletion deadline a pod may live before it is cancelled again. */
   private static final Duration KILL_RECHECK = Duration.ofSeconds(10);
 
@@ -68,6 +69,7 @@ public final class PodController implements AutoCloseable {
 
   /** Warnings already emitted per UID, so a retrying pod does not flood events. */
   private final Map<String, Set<String>> warned = new ConcurrentHashMap<>();
+
   /** Pods this process has already asked the backend to stop. */
   private final Set<String> cancelled = ConcurrentHashMap.newKeySet();
 

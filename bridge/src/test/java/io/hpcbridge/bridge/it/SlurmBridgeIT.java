@@ -22,8 +22,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -288,36 +289,36 @@ class SlurmBridgeIT {
     String prefix = "hpc-bridge:" + ns + "/count-";
     Map<String, Set<String>> ranOn = new ConcurrentHashMap<>();
     AtomicInteger mostAtOnce = new AtomicInteger();
-    AtomicBoolean watching = new AtomicBoolean(true);
-    Thread watcher =
-        new Thread(
-            () -> {
-              while (watching.get()) {
-                try {
-                  int running = 0;
-                  for (String l :
-                      cluster
-                          .loginExec("squeue -h -t running -o '%j|%T|%N|%k'")
-                          .getStdout()
-                          .split("\n")) {
-                    String[] f = l.split("\\|", 4);
-                    if (f.length == 4 && f[3].startsWith(prefix) && f[1].equals("RUNNING")) {
-                      ranOn.computeIfAbsent(f[0], k -> new TreeSet<>()).add(f[2]);
-                      running++;
-                    }
-                  }
-                  mostAtOnce.accumulateAndGet(running, Math::max);
-                  Thread.sleep(300);
-                } catch (InterruptedException e) {
-                  return;
-                } catch (Exception e) {
-                  // next round
-                }
+    ScheduledExecutorService watcher =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "squeue-watcher");
+              t.setDaemon(true);
+              return t;
+            });
+    watcher.scheduleWithFixedDelay(
+        () -> {
+          try {
+            int running = 0;
+            for (String l :
+                cluster
+                    .loginExec("squeue -h -t running -o '%j|%T|%N|%k'")
+                    .getStdout()
+                    .split("\n")) {
+              String[] f = l.split("\\|", 4);
+              if (f.length == 4 && f[3].startsWith(prefix) && f[1].equals("RUNNING")) {
+                ranOn.computeIfAbsent(f[0], k -> new TreeSet<>()).add(f[2]);
+                running++;
               }
-            },
-            "squeue-watcher");
-    watcher.setDaemon(true);
-    watcher.start();
+            }
+            mostAtOnce.accumulateAndGet(running, Math::max);
+          } catch (Exception e) {
+            // next round
+          }
+        },
+        0,
+        300,
+        TimeUnit.MILLISECONDS);
     client.batch().v1().jobs().inNamespace(ns).resource(job).create();
     try {
       String first =
@@ -353,8 +354,8 @@ class SlurmBridgeIT {
                     && Integer.valueOf(3).equals(j.getStatus().getSucceeded());
               });
     } finally {
-      watching.set(false);
-      watcher.join(5000);
+      watcher.shutdownNow();
+      watcher.awaitTermination(5, TimeUnit.SECONDS);
     }
     List<Pod> pods = client.pods().inNamespace(ns).withLabel("job-name", "count").list().getItems();
     assertThat(pods)

@@ -397,12 +397,14 @@ class DockerBackendIT {
     assertThat(observe(backend, h).container("strict").orElseThrow().reason())
         .isEqualTo("ErrImageNeverPull");
     // the next pull waits for its back-off (10 s), however often the pod is observed
-    long t0 = System.nanoTime();
-    while (System.nanoTime() - t0 < Duration.ofSeconds(5).toNanos()) {
-      assertThat(observe(backend, h).container("app").orElseThrow().reason())
-          .isEqualTo("ErrImagePull");
-      Thread.sleep(250);
-    }
+    await()
+        .during(Duration.ofSeconds(5))
+        .atMost(Duration.ofSeconds(6))
+        .pollInterval(Duration.ofMillis(250))
+        .untilAsserted(
+            () ->
+                assertThat(observe(backend, h).container("app").orElseThrow().reason())
+                    .isEqualTo("ErrImagePull"));
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(500))
