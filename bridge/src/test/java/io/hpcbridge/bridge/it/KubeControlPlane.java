@@ -332,24 +332,31 @@ public final class KubeControlPlane {
   }
 
   private static KubeControlPlane checked(KubeControlPlane cp, String where) {
-    RuntimeException last = null;
-    for (int i = 0; i < 30; i++) {
-      try {
-        if (cp.client.namespaces().withName("default").get() != null) {
-          return cp;
-        }
-      } catch (RuntimeException e) {
-        last = e;
-      }
-      sleep(Duration.ofSeconds(1));
+    RuntimeException[] last = {null};
+    try {
+      org.awaitility.Awaitility.await("apiserver of " + where)
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              () -> {
+                try {
+                  return cp.client.namespaces().withName("default").get() != null;
+                } catch (RuntimeException e) {
+                  last[0] = e;
+                  return false;
+                }
+              });
+      return cp;
+    } catch (org.awaitility.core.ConditionTimeoutException timeout) {
+      // reported below
     }
     cp.client.close();
     throw new IllegalStateException(
         "the apiserver of "
             + where
             + " does not answer"
-            + (last == null ? "" : ": " + last.getMessage()),
-        last);
+            + (last[0] == null ? "" : ": " + last[0].getMessage()),
+        last[0]);
   }
 
   private static Path runScript(Path script, Path dir) {
@@ -447,14 +454,5 @@ public final class KubeControlPlane {
   private static String lastLine(String s) {
     int nl = s.lastIndexOf('\n');
     return nl < 0 ? s : s.substring(nl + 1);
-  }
-
-  private static void sleep(Duration d) {
-    try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }

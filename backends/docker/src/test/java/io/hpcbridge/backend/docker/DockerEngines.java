@@ -64,7 +64,7 @@ final class DockerEngines {
           "Docker engines for the integration tests are missing ("
               + missing
               + " unset); run scripts/dockerd-up.sh and scripts/images.sh, or scripts/test.sh";
-      if ("true".equals(System.getenv("CI"))) {
+      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
         fail(msg);
       }
       Assumptions.abort(msg);

@@ -89,7 +89,7 @@ final class TestPods {
    */
   static boolean rootOrSkipPart() {
     long uid = ProcFs.effectiveUid();
-    if (uid != 0 && "true".equals(System.getenv("CI"))) {
+    if (uid != 0 && "true".equalsIgnoreCase(System.getenv("CI"))) {
       fail("this test needs root (private mount namespaces) and CI must run it: uid is " + uid);
     }
     return uid == 0;
@@ -101,7 +101,7 @@ final class TestPods {
     if (uid == 0) {
       return;
     }
-    if ("true".equals(System.getenv("CI"))) {
+    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
       fail("this test needs root (private mount namespaces) and CI must run it: uid is " + uid);
     }
     Assumptions.abort("needs root for private mount namespaces (uid " + uid + ")");

@@ -153,16 +153,19 @@ public final class SlurmCluster implements AutoCloseable {
     hostKeyLine = "[" + host() + "]:" + port() + " " + f[0] + " " + f[1] + "\n";
     knownHosts = dir.resolve("known_hosts");
     Files.writeString(knownHosts, hostKeyLine);
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (true) {
-      Container.ExecResult r = loginExec("sinfo -h -o '%T %D'");
-      if (r.getStdout().trim().equals("idle 2")) {
-        break;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("Slurm did not come up: " + r.getStdout() + r.getStderr());
-      }
-      Thread.sleep(500);
+    String[] last = {""};
+    try {
+      org.awaitility.Awaitility.await("Slurm up: two idle nodes")
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                Container.ExecResult r = loginExec("sinfo -h -o '%T %D'");
+                last[0] = r.getStdout() + r.getStderr();
+                return r.getStdout().trim().equals("idle 2");
+              });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new IllegalStateException("Slurm did not come up: " + last[0], e);
     }
   }
 
