@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -70,24 +69,7 @@ class BridgeIT {
   }
 
   static PodBuilder pod(String ns, String name, String script) {
-    return new PodBuilder()
-        .withNewMetadata()
-        .withNamespace(ns)
-        .withName(name)
-        .endMetadata()
-        .withNewSpec()
-        .withNodeSelector(Map.of("kubernetes.io/hostname", NODE))
-        .addNewToleration()
-        .withKey("virtual-kubelet.io/provider")
-        .withOperator("Exists")
-        .endToleration()
-        .withRestartPolicy("Never")
-        .addNewContainer()
-        .withName("main")
-        .withImage("debian:bookworm")
-        .withCommand("sh", "-c", script)
-        .endContainer()
-        .endSpec();
+    return ItPods.onNode(NODE, ns, name, "debian:bookworm", script);
   }
 
   static Pod get(String ns, String name) {
@@ -121,24 +103,7 @@ class BridgeIT {
             .build();
     client.batch().v1().jobs().inNamespace(ns).resource(job).create();
 
-    String podName =
-        await("job pod created and running")
-            .atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(300))
-            .until(
-                () -> {
-                  List<Pod> pods =
-                      client
-                          .pods()
-                          .inNamespace(ns)
-                          .withLabel("job-name", "count")
-                          .list()
-                          .getItems();
-                  return pods.isEmpty() || !"Running".equals(pods.get(0).getStatus().getPhase())
-                      ? null
-                      : pods.get(0).getMetadata().getName();
-                },
-                n -> n != null);
+    String podName = ItPods.runningPodOfJob(client, ns, "count", Duration.ofSeconds(60));
 
     // -f follows the running container through the API server and our kubelet API, and ends
     // when the container ends.

@@ -155,24 +155,7 @@ class DockerBridgeIT {
             .endSpec()
             .build();
     client.batch().v1().jobs().inNamespace(ns).resource(job).create();
-    String podName =
-        await("the job's pod running")
-            .atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(200))
-            .until(
-                () -> {
-                  List<Pod> pods =
-                      client
-                          .pods()
-                          .inNamespace(ns)
-                          .withLabel("job-name", "count")
-                          .list()
-                          .getItems();
-                  return pods.isEmpty() || !"Running".equals(pods.get(0).getStatus().getPhase())
-                      ? null
-                      : pods.get(0).getMetadata().getName();
-                },
-                n -> n != null);
+    String podName = ItPods.runningPodOfJob(client, ns, "count", Duration.ofSeconds(60));
 
     // kubectl logs -f through the API server and our kubelet API: lines arrive while the
     // container prints them, and kubectl ends by itself when the container ends.
@@ -366,24 +349,11 @@ class DockerBridgeIT {
   }
 
   static PodBuilder pod(String ns, String name, String script) {
-    return new PodBuilder()
-        .withNewMetadata()
-        .withNamespace(ns)
-        .withName(name)
-        .endMetadata()
-        .withNewSpec()
-        .withNodeSelector(Map.of("kubernetes.io/hostname", NODE))
-        .addNewToleration()
-        .withKey("virtual-kubelet.io/provider")
-        .withOperator("Exists")
-        .endToleration()
-        .withRestartPolicy("Never")
+    return ItPods.onNode(NODE, ns, name, IMAGE, script)
+        .editSpec()
         .withTerminationGracePeriodSeconds(2L)
-        .addNewContainer()
-        .withName("main")
-        .withImage(IMAGE)
+        .editFirstContainer()
         .withImagePullPolicy("IfNotPresent")
-        .withCommand("sh", "-c", script)
         .endContainer()
         .endSpec();
   }

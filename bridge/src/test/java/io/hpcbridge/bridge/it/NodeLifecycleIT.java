@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,25 +93,14 @@ class NodeLifecycleIT {
     Files.createDirectories(marker);
     for (var e : Map.of("ok", 0, "three", 3).entrySet()) {
       Pod p =
-          new PodBuilder()
-              .withNewMetadata()
-              .withNamespace(NS)
-              .withName(e.getKey())
-              .endMetadata()
-              .withNewSpec()
-              .withNodeSelector(Map.of("kubernetes.io/hostname", NODE))
-              .addNewToleration()
-              .withKey("virtual-kubelet.io/provider")
-              .withOperator("Exists")
-              .endToleration()
-              .withRestartPolicy("Never")
-              .addNewContainer()
-              .withName("main")
-              .withImage("debian:bookworm")
-              .withCommand(
-                  "sh",
-                  "-c",
+          ItPods.onNode(
+                  NODE,
+                  NS,
+                  e.getKey(),
+                  "debian:bookworm",
                   "echo started >> /m/" + e.getKey() + "; sleep 10; exit " + e.getValue())
+              .editSpec()
+              .editFirstContainer()
               .addNewVolumeMount()
               .withName("m")
               .withMountPath("/m")

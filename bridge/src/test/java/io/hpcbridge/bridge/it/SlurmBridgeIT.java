@@ -139,24 +139,7 @@ class SlurmBridgeIT {
   }
 
   static PodBuilder pod(String name, String script) {
-    return new PodBuilder()
-        .withNewMetadata()
-        .withNamespace(ns)
-        .withName(name)
-        .endMetadata()
-        .withNewSpec()
-        .withNodeSelector(Map.of("kubernetes.io/hostname", NODE))
-        .addNewToleration()
-        .withKey("virtual-kubelet.io/provider")
-        .withOperator("Exists")
-        .endToleration()
-        .withRestartPolicy("Never")
-        .addNewContainer()
-        .withName("main")
-        .withImage("debian:bookworm")
-        .withCommand("sh", "-c", script)
-        .endContainer()
-        .endSpec();
+    return ItPods.onNode(NODE, ns, name, "debian:bookworm", script);
   }
 
   static Pod get(String name) {
@@ -321,24 +304,7 @@ class SlurmBridgeIT {
         TimeUnit.MILLISECONDS);
     client.batch().v1().jobs().inNamespace(ns).resource(job).create();
     try {
-      String first =
-          await("a pod of the Job Running")
-              .atMost(LONG)
-              .pollInterval(Duration.ofMillis(300))
-              .until(
-                  () ->
-                      client
-                          .pods()
-                          .inNamespace(ns)
-                          .withLabel("job-name", "count")
-                          .list()
-                          .getItems()
-                          .stream()
-                          .filter(p -> "Running".equals(p.getStatus().getPhase()))
-                          .map(p -> p.getMetadata().getName())
-                          .findFirst()
-                          .orElse(null),
-                  n -> n != null);
+      String first = ItPods.runningPodOfJob(client, ns, "count", LONG);
       // -f follows the running container (its log file on the shared /home, read over SFTP) and
       // ends when the container ends.
       String followed = logs(first, "-f");
