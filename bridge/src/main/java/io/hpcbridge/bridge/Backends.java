@@ -41,7 +41,7 @@ public final class Backends {
       throw new UncheckedIOException(e);
     }
     try {
-      String address = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
+      String address = cfg.nodeAddress();
       return f.create(
           new BackendContext(cfg.nodeName(), cfg.dataDir(), cfg.backendSettings(), address));
     } catch (IllegalArgumentException e) {

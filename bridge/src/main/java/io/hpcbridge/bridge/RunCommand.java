@@ -38,7 +38,7 @@ final class RunCommand implements Callable<Integer> {
     try (Backend backend = Backends.create(cfg);
         StateStore state = StateStore.open(cfg.stateFile())) {
       var cap = backend.capacity();
-      String ip = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
+      String ip = cfg.nodeAddress();
       PlanBuilder plans =
           new PlanBuilder(
               manifests,

@@ -50,7 +50,7 @@ final class ServeCommand implements Callable<Integer> {
             ? Config.fromKubeconfig(
                 null, Files.readString(cfg.kubeconfig()), cfg.kubeconfig().toString())
             : Config.autoConfigure(null);
-    String hostIP = cfg.node().address() != null ? cfg.node().address() : Net.primaryIPv4();
+    String hostIP = cfg.nodeAddress();
     List<AutoCloseable> open = new ArrayList<>();
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()

@@ -29,6 +29,11 @@ public record BridgeConfig(
     Kubelet kubelet,
     Map<String, Map<String, Object>> backends) {
 
+  /** The InternalIP the node advertises: {@code node.address}, else this machine's address. */
+  public String nodeAddress() {
+    return node.address() != null ? node.address() : io.hpcbridge.backend.HostAddress.primaryIPv4();
+  }
+
   public Map<String, Object> backendSettings() {
     return backends.getOrDefault(backend, Map.of());
   }
