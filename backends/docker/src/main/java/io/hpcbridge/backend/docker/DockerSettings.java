@@ -1,5 +1,6 @@
 package io.hpcbridge.backend.docker;
 
+import io.hpcbridge.backend.SettingValues;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,8 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The docker backend's settings, parsed once from the backend's config section. Every error names
@@ -219,8 +218,6 @@ public record DockerSettings(
     return n;
   }
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
-
   /**
    * Parses {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, a plain number of seconds, or
    * ISO-8601.
@@ -234,69 +231,30 @@ public record DockerSettings(
   }
 
   static Duration parseDuration(String key, String text) {
-    String t = text.trim();
     try {
-      if (t.matches("\\d+")) {
-        return Duration.ofSeconds(Long.parseLong(t));
-      }
-      Matcher mt = DURATION.matcher(t);
-      if (mt.matches()) {
-        long n = Long.parseLong(mt.group(1));
-        return switch (mt.group(2)) {
-          case "ms" -> Duration.ofMillis(n);
-          case "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          default -> Duration.ofHours(n);
-        };
-      }
-      return Duration.parse(t);
-    } catch (RuntimeException e) {
+      return SettingValues.duration(text);
+    } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(key + ": not a duration (e.g. 30s, 5m): " + text);
     }
   }
 
-  /** Kubernetes CPU quantity: {@code 2}, {@code 1.5}, {@code 500m}. */
+  /** Kubernetes CPU quantity: {@code 2}, {@code 1.5}, {@code 500m}; 0 when absent. */
   static long cpu(Map<String, Object> m, String key) {
     Object v = m.get(key.substring(key.lastIndexOf('.') + 1));
-    if (v == null) {
-      return 0;
-    }
-    String t = String.valueOf(v).trim();
     try {
-      if (t.endsWith("m")) {
-        return Long.parseLong(t.substring(0, t.length() - 1));
-      }
-      return Math.round(Double.parseDouble(t) * 1000);
-    } catch (NumberFormatException e) {
+      return v == null ? 0 : SettingValues.cpuMillis(String.valueOf(v));
+    } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(key + ": not a CPU quantity (e.g. 4, 500m): " + v);
     }
   }
 
-  /** Memory quantity: bytes or with a suffix {@code Ki Mi Gi Ti K M G T}. */
+  /** Memory quantity: bytes or with a suffix ({@code 8Gi}, {@code 512M}); 0 when absent. */
   static long memory(Map<String, Object> m, String key) {
     Object v = m.get(key.substring(key.lastIndexOf('.') + 1));
-    if (v == null) {
-      return 0;
-    }
-    String t = String.valueOf(v).trim();
-    Matcher mt = Pattern.compile("(\\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?").matcher(t);
-    if (!mt.matches()) {
+    try {
+      return v == null ? 0 : SettingValues.bytes(String.valueOf(v));
+    } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(key + ": not a memory quantity (e.g. 8Gi): " + v);
     }
-    long n = Long.parseLong(mt.group(1));
-    String suf = mt.group(2) == null ? "" : mt.group(2);
-    long f =
-        switch (suf) {
-          case "Ki" -> 1L << 10;
-          case "Mi" -> 1L << 20;
-          case "Gi" -> 1L << 30;
-          case "Ti" -> 1L << 40;
-          case "K" -> 1_000L;
-          case "M" -> 1_000_000L;
-          case "G" -> 1_000_000_000L;
-          case "T" -> 1_000_000_000_000L;
-          default -> 1L;
-        };
-    return n * f;
   }
 }

@@ -87,7 +87,10 @@ public final class LocalBackend implements Backend {
     this.nsenter = Tools.find("nsenter", settings.nsenter());
     this.mount = Tools.find("mount", null);
     // Processes run on this machine: the node's advertised address is the pods' address too.
-    this.hostIP = context.nodeAddress() != null ? context.nodeAddress() : HostInfo.primaryIPv4();
+    this.hostIP =
+        context.nodeAddress() != null
+            ? context.nodeAddress()
+            : io.hpcbridge.backend.HostAddress.primaryIPv4();
     this.killer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {

@@ -1,6 +1,7 @@
 package io.hpcbridge.backend.local;
 
 import io.hpcbridge.backend.BackendContext;
+import io.hpcbridge.backend.SettingValues;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -57,8 +58,8 @@ record LocalSettings(
     }
     String wd = ctx.setting("workDir", null);
     Path workDir = wd == null ? ctx.dataDir().resolve("local") : Path.of(wd);
-    long cpu = parse(ctx, "cpus", 0L, Quantities::cpuMillis);
-    long mem = parse(ctx, "memory", 0L, Quantities::bytes);
+    long cpu = parse(ctx, "cpus", 0L, SettingValues::cpuMillis);
+    long mem = parse(ctx, "memory", 0L, SettingValues::bytes);
     long pods =
         parse(
             ctx,
@@ -71,11 +72,11 @@ record LocalSettings(
               }
               return v;
             });
-    Duration backoff = parse(ctx, "restartBackoff", Duration.ofSeconds(1), Quantities::duration);
+    Duration backoff = parse(ctx, "restartBackoff", Duration.ofSeconds(1), SettingValues::duration);
     Duration maxBackoff =
-        parse(ctx, "maxRestartBackoff", Duration.ofSeconds(60), Quantities::duration);
+        parse(ctx, "maxRestartBackoff", Duration.ofSeconds(60), SettingValues::duration);
     Duration start =
-        parse(ctx, "supervisorStartTimeout", Duration.ofSeconds(60), Quantities::duration);
+        parse(ctx, "supervisorStartTimeout", Duration.ofSeconds(60), SettingValues::duration);
     return new LocalSettings(
         workDir.toAbsolutePath().normalize(),
         cpu,

@@ -76,19 +76,6 @@ class LocalBackendTest {
   }
 
   @Test
-  void quantities() {
-    assertThat(Quantities.cpuMillis("500m")).isEqualTo(500);
-    assertThat(Quantities.cpuMillis("1.5")).isEqualTo(1500);
-    assertThat(Quantities.bytes("1Ki")).isEqualTo(1024);
-    assertThat(Quantities.bytes("2G")).isEqualTo(2_000_000_000L);
-    assertThat(Quantities.duration("250ms")).isEqualTo(Duration.ofMillis(250));
-    assertThat(Quantities.duration("2m")).isEqualTo(Duration.ofMinutes(2));
-    assertThat(Quantities.duration("PT3S")).isEqualTo(Duration.ofSeconds(3));
-    assertThatThrownBy(() -> Quantities.bytes("16 GB"))
-        .isInstanceOf(IllegalArgumentException.class);
-  }
-
-  @Test
   void emptyCommandIsAnInvalidPod() throws Exception {
     ContainerPlan noCommand =
         new ContainerPlan(

@@ -1,19 +1,17 @@
 package io.hpcbridge.backend.slurm;
 
+import io.hpcbridge.backend.SettingValues;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads a backend's config section: nested YAML maps ({@code ssh: {host: x}}) or flat dotted keys
  * ({@code ssh.host: x}). Every error names the full key, prefixed with {@code backends.slurm.}.
  */
 final class Settings {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)?");
   private final Map<String, Object> root;
 
   Settings(Map<String, Object> root) {
@@ -88,19 +86,11 @@ final class Settings {
     if (v instanceof Number n) {
       return Duration.ofSeconds(n.longValue());
     }
-    Matcher m = DURATION.matcher(String.valueOf(v).trim());
-    if (!m.matches()) {
+    try {
+      return SettingValues.duration(String.valueOf(v));
+    } catch (IllegalArgumentException e) {
       throw bad(key, "expected a duration like 30s, 5m, 24h or 7d, got " + v);
     }
-    long n = Long.parseLong(m.group(1));
-    String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
-    };
   }
 
   /** A list of strings; a single string is split on whitespace. */

@@ -1,4 +1,4 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend;
 
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -6,10 +6,14 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses Kubernetes quantities ({@code 8}, {@code 500m}, {@code 16Gi}) and durations. */
-final class Quantities {
+/**
+ * Parses values of backend settings: Kubernetes quantities ({@code 8}, {@code 500m}, {@code 16Gi})
+ * and durations ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 7d}, plain seconds,
+ * ISO-8601). Failures are {@link IllegalArgumentException}s the caller prefixes with its key.
+ */
+public final class SettingValues {
 
-  private Quantities() {}
+  private SettingValues() {}
 
   private static final Pattern QUANTITY =
       Pattern.compile("^([0-9]+(?:\\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$");
@@ -41,7 +45,7 @@ final class Quantities {
   }
 
   /** CPU in millicores: {@code 8} → 8000, {@code 500m} → 500, {@code 1.5} → 1500. */
-  static long cpuMillis(String text) {
+  public static long cpuMillis(String text) {
     long v =
         quantity(text)
             .multiply(BigDecimal.valueOf(1000))
@@ -54,7 +58,7 @@ final class Quantities {
   }
 
   /** Bytes: {@code 16Gi}, {@code 512M}, {@code 1000}. */
-  static long bytes(String text) {
+  public static long bytes(String text) {
     long v = quantity(text).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
     if (v <= 0) {
       throw new IllegalArgumentException("must be positive: '" + text + "'");
@@ -62,17 +66,22 @@ final class Quantities {
     return v;
   }
 
-  private static final Pattern DURATION = Pattern.compile("^([0-9]+)(ms|s|m|h)?$");
+  private static final Pattern DURATION = Pattern.compile("^([0-9]+)(ms|s|m|h|d)?$");
 
   /** {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}, a plain number of seconds, or ISO-8601. */
-  static Duration duration(String text) {
+  public static Duration duration(String text) {
     String t = text.trim();
     if (t.startsWith("P") || t.startsWith("p")) {
-      return Duration.parse(t);
+      try {
+        return Duration.parse(t);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("not a duration: '" + text + "'");
+      }
     }
     Matcher m = DURATION.matcher(t);
     if (!m.matches()) {
-      throw new IllegalArgumentException("not a duration: '" + text + "' (e.g. 500ms, 10s, 2m)");
+      throw new IllegalArgumentException(
+          "not a duration: '" + text + "' (e.g. 500ms, 10s, 2m, 24h, 7d)");
     }
     long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
@@ -80,6 +89,7 @@ final class Quantities {
       case "ms" -> Duration.ofMillis(n);
       case "m" -> Duration.ofMinutes(n);
       case "h" -> Duration.ofHours(n);
+      case "d" -> Duration.ofDays(n);
       default -> Duration.ofSeconds(n);
     };
   }
