@@ -139,15 +139,26 @@ public final class NodeController implements AutoCloseable {
   }
 
   private void register() {
-    Node existing = client.nodes().withName(cfg.nodeName()).get();
-    Node desired = desiredNode(existing);
-    Node saved;
-    if (existing == null) {
-      saved = client.nodes().resource(desired).create();
-      log.info("registered node {}", cfg.nodeName());
-    } else {
-      saved = client.nodes().resource(desired).update();
-      log.info("adopted existing node {}", cfg.nodeName());
+    Node saved = null;
+    // The node lifecycle controller edits an existing node (taints) while we adopt it: a conflict
+    // means "read again", not "fail to start".
+    for (int attempt = 1; saved == null; attempt++) {
+      Node existing = client.nodes().withName(cfg.nodeName()).get();
+      Node desired = desiredNode(existing);
+      try {
+        if (existing == null) {
+          saved = client.nodes().resource(desired).create();
+          log.info("registered node {}", cfg.nodeName());
+        } else {
+          saved = client.nodes().resource(desired).update();
+          log.info("adopted existing node {}", cfg.nodeName());
+        }
+      } catch (KubernetesClientException e) {
+        if ((e.getCode() != 409) || attempt >= 10) {
+          throw e;
+        }
+        log.debug("node {} changed while registering ({}), retrying", cfg.nodeName(), e.getCode());
+      }
     }
     nodeUid = saved.getMetadata().getUid();
     writeStatus();

@@ -169,8 +169,9 @@ class KubeControlPlaneIT {
   private Instant reportReady(String name) {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     String ts = DateTimeFormatter.ISO_INSTANT.format(now);
-    Node node = client.nodes().withName(name).get();
-    node.setStatus(
+    // A merge patch of the status, not a read-modify-write: the node lifecycle controller changes
+    // the new node (taints) concurrently, and a PUT would then conflict.
+    var status =
         new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
             .addNewCondition()
             .withType("Ready")
@@ -180,8 +181,15 @@ class KubeControlPlaneIT {
             .withLastHeartbeatTime(ts)
             .withLastTransitionTime(ts)
             .endCondition()
-            .build());
-    client.nodes().resource(node).updateStatus();
+            .build();
+    client
+        .nodes()
+        .withName(name)
+        .subresource("status")
+        .patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            "{\"status\":" + io.fabric8.kubernetes.client.utils.Serialization.asJson(status) + "}");
     Lease lease =
         new LeaseBuilder()
             .withNewMetadata()
