@@ -961,14 +961,15 @@ public final class DockerBackend implements Backend {
 
   /**
    * Docker records an OOM kill from an event that may arrive after the exit: a container killed by
-   * SIGKILL (137) is inspected again for a few seconds before its reason is trusted.
+   * SIGKILL (137) is inspected again for up to 30 s (the event lags on a loaded host) before its
+   * reason is trusted.
    */
   private static boolean oomUnsettled(Cached c, long nowNanos) {
     ContainerView v = c.view();
     return v.exited()
         && v.exitCode() == 137
         && !v.oomKilled()
-        && nowNanos - c.seen().seenAtNanos() < TimeUnit.SECONDS.toNanos(10);
+        && nowNanos - c.seen().seenAtNanos() < TimeUnit.SECONDS.toNanos(30);
   }
 
   /** Inspects one container; null when it is gone. */
