@@ -190,7 +190,10 @@ await() {
   local t=$1 c=$2 port=$3 i pid log=$DIR/logs/$2.log
   shift 3
   for ((i = 0; i < t * 5; i++)); do
-    if ! pid=$(live_pid "$DIR/$c.pid" "${CMD[$c]}"); then
+    # The pid may still be the shell that is about to exec the component: judge it by
+    # liveness only; the name is checked by owns_port below, once it answers.
+    pid=$(cat "$DIR/$c.pid" 2>/dev/null) || pid=
+    if ! [[ $pid =~ ^[0-9]+$ ]] || ! kill -0 "$pid" 2>/dev/null; then
       last_run "$c" | grep -q 'address already in use' && return 2
       last_run "$c" | tail -n 15 | sed 's/^/  | /' >&2
       stop_all 5
