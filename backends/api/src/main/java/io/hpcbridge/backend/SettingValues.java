@@ -35,7 +35,8 @@ public final class SettingValues {
           Map.entry("Pi", BigDecimal.valueOf(2).pow(50)),
           Map.entry("Ei", BigDecimal.valueOf(2).pow(60)));
 
-  private static BigDecimal quantity(String text) {
+  /** The quantity's value in base units: {@code 500m} → 0.5, {@code 2Ki} → 2048. */
+  static BigDecimal quantity(String text) {
     Matcher m = QUANTITY.matcher(text.trim());
     if (!m.matches()) {
       throw new IllegalArgumentException("not a quantity: '" + text + "'");
@@ -46,24 +47,12 @@ public final class SettingValues {
 
   /** CPU in millicores: {@code 8} → 8000, {@code 500m} → 500, {@code 1.5} → 1500. */
   public static long cpuMillis(String text) {
-    long v =
-        quantity(text)
-            .multiply(BigDecimal.valueOf(1000))
-            .setScale(0, java.math.RoundingMode.CEILING)
-            .longValueExact();
-    if (v <= 0) {
-      throw new IllegalArgumentException("must be positive: '" + text + "'");
-    }
-    return v;
+    return ResourceQuantity.parse(text).cpuMillis();
   }
 
   /** Bytes: {@code 16Gi}, {@code 512M}, {@code 1000}. */
   public static long bytes(String text) {
-    long v = quantity(text).setScale(0, java.math.RoundingMode.CEILING).longValueExact();
-    if (v <= 0) {
-      throw new IllegalArgumentException("must be positive: '" + text + "'");
-    }
-    return v;
+    return ResourceQuantity.parse(text).bytes();
   }
 
   private static final Pattern DURATION = Pattern.compile("^([0-9]+)(ms|s|m|h|d)?$");
