@@ -71,6 +71,39 @@ public interface Backend extends AutoCloseable {
   }
 
   /**
+   * The scheduling options the pod itself chose (through annotations or a preset it named), for the
+   * bridge's policy to check before anything is submitted. Values that come from the operator's own
+   * configuration (a default partition, a default runtime, what a named preset sets) are not
+   * choices of the pod and are left out. Keys, each present only when chosen: {@link
+   * #CHOICE_RUNTIME}, {@link #CHOICE_PARTITION}, {@link #CHOICE_ACCOUNT}, {@link #CHOICE_QOS},
+   * {@link #CHOICE_NODES} (the largest node count asked for), {@link #CHOICE_EXCLUSIVE} ({@code
+   * true}/{@code false}), {@link #CHOICE_TIME} (seconds), {@link #CHOICE_PRESET}. Pure: no remote
+   * call. Default: none.
+   *
+   * @throws BackendException.InvalidPod when an option is malformed (same reasons as submit)
+   */
+  default Map<String, String> choices(PodPlan plan) throws BackendException {
+    return Map.of();
+  }
+
+  String CHOICE_RUNTIME = "runtime";
+  String CHOICE_PARTITION = "partition";
+  String CHOICE_ACCOUNT = "account";
+  String CHOICE_QOS = "qos";
+  String CHOICE_NODES = "nodes";
+  String CHOICE_EXCLUSIVE = "exclusive";
+  String CHOICE_TIME = "time";
+  String CHOICE_PRESET = "flavor";
+
+  /**
+   * Replaces the files of one volume of a running pod, e.g. a rotated service account token: each
+   * file is replaced atomically where the pod sees it. Default: not supported.
+   */
+  default void updateVolume(Handle handle, VolumePlan volume) throws BackendException {
+    throw new UnsupportedOperationException(name() + " cannot update the volumes of a running pod");
+  }
+
+  /**
    * Forgets a finished pod: removes its working files, containers or directories. Called once the
    * pod is gone from Kubernetes; the default keeps everything.
    */

@@ -20,6 +20,7 @@ import java.util.Set;
  * @param resources requests and limits
  * @param mounts volume mounts
  * @param ports declared ports
+ * @param security the container's securityContext, pod defaults applied
  */
 public record ContainerPlan(
     String name,
@@ -32,9 +33,38 @@ public record ContainerPlan(
     Set<String> secretEnv,
     Resources resources,
     List<Mount> mounts,
-    List<Port> ports) {
+    List<Port> ports,
+    SecurityPlan security) {
 
   static final String REDACTED = "<redacted>";
+
+  /** A container without a securityContext. */
+  public ContainerPlan(
+      String name,
+      String image,
+      String imagePullPolicy,
+      List<String> command,
+      List<String> args,
+      String workingDir,
+      Map<String, String> env,
+      Set<String> secretEnv,
+      Resources resources,
+      List<Mount> mounts,
+      List<Port> ports) {
+    this(
+        name,
+        image,
+        imagePullPolicy,
+        command,
+        args,
+        workingDir,
+        env,
+        secretEnv,
+        resources,
+        mounts,
+        ports,
+        SecurityPlan.NONE);
+  }
 
   public ContainerPlan {
     Objects.requireNonNull(name, "name");
@@ -47,6 +77,24 @@ public record ContainerPlan(
     resources = resources == null ? Resources.NONE : resources;
     mounts = List.copyOf(mounts == null ? List.of() : mounts);
     ports = List.copyOf(ports == null ? List.of() : ports);
+    security = security == null ? SecurityPlan.NONE : security;
+  }
+
+  /** A copy with another securityContext. */
+  public ContainerPlan withSecurity(SecurityPlan s) {
+    return new ContainerPlan(
+        name,
+        image,
+        imagePullPolicy,
+        command,
+        args,
+        workingDir,
+        env,
+        secretEnv,
+        resources,
+        mounts,
+        ports,
+        s);
   }
 
   /** Command followed by args: what to execute when the image is not used. */
@@ -85,7 +133,8 @@ public record ContainerPlan(
         secretEnv,
         resources,
         mounts,
-        ports);
+        ports,
+        security);
   }
 
   private static List<String> scrub(List<String> words, List<String> secrets) {

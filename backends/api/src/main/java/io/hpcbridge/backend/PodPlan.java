@@ -23,6 +23,9 @@ import java.util.stream.Stream;
  * @param activeDeadline optional wall-clock limit of the pod
  * @param labels the pod's labels
  * @param annotations the pod's annotations (backends read their runtime options here)
+ * @param hostAccess which of the host's namespaces the pod shares (the policy allowed them)
+ * @param allowedHosts the backend hosts (e.g. Docker hosts) the pod may be placed on; empty means
+ *     any
  */
 public record PodPlan(
     PodRef pod,
@@ -34,7 +37,44 @@ public record PodPlan(
     Duration terminationGracePeriod,
     Optional<Duration> activeDeadline,
     Map<String, String> labels,
-    Map<String, String> annotations) {
+    Map<String, String> annotations,
+    HostAccess hostAccess,
+    List<String> allowedHosts) {
+
+  /** A pod that shares none of the host's namespaces and may be placed anywhere. */
+  public PodPlan(
+      PodRef pod,
+      String nodeName,
+      List<ContainerPlan> initContainers,
+      List<ContainerPlan> containers,
+      List<VolumePlan> volumes,
+      RestartPolicy restartPolicy,
+      Duration terminationGracePeriod,
+      Optional<Duration> activeDeadline,
+      Map<String, String> labels,
+      Map<String, String> annotations) {
+    this(
+        pod,
+        nodeName,
+        initContainers,
+        containers,
+        volumes,
+        restartPolicy,
+        terminationGracePeriod,
+        activeDeadline,
+        labels,
+        annotations,
+        HostAccess.NONE,
+        List.of());
+  }
+
+  /**
+   * The host namespaces a pod shares ({@code hostNetwork}, {@code hostPID}, {@code hostIPC}).
+   * Backends whose pods always share them (local processes, Slurm jobs) say so in their README.
+   */
+  public record HostAccess(boolean network, boolean pid, boolean ipc) {
+    public static final HostAccess NONE = new HostAccess(false, false, false);
+  }
 
   public PodPlan {
     Objects.requireNonNull(pod, "pod");
@@ -46,6 +86,8 @@ public record PodPlan(
     activeDeadline = activeDeadline == null ? Optional.empty() : activeDeadline;
     labels = Map.copyOf(labels == null ? Map.of() : labels);
     annotations = Map.copyOf(annotations == null ? Map.of() : annotations);
+    hostAccess = hostAccess == null ? HostAccess.NONE : hostAccess;
+    allowedHosts = List.copyOf(allowedHosts == null ? List.of() : allowedHosts);
     if (containers.isEmpty()) {
       throw new IllegalArgumentException("a pod needs at least one container");
     }
@@ -110,6 +152,42 @@ public record PodPlan(
         terminationGracePeriod,
         activeDeadline,
         labels,
-        new LinkedHashMap<>(annotations));
+        new LinkedHashMap<>(annotations),
+        hostAccess,
+        allowedHosts);
+  }
+
+  /** A copy with other containers (e.g. with another securityContext). */
+  public PodPlan withContainers(List<ContainerPlan> init, List<ContainerPlan> main) {
+    return new PodPlan(
+        pod,
+        nodeName,
+        init,
+        main,
+        volumes,
+        restartPolicy,
+        terminationGracePeriod,
+        activeDeadline,
+        labels,
+        annotations,
+        hostAccess,
+        allowedHosts);
+  }
+
+  /** A copy with other host access and allowed hosts (what the policy decided). */
+  public PodPlan withPlacement(HostAccess access, List<String> hosts) {
+    return new PodPlan(
+        pod,
+        nodeName,
+        initContainers,
+        containers,
+        volumes,
+        restartPolicy,
+        terminationGracePeriod,
+        activeDeadline,
+        labels,
+        annotations,
+        access,
+        hosts);
   }
 }
