@@ -1,8 +1,9 @@
 package io.hpcbridge.bridge;
 
+import io.hpcbridge.backend.Handle;
 import io.hpcbridge.bridge.config.BridgeConfig;
-import io.hpcbridge.state.PodRecord;
 import io.hpcbridge.state.StateStore;
+import io.hpcbridge.state.TrackedPod;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +42,7 @@ final class StateCommand {
     public Integer call() throws Exception {
       BridgeConfig cfg = config.load();
       try (StateStore state = StateStore.openReadOnly(cfg.stateFile())) {
-        List<PodRecord> rows = state.list().stream().filter(r -> all || !r.isGone()).toList();
+        List<TrackedPod> rows = state.list().stream().filter(r -> all || !r.isGone()).toList();
         if ("json".equals(output)) {
           System.out.println(
               Json.MAPPER
@@ -51,8 +52,14 @@ final class StateCommand {
         }
         String fmt = "%-40s %-10s %-8s %-50s %s%n";
         System.out.printf(fmt, "NAMESPACE/NAME", "PHASE", "BACKEND", "HANDLE", "CREATED");
-        for (PodRecord r : rows) {
-          System.out.printf(fmt, r.key(), nz(r.phase()), r.backend(), nz(r.handle()), r.created());
+        for (TrackedPod r : rows) {
+          System.out.printf(
+              fmt,
+              r.key(),
+              r.phase().toKubernetes(),
+              r.backend(),
+              r.handle().map(Handle::toString).orElse("-"),
+              r.created());
         }
         return 0;
       }
@@ -88,13 +95,12 @@ final class StateCommand {
           System.err.println("error: no pod " + target + " in " + cfg.stateFile());
           return 1;
         }
-        PodRecord r = rec.get();
+        TrackedPod r = rec.get();
         var transitions = state.transitions(r.uid());
         if ("json".equals(output)) {
           Map<String, Object> m = summary(r);
           m.put("plan", r.planJson() == null ? null : Json.MAPPER.readTree(r.planJson()));
-          m.put(
-              "observed", r.observedJson() == null ? null : Json.MAPPER.readTree(r.observedJson()));
+          m.put("observed", r.observed().orElse(null));
           m.put("transitions", transitions);
           System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(m));
           return 0;
@@ -103,21 +109,25 @@ final class StateCommand {
         System.out.println("transitions:");
         for (var t : transitions) {
           System.out.printf(
-              "  %s  %-10s -> %-10s %s%n", t.at(), nz(t.from()), nz(t.to()), nz(t.detail()));
+              "  %s  %-10s -> %-10s %s%n",
+              t.at(),
+              t.from() == null ? "-" : t.from().toKubernetes(),
+              t.to().toKubernetes(),
+              nz(t.detail()));
         }
         return 0;
       }
     }
   }
 
-  static Map<String, Object> summary(PodRecord r) {
+  static Map<String, Object> summary(TrackedPod r) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("uid", r.uid());
     m.put("pod", r.key());
     m.put("node", r.node());
     m.put("backend", r.backend());
-    m.put("handle", r.handle());
-    m.put("phase", r.phase());
+    m.put("handle", r.handle().map(Handle::toString).orElse(null));
+    m.put("phase", r.phase().toKubernetes());
     m.put("reason", r.reason());
     m.put("message", r.message());
     m.put("created", str(r.created()));

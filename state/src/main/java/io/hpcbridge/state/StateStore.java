@@ -1,5 +1,9 @@
 package io.hpcbridge.state;
 
+import io.hpcbridge.backend.Handle;
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.backend.Observed.Phase;
+import io.hpcbridge.backend.PodRef;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -74,10 +78,11 @@ public final class StateStore implements AutoCloseable {
    * Inserts the intent row in one transaction, BEFORE the backend is called. Idempotent: if the uid
    * exists, returns the existing record unchanged.
    */
-  public PodRecord recordIntent(PodIntent intent) {
+  public TrackedPod recordIntent(PodIntent intent) {
     Objects.requireNonNull(intent, "intent");
+    String uid = intent.ref().uid();
     return db.write(
-        "record intent of pod " + intent.uid(),
+        "record intent of pod " + uid,
         () -> {
           long now = clock.millis();
           int inserted =
@@ -85,62 +90,71 @@ public final class StateStore implements AutoCloseable {
                   "INSERT INTO pods (uid, namespace, name, node, backend, phase, pod_json,"
                       + " plan_json, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                       + " ON CONFLICT (uid) DO NOTHING",
-                  intent.uid(),
-                  intent.namespace(),
-                  intent.name(),
+                  uid,
+                  intent.ref().namespace(),
+                  intent.ref().name(),
                   intent.node(),
                   intent.backend(),
-                  Phase.PENDING,
+                  Phase.PENDING.toKubernetes(),
                   intent.podJson(),
                   intent.planJson(),
                   now);
           if (inserted == 1) {
             String detail = "intent backend=" + intent.backend() + " node=" + intent.node();
-            addTransition(intent.uid(), now, null, Phase.PENDING, detail);
+            addTransition(uid, now, null, Phase.PENDING, detail);
           }
-          return load(intent.uid()).orElseThrow();
+          return load(uid).orElseThrow();
         });
   }
 
   /** Sets the backend handle and the submitted time. Repeating the same handle changes nothing. */
-  public void recordSubmitted(String uid, String handle) {
+  public void recordSubmitted(String uid, Handle handle) {
     Objects.requireNonNull(handle, "handle");
     db.write(
         "record submission of pod " + uid,
         () -> {
-          PodRecord pod = require(uid);
-          if (handle.equals(pod.handle())) {
+          TrackedPod pod = require(uid);
+          if (pod.handle().equals(Optional.of(handle))) {
             return null;
           }
           long now = clock.millis();
-          db.update("UPDATE pods SET handle = ?, submitted_ms = ? WHERE uid = ?", handle, now, uid);
-          String replacing = pod.handle() == null ? "" : " replacing " + pod.handle();
+          db.update(
+              "UPDATE pods SET handle = ?, submitted_ms = ? WHERE uid = ?",
+              handle.toString(),
+              now,
+              uid);
+          String replacing = pod.handle().map(h -> " replacing " + h).orElse("");
           addTransition(uid, now, pod.phase(), pod.phase(), "submitted " + handle + replacing);
           return null;
         });
   }
 
   /**
-   * Stores what the backend last reported. Sets the finished time on the first terminal phase; logs
-   * a transition only when the phase changed.
+   * Stores what the backend last reported, when it differs from what is stored. Sets the finished
+   * time on the first terminal phase; logs a transition only when the phase changed.
+   *
+   * @return whether anything changed
    */
-  public void recordObserved(String uid, String phase, String observedJson) {
-    Phase.require(phase);
-    db.write(
+  public boolean recordObserved(String uid, Observed observed) {
+    Objects.requireNonNull(observed, "observed");
+    return db.write(
         "record observed state of pod " + uid,
         () -> {
-          PodRecord pod = require(uid);
+          TrackedPod pod = require(uid);
+          if (pod.phase() == observed.phase() && pod.observed().equals(Optional.of(observed))) {
+            return false;
+          }
           long now = clock.millis();
           db.update(
               "UPDATE pods SET phase = ?, observed_json = ?, finished_ms = ? WHERE uid = ?",
-              phase,
-              observedJson,
-              finishedMillis(pod, Phase.isTerminal(phase), now),
+              observed.phase().toKubernetes(),
+              ObservedJson.write(observed),
+              finishedMillis(pod, observed.phase().terminal(), now),
               uid);
-          if (!phase.equals(pod.phase())) {
-            addTransition(uid, now, pod.phase(), phase, "observed");
+          if (observed.phase() != pod.phase()) {
+            addTransition(uid, now, pod.phase(), observed.phase(), "observed");
           }
-          return null;
+          return true;
         });
   }
 
@@ -151,8 +165,8 @@ public final class StateStore implements AutoCloseable {
     db.write(
         "record failure of pod " + uid,
         () -> {
-          PodRecord pod = require(uid);
-          if (Phase.FAILED.equals(pod.phase())
+          TrackedPod pod = require(uid);
+          if (pod.phase() == Phase.FAILED
               && Objects.equals(reason, pod.reason())
               && Objects.equals(message, pod.message())) {
             return null;
@@ -160,7 +174,7 @@ public final class StateStore implements AutoCloseable {
           long now = clock.millis();
           db.update(
               "UPDATE pods SET phase = ?, reason = ?, message = ?, finished_ms = ? WHERE uid = ?",
-              Phase.FAILED,
+              Phase.FAILED.toKubernetes(),
               reason,
               message,
               finishedMillis(pod, true, now),
@@ -180,12 +194,12 @@ public final class StateStore implements AutoCloseable {
     markOnce(uid, "gone", "gone_ms");
   }
 
-  public Optional<PodRecord> get(String uid) {
+  public Optional<TrackedPod> get(String uid) {
     return db.read("read pod " + uid, () -> load(uid));
   }
 
   /** The newest row of that name not gone, else the newest row of that name. */
-  public Optional<PodRecord> findByName(String namespace, String name) {
+  public Optional<TrackedPod> findByName(String namespace, String name) {
     return db.read(
         "find pod " + namespace + "/" + name,
         () ->
@@ -202,7 +216,7 @@ public final class StateStore implements AutoCloseable {
   }
 
   /** Rows of that node not gone, oldest first: the pods the bridge must keep watching. */
-  public List<PodRecord> active(String node) {
+  public List<TrackedPod> active(String node) {
     return db.read(
         "list active pods of node " + node,
         () ->
@@ -213,7 +227,7 @@ public final class StateStore implements AutoCloseable {
   }
 
   /** All rows, oldest first. */
-  public List<PodRecord> list() {
+  public List<TrackedPod> list() {
     return db.read(
         "list pods", () -> db.query(SELECT_PODS + "ORDER BY created_ms, rowid", StateStore::pod));
   }
@@ -231,8 +245,8 @@ public final class StateStore implements AutoCloseable {
                         rs.getLong(1),
                         rs.getString(2),
                         Instant.ofEpochMilli(rs.getLong(3)),
-                        rs.getString(4),
-                        rs.getString(5),
+                        rs.getString(4) == null ? null : Phase.fromKubernetes(rs.getString(4)),
+                        Phase.fromKubernetes(rs.getString(5)),
                         rs.getString(6)),
                 uid));
   }
@@ -267,7 +281,7 @@ public final class StateStore implements AutoCloseable {
     db.write(
         "mark pod " + uid + " " + event,
         () -> {
-          Optional<PodRecord> pod = load(uid);
+          Optional<TrackedPod> pod = load(uid);
           if (pod.isEmpty()) {
             log.debug("No state row for pod uid {}; not marking it {}", uid, event);
             return null;
@@ -282,7 +296,7 @@ public final class StateStore implements AutoCloseable {
         });
   }
 
-  private PodRecord require(String uid) throws SQLException {
+  private TrackedPod require(String uid) throws SQLException {
     return load(uid)
         .orElseThrow(
             () ->
@@ -294,43 +308,43 @@ public final class StateStore implements AutoCloseable {
                         + " (its intent was never recorded)"));
   }
 
-  private Optional<PodRecord> load(String uid) throws SQLException {
+  private Optional<TrackedPod> load(String uid) throws SQLException {
     return db.query(SELECT_PODS + "WHERE uid = ?", StateStore::pod, uid).stream().findFirst();
   }
 
-  private void addTransition(String uid, long at, String from, String to, String detail)
+  private void addTransition(String uid, long at, Phase from, Phase to, String detail)
       throws SQLException {
     db.update(
         "INSERT INTO transitions (uid, at_ms, from_phase, to_phase, detail) VALUES (?, ?, ?, ?, ?)",
         uid,
         at,
-        from,
-        to,
+        from == null ? null : from.toKubernetes(),
+        to.toKubernetes(),
         detail);
     log.debug("Pod {}: {} -> {} ({})", uid, from, to, detail);
   }
 
-  private static Long finishedMillis(PodRecord pod, boolean terminal, long now) {
+  private static Long finishedMillis(TrackedPod pod, boolean terminal, long now) {
     if (pod.finished() != null) {
       return pod.finished().toEpochMilli();
     }
     return terminal ? now : null;
   }
 
-  private static PodRecord pod(ResultSet rs) throws SQLException {
-    return new PodRecord(
-        rs.getString(1),
-        rs.getString(2),
-        rs.getString(3),
+  private static TrackedPod pod(ResultSet rs) throws SQLException {
+    String uid = rs.getString(1);
+    String handle = rs.getString(6);
+    return new TrackedPod(
+        new PodRef(rs.getString(2), rs.getString(3), uid),
         rs.getString(4),
         rs.getString(5),
-        rs.getString(6),
-        rs.getString(7),
+        handle == null ? Optional.empty() : Optional.of(Handle.parse(handle)),
+        Phase.fromKubernetes(rs.getString(7)),
         rs.getString(8),
         rs.getString(9),
         rs.getString(10),
         rs.getString(11),
-        rs.getString(12),
+        ObservedJson.read(uid, rs.getString(12)),
         instant(rs, 13),
         instant(rs, 14),
         instant(rs, 15),

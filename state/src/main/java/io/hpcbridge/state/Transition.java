@@ -1,13 +1,14 @@
 package io.hpcbridge.state;
 
+import io.hpcbridge.backend.Observed.Phase;
 import java.time.Instant;
 
 /**
- * One entry of a pod's append-only history. {@code from} and {@code to} are pod phases ({@code
- * from} is null for the intent); {@code detail} starts with the event: {@code intent}, {@code
- * submitted}, {@code observed}, {@code failed}, {@code deleting} or {@code gone}.
+ * One entry of a pod's append-only history. {@code from} is null for the intent; {@code detail}
+ * starts with the event: {@code intent}, {@code submitted}, {@code observed}, {@code failed},
+ * {@code deleting} or {@code gone}.
  */
-public record Transition(long seq, String uid, Instant at, String from, String to, String detail) {
+public record Transition(long seq, String uid, Instant at, Phase from, Phase to, String detail) {
 
   /** The event word that {@code detail} starts with. */
   public String event() {
@@ -16,6 +17,6 @@ public record Transition(long seq, String uid, Instant at, String from, String t
   }
 
   public boolean isPhaseChange() {
-    return !to.equals(from);
+    return to != from;
   }
 }

@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.hpcbridge.backend.Observed.Phase;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -94,13 +95,13 @@ class ConcurrencyTest {
           .pollInterval(Duration.ofMillis(5))
           .untilAsserted(
               () -> {
-                List<PodRecord> seen = reader.list();
+                List<TrackedPod> seen = reader.list();
                 assertThat(seen)
                     .allSatisfy(
                         pod -> {
                           if (pod.isTerminal()) {
                             assertThat(pod.finished()).isNotNull();
-                            assertThat(pod.handle()).isNotNull();
+                            assertThat(pod.handle()).isPresent();
                           }
                         });
                 assertThat(seen).hasSize(expected);
@@ -182,23 +183,23 @@ class ConcurrencyTest {
   /** The life of one pod as the bridge records it: five transactions, five transitions. */
   static void lifecycle(StateStore store, String uid) {
     store.recordIntent(intent(uid));
-    store.recordSubmitted(uid, "h-" + uid);
-    store.recordObserved(uid, Phase.RUNNING, "{\"by\":\"" + uid + "\"}");
-    store.recordObserved(uid, Phase.SUCCEEDED, "{\"exit\":0}");
+    store.recordSubmitted(uid, Pods.handle("h-" + uid));
+    store.recordObserved(uid, Pods.observed(Phase.RUNNING, "by " + uid));
+    store.recordObserved(uid, Pods.observed(Phase.SUCCEEDED, "{\"exit\":0}"));
     store.markGone(uid);
   }
 
   /** Every writer does this to the same pod; only the first of each step may leave a trace. */
   static void raceOnShared(StateStore store, String writer) {
     store.recordIntent(intent(SHARED));
-    store.recordObserved(SHARED, Phase.RUNNING, "{\"by\":\"" + writer + "\"}");
+    store.recordObserved(SHARED, Pods.observed(Phase.RUNNING, "by " + writer));
     store.markDeleting(SHARED);
   }
 
   private static void assertAllWritten(StateStore store, int pods) {
-    List<PodRecord> all = store.list();
+    List<TrackedPod> all = store.list();
     assertThat(all).hasSize(pods + 1);
-    for (PodRecord pod : all) {
+    for (TrackedPod pod : all) {
       if (pod.uid().equals(SHARED)) {
         assertThat(store.transitions(SHARED))
             .extracting(Transition::event)
@@ -206,7 +207,7 @@ class ConcurrencyTest {
       } else {
         assertThat(pod.phase()).isEqualTo(Phase.SUCCEEDED);
         assertThat(pod.isGone()).isTrue();
-        assertThat(pod.handle()).isEqualTo("h-" + pod.uid());
+        assertThat(pod.handle()).contains(Pods.handle("h-" + pod.uid()));
         assertThat(store.transitions(pod.uid()))
             .extracting(Transition::event)
             .containsExactly("intent", "submitted", "observed", "observed", "gone");

@@ -4,6 +4,7 @@ import static io.hpcbridge.state.Pods.intent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hpcbridge.backend.Observed.Phase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -64,7 +65,7 @@ class MigrationTest {
         file,
         "INSERT INTO pods (uid, namespace, name, node, backend, handle, phase, pod_json,"
             + " plan_json, created_ms, submitted_ms) VALUES ('u1', 'ns', 'old-pod', 'node-a',"
-            + " 'slurm', '4711', 'Running', '{}', '{}', 1000, 2000)",
+            + " 'slurm', 'slurm:4711', 'Running', '{}', '{}', 1000, 2000)",
         "INSERT INTO transitions (uid, at_ms, from_phase, to_phase, detail)"
             + " VALUES ('u1', 1000, NULL, 'Pending', 'intent backend=slurm node=node-a')",
         "INSERT INTO transitions (uid, at_ms, from_phase, to_phase, detail)"
@@ -72,18 +73,18 @@ class MigrationTest {
 
     try (StateStore store = StateStore.open(file)) {
       assertThat(store.schemaVersion()).isEqualTo(2);
-      PodRecord pod = store.get("u1").orElseThrow();
-      assertThat(pod.handle()).isEqualTo("4711");
+      TrackedPod pod = store.get("u1").orElseThrow();
+      assertThat(pod.handle()).contains(io.hpcbridge.backend.Handle.parse("slurm:4711"));
       assertThat(pod.phase()).isEqualTo(Phase.RUNNING);
       assertThat(pod.created()).isEqualTo(Instant.ofEpochMilli(1000));
       assertThat(pod.submitted()).isEqualTo(Instant.ofEpochMilli(2000));
       assertThat(store.transitions("u1"))
           .extracting(Transition::to)
-          .containsExactly("Pending", "Running");
-      assertThat(store.active("node-a")).extracting(PodRecord::uid).containsExactly("u1");
+          .containsExactly(Phase.PENDING, Phase.RUNNING);
+      assertThat(store.active("node-a")).extracting(TrackedPod::uid).containsExactly("u1");
 
       // New writes continue the history where v1 left it.
-      store.recordObserved("u1", Phase.SUCCEEDED, "{}");
+      store.recordObserved("u1", Pods.observed(Phase.SUCCEEDED, "{}"));
       assertThat(store.transitions("u1")).extracting(Transition::seq).containsExactly(1L, 2L, 3L);
     }
     assertThat(pragma(file, "user_version")).isEqualTo(2);

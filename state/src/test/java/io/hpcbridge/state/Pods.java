@@ -1,6 +1,12 @@
 package io.hpcbridge.state;
 
-/** Intents for tests. */
+import io.hpcbridge.backend.Handle;
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.backend.Observed.Phase;
+import io.hpcbridge.backend.PodRef;
+import java.util.List;
+
+/** Intents, handles and observations for tests. */
 final class Pods {
   private Pods() {}
 
@@ -10,12 +16,19 @@ final class Pods {
 
   static PodIntent intent(String uid, String namespace, String name, String node) {
     return new PodIntent(
-        uid,
-        namespace,
-        name,
+        new PodRef(namespace, name, uid),
         node,
         "local",
         "{\"metadata\":{\"uid\":\"" + uid + "\"}}",
         "{\"containers\":[]}");
+  }
+
+  static Handle handle(String id) {
+    return new Handle("local", id);
+  }
+
+  /** An observation told apart from others of the same phase by its message. */
+  static Observed observed(Phase phase, String message) {
+    return new Observed(phase, null, message, null, null, null, List.of(), List.of());
   }
 }

@@ -70,12 +70,12 @@ public final class SecondProcess {
           System.err.println("saw only " + seen + " of " + count);
           return 1;
         }
-        List<PodRecord> pods = store.list();
+        List<TrackedPod> pods = store.list();
         if (pods.size() < seen) {
           System.err.println("rows disappeared: " + pods.size() + " after " + seen);
           return 1;
         }
-        for (PodRecord pod : pods) {
+        for (TrackedPod pod : pods) {
           if (pod.isTerminal() && (pod.finished() == null || !pod.isSubmitted())) {
             System.err.println("torn row: " + pod);
             return 1;

@@ -47,7 +47,17 @@ public record Observed(
     /** Kubernetes' spelling: {@code Pending}, {@code Running}, … */
     public String toKubernetes() {
       String n = name();
-      return n.charAt(0) + n.substring(1).toLowerCase();
+      return n.charAt(0) + n.substring(1).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Parses Kubernetes' spelling ({@code Running}). */
+    public static Phase fromKubernetes(String text) {
+      for (Phase p : values()) {
+        if (p.toKubernetes().equals(text)) {
+          return p;
+        }
+      }
+      throw new IllegalArgumentException("not a pod phase: " + text);
     }
   }
 

@@ -35,9 +35,7 @@ public final class Launcher {
     var md = pod.getMetadata();
     state.recordIntent(
         new PodIntent(
-            md.getUid(),
-            md.getNamespace(),
-            md.getName(),
+            plan.pod(),
             plan.nodeName() == null ? "" : plan.nodeName(),
             backend.name(),
             Serialization.asJson(withoutManagedFields(pod)),
@@ -58,7 +56,7 @@ public final class Launcher {
       Failpoints.hit("after-submit");
       log.info("submitted pod {} as {}", plan.pod(), handle);
     }
-    state.recordSubmitted(plan.pod().uid(), handle.toString());
+    state.recordSubmitted(plan.pod().uid(), handle);
     return handle;
   }
 

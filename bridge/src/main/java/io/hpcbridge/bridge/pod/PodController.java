@@ -14,12 +14,11 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodRef;
-import io.hpcbridge.bridge.Json;
 import io.hpcbridge.bridge.plan.PlanBuilder;
 import io.hpcbridge.bridge.plan.PlanException;
 import io.hpcbridge.bridge.status.StatusSynth;
-import io.hpcbridge.state.PodRecord;
 import io.hpcbridge.state.StateStore;
+import io.hpcbridge.state.TrackedPod;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -134,7 +133,7 @@ public final class PodController implements AutoCloseable {
                 },
                 0);
     // Rows whose pod vanished while the bridge was down: reconcile them too (cancel, forget).
-    for (PodRecord r : state.active(nodeName)) {
+    for (TrackedPod r : state.active(nodeName)) {
       if (!pods.containsKey(r.uid())) {
         queue.add(r.uid());
       }
@@ -150,10 +149,7 @@ public final class PodController implements AutoCloseable {
 
   /** The handle of a pod by namespace/name, for logs. */
   public Optional<Handle> handle(String namespace, String name) {
-    return state
-        .findByName(namespace, name)
-        .filter(r -> r.handle() != null)
-        .map(r -> Handle.parse(r.handle()));
+    return state.findByName(namespace, name).flatMap(TrackedPod::handle);
   }
 
   private static String uid(Pod pod) {
@@ -164,12 +160,12 @@ public final class PodController implements AutoCloseable {
 
   WorkQueue.Outcome reconcile(String uid) throws Exception {
     Pod pod = pods.get(uid);
-    Optional<PodRecord> rec = state.get(uid);
+    Optional<TrackedPod> rec = state.get(uid);
     try {
       if (pod != null) {
         MDC.put("pod", pod.getMetadata().getNamespace() + "/" + pod.getMetadata().getName());
       } else {
-        rec.ifPresent(r -> MDC.put("pod", r.namespace() + "/" + r.name()));
+        rec.ifPresent(r -> MDC.put("pod", r.key()));
       }
       MDC.put("uid", uid);
       if (pod == null) {
@@ -178,7 +174,7 @@ public final class PodController implements AutoCloseable {
       if (pod.getMetadata().getDeletionTimestamp() != null) {
         return deleting(pod, rec);
       }
-      if (rec.isPresent() && rec.get().handle() != null) {
+      if (rec.isPresent() && rec.get().isSubmitted()) {
         if (pod.getStatus() == null
             || pod.getStatus().getContainerStatuses() == null
             || pod.getStatus().getContainerStatuses().isEmpty()) {
@@ -188,7 +184,7 @@ public final class PodController implements AutoCloseable {
         }
         return WorkQueue.DONE;
       }
-      if (rec.isPresent() && "Failed".equals(rec.get().phase())) {
+      if (rec.isPresent() && rec.get().phase() == Observed.Phase.FAILED) {
         return WorkQueue.DONE; // failed by the bridge (invalid pod); nothing to run
       }
       String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
@@ -240,9 +236,7 @@ public final class PodController implements AutoCloseable {
         message);
     state.recordIntent(
         new io.hpcbridge.state.PodIntent(
-            uid(pod),
-            pod.getMetadata().getNamespace(),
-            pod.getMetadata().getName(),
+            new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), uid(pod)),
             nodeName,
             backend.name(),
             Serialization.asJson(pod),
@@ -266,10 +260,10 @@ public final class PodController implements AutoCloseable {
         hostIP);
   }
 
-  private WorkQueue.Outcome deleting(Pod pod, Optional<PodRecord> rec) throws BackendException {
+  private WorkQueue.Outcome deleting(Pod pod, Optional<TrackedPod> rec) throws BackendException {
     String uid = uid(pod);
     rec.ifPresent(r -> state.markDeleting(uid));
-    Handle handle = rec.map(PodRecord::handle).map(Handle::parse).orElse(null);
+    Handle handle = rec.flatMap(TrackedPod::handle).orElse(null);
     if (handle == null && rec.isPresent()) {
       // A crash between intent and handle: the backend may still have started it.
       handle =
@@ -277,13 +271,13 @@ public final class PodController implements AutoCloseable {
               .find(new PodRef(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), uid))
               .orElse(null);
       if (handle != null) {
-        state.recordSubmitted(uid, handle.toString());
+        state.recordSubmitted(uid, handle);
       }
     }
-    if (handle == null || rec.map(PodRecord::isTerminal).orElse(false)) {
+    if (handle == null || rec.map(TrackedPod::isTerminal).orElse(false)) {
       return removeFromApi(pod, handle);
     }
-    if ("Unknown".equals(rec.get().phase())) {
+    if (rec.get().phase() == Observed.Phase.UNKNOWN) {
       return removeFromApi(pod, handle); // the backend lost it; nothing left to wait for
     }
     // Cancel once; the poller's batched observe sees the pod end and queues it again. Only a pod
@@ -319,21 +313,21 @@ public final class PodController implements AutoCloseable {
   }
 
   /** The pod is gone from the API: stop its work if still running, then forget it. */
-  private WorkQueue.Outcome forget(String uid, Optional<PodRecord> rec) throws BackendException {
+  private WorkQueue.Outcome forget(String uid, Optional<TrackedPod> rec) throws BackendException {
     written.remove(uid);
     warned.remove(uid);
     if (rec.isEmpty() || rec.get().gone() != null) {
       return WorkQueue.DONE;
     }
-    PodRecord r = rec.get();
-    Handle handle = r.handle() == null ? null : Handle.parse(r.handle());
+    TrackedPod r = rec.get();
+    Handle handle = r.handle().orElse(null);
     if (handle == null) {
-      handle = backend.find(new PodRef(r.namespace(), r.name(), uid)).orElse(null);
+      handle = backend.find(r.ref()).orElse(null);
       if (handle != null) {
-        state.recordSubmitted(uid, handle.toString());
+        state.recordSubmitted(uid, handle);
       }
     }
-    if (handle != null && !r.isTerminal() && !"Unknown".equals(r.phase())) {
+    if (handle != null && !r.isTerminal() && r.phase() != Observed.Phase.UNKNOWN) {
       // Still running: stop it now; the poller queues the pod again once it has ended.
       if (cancelled.add(uid)) {
         backend.cancel(handle, Duration.ZERO);
@@ -360,34 +354,31 @@ public final class PodController implements AutoCloseable {
 
   /** One batched observation of every active pod; writes only statuses that changed. */
   synchronized void poll() throws BackendException {
-    List<PodRecord> active = new ArrayList<>();
-    for (PodRecord r : state.active(nodeName)) {
-      if (r.handle() != null && !r.isTerminal()) {
+    List<TrackedPod> active = new ArrayList<>();
+    for (TrackedPod r : state.active(nodeName)) {
+      if (r.isSubmitted() && !r.isTerminal()) {
         active.add(r);
       }
     }
     if (active.isEmpty()) {
       return;
     }
-    Collection<Handle> handles = active.stream().map(r -> Handle.parse(r.handle())).toList();
+    Collection<Handle> handles = active.stream().map(r -> r.handle().orElseThrow()).toList();
     Map<Handle, Observed> seen = backend.observe(handles);
     Instant now = Instant.now();
-    for (PodRecord r : active) {
-      Observed o = seen.get(Handle.parse(r.handle()));
+    for (TrackedPod r : active) {
+      Observed o = seen.get(r.handle().orElseThrow());
       if (o == null) {
         continue;
       }
       Pod pod = pods.get(r.uid()); // null: already gone from the API, still stopping
       try {
-        MDC.put("pod", r.namespace() + "/" + r.name());
+        MDC.put("pod", r.key());
         MDC.put("uid", r.uid());
         if (pod != null && writeStatus(pod, synth.synth(pod, o, now, hostIP))) {
           announce(pod, r, o);
         }
-        String phase = o.phase().toKubernetes();
-        if (!phase.equals(r.phase()) || !Json.write(o).equals(r.observedJson())) {
-          state.recordObserved(r.uid(), phase, Json.write(o));
-        }
+        state.recordObserved(r.uid(), o);
         // Deletions wait for this batched observation rather than polling the backend per pod.
         boolean ended = o.phase().terminal() || o.phase() == Observed.Phase.UNKNOWN;
         if (ended && (pod == null || pod.getMetadata().getDeletionTimestamp() != null)) {
@@ -401,10 +392,8 @@ public final class PodController implements AutoCloseable {
     }
   }
 
-  private void announce(Pod pod, PodRecord before, Observed now) {
-    String was = before.phase();
-    String is = now.phase().toKubernetes();
-    if (is.equals(was)) {
+  private void announce(Pod pod, TrackedPod before, Observed now) {
+    if (before.phase() == now.phase()) {
       return;
     }
     switch (now.phase()) {

@@ -15,7 +15,6 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.LogOptions;
 import io.hpcbridge.backend.Observed;
-import io.hpcbridge.bridge.Json;
 import io.hpcbridge.bridge.plan.PlanBuilder;
 import io.hpcbridge.bridge.plan.PlanException;
 import io.hpcbridge.bridge.pod.Launcher;
@@ -262,7 +261,7 @@ public final class Runner {
         if (!phase.equals(p.phase)) {
           err.printf("pod/%s %s%s%n", p.name(), phase, detail(o));
           p.phase = phase;
-          state.recordObserved(p.pod.getMetadata().getUid(), phase, Json.write(o));
+          state.recordObserved(p.pod.getMetadata().getUid(), o);
         }
         if (o.phase().terminal()) {
           done.put(p, o);
