@@ -39,6 +39,7 @@ public final class SettingsBinder {
       JsonMapper.builder()
           .addModule(grammar())
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
           .disable(MapperFeature.ALLOW_FINAL_FIELDS_AS_MUTATORS)
           .build();
 

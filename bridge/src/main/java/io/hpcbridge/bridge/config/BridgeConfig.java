@@ -1,12 +1,17 @@
 package io.hpcbridge.bridge.config;
 
+import static io.hpcbridge.backend.SettingsBinder.invalid;
+
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The bridge's configuration, loaded once by {@link ConfigLoader} and immutable afterwards.
+ * The bridge's configuration: the YAML file (and {@code HPC_BRIDGE_*} overrides) bound by {@link
+ * ConfigLoader} to these records, immutable afterwards. Each record sets its defaults and checks
+ * its values in its constructor.
  *
  * @param nodeName the Kubernetes node this bridge registers
  * @param backend the backend every pod of this node runs on
@@ -16,7 +21,7 @@ import java.util.Map;
  * @param node node registration
  * @param pods pod controller
  * @param kubelet kubelet HTTPS API
- * @param backends each backend's own settings, by backend name
+ * @param backends each backend's own settings, by backend name (each backend binds its own)
  */
 public record BridgeConfig(
     String nodeName,
@@ -28,6 +33,41 @@ public record BridgeConfig(
     Pods pods,
     Kubelet kubelet,
     Map<String, Map<String, Object>> backends) {
+
+  public BridgeConfig {
+    nodeName = nodeName == null || nodeName.isEmpty() ? "hpc-bridge" : nodeName;
+    backend = backend == null || backend.isEmpty() ? "local" : backend;
+    if (!nodeName.matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
+      throw invalid(
+          "nodeName",
+          "must be a DNS subdomain (lower case, digits, '-', '.'), got '" + nodeName + "'");
+    }
+    if (!backend.matches("[a-z][a-z0-9-]*")) {
+      throw invalid("backend", "not a backend name: '" + backend + "'");
+    }
+    node = node == null ? new Node(null, null, null, null, null, null) : node;
+    pods = pods == null ? new Pods(null, null, null, null) : pods;
+    kubelet = kubelet == null ? new Kubelet(null, null, null, null, null, null) : kubelet;
+    Map<String, Map<String, Object>> b = new LinkedHashMap<>();
+    if (backends != null) {
+      backends.forEach((k, v) -> b.put(k, v == null ? Map.of() : v));
+    }
+    backends = b;
+  }
+
+  /** This config with the state file and data directory defaulted under {@code home}. */
+  BridgeConfig withHome(Path home) {
+    return new BridgeConfig(
+        nodeName,
+        backend,
+        stateFile != null ? stateFile : home.resolve("state.db"),
+        dataDir != null ? dataDir : home.resolve("data"),
+        kubeconfig,
+        node,
+        pods,
+        kubelet,
+        backends);
+  }
 
   /** The InternalIP the node advertises: {@code node.address}, else this machine's address. */
   public String nodeAddress() {
@@ -49,10 +89,24 @@ public record BridgeConfig(
   public record Node(
       String address,
       Map<String, String> labels,
-      boolean taint,
+      Boolean taint,
       Duration leaseDuration,
       Duration leaseRenewInterval,
-      Duration statusUpdateInterval) {}
+      Duration statusUpdateInterval) {
+    public Node {
+      address = address == null || address.isEmpty() ? null : address;
+      labels = labels == null ? Map.of() : Map.copyOf(labels);
+      taint = taint == null || taint;
+      leaseDuration = positive("leaseDuration", leaseDuration, Duration.ofSeconds(40));
+      leaseRenewInterval =
+          positive("leaseRenewInterval", leaseRenewInterval, Duration.ofSeconds(10));
+      statusUpdateInterval =
+          positive("statusUpdateInterval", statusUpdateInterval, Duration.ofSeconds(60));
+      if (leaseRenewInterval.compareTo(leaseDuration) >= 0) {
+        throw invalid("leaseRenewInterval", "must be shorter than node.leaseDuration");
+      }
+    }
+  }
 
   /**
    * @param pollInterval how often all active pods are observed (one batched backend call)
@@ -63,9 +117,19 @@ public record BridgeConfig(
    */
   public record Pods(
       Duration pollInterval,
-      int workers,
+      Integer workers,
       String kubernetesServiceHost,
-      int kubernetesServicePort) {}
+      Integer kubernetesServicePort) {
+    public Pods {
+      pollInterval = positive("pollInterval", pollInterval, Duration.ofSeconds(5));
+      workers = range("workers", workers, 4, 1, 256);
+      kubernetesServiceHost =
+          kubernetesServiceHost == null || kubernetesServiceHost.isEmpty()
+              ? null
+              : kubernetesServiceHost;
+      kubernetesServicePort = range("kubernetesServicePort", kubernetesServicePort, 0, 0, 65535);
+    }
+  }
 
   /**
    * @param bindAddress address the kubelet API listens on
@@ -77,11 +141,37 @@ public record BridgeConfig(
    */
   public record Kubelet(
       String bindAddress,
-      int port,
+      Integer port,
       Path tlsCertFile,
       Path tlsKeyFile,
       Path clientCaFile,
-      boolean allowAnonymous) {}
+      Boolean allowAnonymous) {
+    public Kubelet {
+      bindAddress = bindAddress == null || bindAddress.isEmpty() ? "0.0.0.0" : bindAddress;
+      port = range("port", port, 10250, 1, 65535);
+      allowAnonymous = allowAnonymous != null && allowAnonymous;
+    }
+  }
+
+  static Duration positive(String key, Duration d, Duration fallback) {
+    if (d == null) {
+      return fallback;
+    }
+    if (d.isNegative() || d.isZero()) {
+      throw invalid(key, "must be positive, got " + d);
+    }
+    return d;
+  }
+
+  static int range(String key, Integer v, int fallback, int min, int max) {
+    if (v == null) {
+      return fallback;
+    }
+    if (v < min || v > max) {
+      throw invalid(key, "must be between " + min + " and " + max + ", got " + v);
+    }
+    return v;
+  }
 
   /** Keys an environment variable may override, as {@code HPC_BRIDGE_} + upper snake case. */
   public static final List<String> ENV_KEYS =

@@ -172,7 +172,7 @@ class ConfigLoaderTest {
         "HPC_BRIDGE_KUBELET_PORT           | 0            | kubelet.port",
         "HPC_BRIDGE_NODE_TAINT             | maybe        | node.taint",
         "HPC_BRIDGE_PODS_WORKERS           | 0            | pods.workers",
-        "HPC_BRIDGE_PODS_POLL_INTERVAL     | 10           | pods.pollInterval",
+        "HPC_BRIDGE_PODS_POLL_INTERVAL     | 10x          | pods.pollInterval",
         "HPC_BRIDGE_PODS_POLL_INTERVAL     | 0s           | pods.pollInterval",
         "HPC_BRIDGE_PODS_POLL_INTERVAL     | -1s          | pods.pollInterval",
         "HPC_BRIDGE_PODS_POLL_INTERVAL     | 99999999999999999999s | pods.pollInterval",
