@@ -45,7 +45,7 @@ public record BridgeConfig(
     if (!backend.matches("[a-z][a-z0-9-]*")) {
       throw invalid("backend", "not a backend name: '" + backend + "'");
     }
-    node = node == null ? new Node(null, null, null, null, null, null) : node;
+    node = node == null ? new Node(null, null, null, null, null, null, null) : node;
     pods = pods == null ? new Pods(null, null, null, null) : pods;
     kubelet = kubelet == null ? new Kubelet(null, null, null, null, null, null) : kubelet;
     Map<String, Map<String, Object>> b = new LinkedHashMap<>();
@@ -85,6 +85,8 @@ public record BridgeConfig(
    * @param leaseDuration the node Lease duration
    * @param leaseRenewInterval how often the Lease is renewed
    * @param statusUpdateInterval how often the node status is rewritten
+   * @param probeTimeout how long the backend may take to answer its health check before the node
+   *     turns NotReady (the Lease is renewed regardless)
    */
   public record Node(
       String address,
@@ -92,7 +94,8 @@ public record BridgeConfig(
       Boolean taint,
       Duration leaseDuration,
       Duration leaseRenewInterval,
-      Duration statusUpdateInterval) {
+      Duration statusUpdateInterval,
+      Duration probeTimeout) {
     public Node {
       address = address == null || address.isEmpty() ? null : address;
       labels = labels == null ? Map.of() : Map.copyOf(labels);
@@ -102,6 +105,7 @@ public record BridgeConfig(
           positive("leaseRenewInterval", leaseRenewInterval, Duration.ofSeconds(10));
       statusUpdateInterval =
           positive("statusUpdateInterval", statusUpdateInterval, Duration.ofSeconds(60));
+      probeTimeout = positive("probeTimeout", probeTimeout, Duration.ofSeconds(20));
       if (leaseRenewInterval.compareTo(leaseDuration) >= 0) {
         throw invalid("leaseRenewInterval", "must be shorter than node.leaseDuration");
       }
@@ -186,6 +190,7 @@ public record BridgeConfig(
           "node.leaseDuration",
           "node.leaseRenewInterval",
           "node.statusUpdateInterval",
+          "node.probeTimeout",
           "pods.pollInterval",
           "pods.workers",
           "pods.kubernetesServiceHost",

@@ -35,7 +35,8 @@ class ConfigLoaderTest {
                 true,
                 Duration.ofSeconds(40),
                 Duration.ofSeconds(10),
-                Duration.ofSeconds(60)));
+                Duration.ofSeconds(60),
+                Duration.ofSeconds(20)));
     assertThat(c.pods()).isEqualTo(new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0));
     assertThat(c.kubelet())
         .isEqualTo(new BridgeConfig.Kubelet("0.0.0.0", 10250, null, null, null, false));

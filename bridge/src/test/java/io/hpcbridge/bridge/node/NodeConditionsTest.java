@@ -26,7 +26,7 @@ class NodeConditionsTest {
 
   @Test
   void backendConditionsFollowTheStandardOnesAsReported() {
-    List<NodeCondition> conds = NodeController.conditions("docker", null, List.of(HOST_DOWN), T0);
+    List<NodeCondition> conds = AdvertisedNode.conditions("docker", null, List.of(HOST_DOWN), T0);
     assertThat(conds)
         .extracting(NodeCondition::getType)
         .containsExactly(
@@ -50,7 +50,7 @@ class NodeConditionsTest {
   @Test
   void anUnreachableBackendIsNotReadyAndItsConditionsStillShow() {
     List<NodeCondition> conds =
-        NodeController.conditions(
+        AdvertisedNode.conditions(
             "docker", "docker backend unreachable: no host", List.of(HOST_DOWN), T0);
     NodeCondition ready = find(conds, "Ready");
     assertThat(ready.getStatus()).isEqualTo("False");
@@ -63,7 +63,7 @@ class NodeConditionsTest {
   void aBackendCannotOverrideAStandardCondition() {
     BackendCondition fake =
         new BackendCondition("Ready", BackendCondition.Status.FALSE, "Nope", "not me");
-    List<NodeCondition> conds = NodeController.conditions("docker", null, List.of(fake), T0);
+    List<NodeCondition> conds = AdvertisedNode.conditions("docker", null, List.of(fake), T0);
     assertThat(conds).filteredOn(c -> c.getType().equals("Ready")).hasSize(1);
     assertThat(find(conds, "Ready").getStatus()).isEqualTo("True");
   }
@@ -85,8 +85,8 @@ class NodeConditionsTest {
                 .build());
 
     // h2 went down: Ready stays True (kept time), the host condition turns False (new time)
-    List<NodeCondition> down = NodeController.conditions("docker", null, List.of(HOST_DOWN), T1);
-    NodeController.keepTransitionTimes(down, current);
+    List<NodeCondition> down = AdvertisedNode.conditions("docker", null, List.of(HOST_DOWN), T1);
+    AdvertisedNode.keepTransitionTimes(down, current);
     assertThat(find(down, "Ready").getLastTransitionTime()).isEqualTo(T0);
     assertThat(find(down, "Ready").getLastHeartbeatTime()).isEqualTo(T1);
     assertThat(find(down, "DockerHostsReachable").getLastTransitionTime()).isEqualTo(T1);
@@ -99,8 +99,8 @@ class NodeConditionsTest {
         new BackendCondition(
             HOST_DOWN.type(), HOST_DOWN.status(), HOST_DOWN.reason(), "other error");
     List<NodeCondition> later =
-        NodeController.conditions("docker", null, List.of(stillDown), "2024-05-01T10:06:00Z");
-    NodeController.keepTransitionTimes(later, down);
+        AdvertisedNode.conditions("docker", null, List.of(stillDown), "2024-05-01T10:06:00Z");
+    AdvertisedNode.keepTransitionTimes(later, down);
     assertThat(find(later, "DockerHostsReachable").getLastTransitionTime()).isEqualTo(T1);
     assertThat(find(later, "DockerHostsReachable").getMessage()).isEqualTo("other error");
   }
