@@ -14,7 +14,6 @@ import io.hpcbridge.bridge.kubelet.PodLogSource;
 import io.hpcbridge.bridge.node.NodeController;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
-import io.hpcbridge.bridge.pod.ApiObjectSource;
 import io.hpcbridge.bridge.pod.PodController;
 import io.hpcbridge.state.StateStore;
 import java.io.InputStream;
@@ -112,11 +111,8 @@ final class ServeCommand implements Callable<Integer> {
     node.start();
     open.add(node);
     var cap = node.capacity();
-    PlanBuilder plans =
-        new PlanBuilder(
-            new ApiObjectSource(client),
-            serviceEnv(cfg, kc),
-            new NodeFacts(cfg.nodeName(), hostIP, cap.cpuMillis(), cap.memoryBytes()));
+    Map<String, String> serviceEnv = serviceEnv(cfg, kc);
+    NodeFacts facts = new NodeFacts(cfg.nodeName(), hostIP, cap.cpuMillis(), cap.memoryBytes());
     pods[0] =
         new PodController(
             client,
@@ -124,7 +120,7 @@ final class ServeCommand implements Callable<Integer> {
             hostIP,
             backend,
             state,
-            plans,
+            objects -> new PlanBuilder(objects, serviceEnv, facts),
             cfg.pods().pollInterval(),
             cfg.pods().workers());
     kubelet.start();

@@ -1,0 +1,116 @@
+package io.hpcbridge.bridge.pod;
+
+import io.hpcbridge.backend.Backend;
+import io.hpcbridge.backend.Handle;
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.state.StateStore;
+import io.hpcbridge.state.TrackedPod;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Observes every active pod of the node with ONE batched backend call per poll, records each
+ * observation that changed in the state file, and hands those pods to the reconciler. It writes
+ * nothing to Kubernetes: the reconciler turns observations into pod status.
+ */
+final class PodObserver implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PodObserver.class);
+
+  private final String nodeName;
+  private final Backend backend;
+  private final StateStore state;
+  private final Duration interval;
+  private final Consumer<String> changed;
+  private final ScheduledExecutorService timer;
+  private final AtomicBoolean soon = new AtomicBoolean();
+
+  /**
+   * @param changed gets the UID of each pod whose observation changed
+   */
+  PodObserver(
+      String nodeName,
+      Backend backend,
+      StateStore state,
+      Duration interval,
+      Consumer<String> changed) {
+    this.nodeName = nodeName;
+    this.backend = backend;
+    this.state = state;
+    this.interval = interval;
+    this.changed = changed;
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "pods-observer");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  void start() {
+    timer.scheduleWithFixedDelay(this::pollSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Polls once more as soon as possible (after a submit), without doubling a pending request. */
+  void pollSoon() {
+    if (soon.compareAndSet(false, true)) {
+      timer.schedule(
+          () -> {
+            soon.set(false);
+            pollSafely();
+          },
+          200,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void pollSafely() {
+    try {
+      poll();
+    } catch (Exception e) {
+      log.warn("observing the pods failed: {}", e.toString());
+    }
+  }
+
+  /** One batched observation of every submitted pod that has not ended. */
+  void poll() throws Exception {
+    Map<Handle, TrackedPod> active = new HashMap<>();
+    for (TrackedPod p : state.active(nodeName)) {
+      if (p.isSubmitted() && !p.isTerminal()) {
+        active.put(p.handle().orElseThrow(), p);
+      }
+    }
+    if (active.isEmpty()) {
+      return;
+    }
+    Map<Handle, Observed> seen = backend.observe(List.copyOf(active.keySet()));
+    for (var e : active.entrySet()) {
+      Observed o = seen.get(e.getKey());
+      if (o == null) {
+        continue;
+      }
+      String uid = e.getValue().uid();
+      try {
+        if (state.recordObserved(uid, o)) {
+          changed.accept(uid);
+        }
+      } catch (RuntimeException ex) {
+        log.warn("pod {}: cannot record its observation: {}", e.getValue().key(), ex.toString());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}
