@@ -10,6 +10,7 @@ import io.hpcbridge.bridge.config.BridgeConfig;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
 import io.hpcbridge.bridge.plan.PlanException;
+import io.hpcbridge.bridge.policy.PolicyChecker;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -64,7 +65,11 @@ final class RenderCommand implements Callable<Integer> {
       PodPlan p;
       try {
         p =
-            new PlanBuilder(manifests, Map.of(), new NodeFacts(cfg.nodeName(), "127.0.0.1", 0, 0))
+            new PlanBuilder(
+                    manifests,
+                    Map.of(),
+                    new NodeFacts(cfg.nodeName(), "127.0.0.1", 0, 0),
+                    new PolicyChecker(cfg.policy(), backend::choices))
                 .build(pod)
                 .plan();
       } catch (PlanException e) {

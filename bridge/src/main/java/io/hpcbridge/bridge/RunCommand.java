@@ -4,6 +4,7 @@ import io.hpcbridge.backend.Backend;
 import io.hpcbridge.bridge.config.BridgeConfig;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
+import io.hpcbridge.bridge.policy.PolicyChecker;
 import io.hpcbridge.bridge.run.Runner;
 import io.hpcbridge.state.StateStore;
 import java.nio.file.Path;
@@ -43,7 +44,8 @@ final class RunCommand implements Callable<Integer> {
           new PlanBuilder(
               manifests,
               Map.of(),
-              new NodeFacts(cfg.nodeName(), ip, cap.cpuMillis(), cap.memoryBytes()));
+              new NodeFacts(cfg.nodeName(), ip, cap.cpuMillis(), cap.memoryBytes()),
+              new PolicyChecker(cfg.policy(), backend::choices));
       Duration poll =
           cfg.pods().pollInterval().compareTo(Duration.ofMillis(500)) > 0
               ? Duration.ofMillis(500)

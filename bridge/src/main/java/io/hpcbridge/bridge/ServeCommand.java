@@ -15,6 +15,7 @@ import io.hpcbridge.bridge.node.NodeController;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
 import io.hpcbridge.bridge.pod.PodController;
+import io.hpcbridge.bridge.policy.PolicyChecker;
 import io.hpcbridge.state.StateStore;
 import java.io.InputStream;
 import java.net.URI;
@@ -120,7 +121,9 @@ final class ServeCommand implements Callable<Integer> {
             hostIP,
             backend,
             state,
-            objects -> new PlanBuilder(objects, serviceEnv, facts),
+            objects ->
+                new PlanBuilder(
+                    objects, serviceEnv, facts, new PolicyChecker(cfg.policy(), backend::choices)),
             cfg.pods().pollInterval(),
             cfg.pods().workers());
     kubelet.start();

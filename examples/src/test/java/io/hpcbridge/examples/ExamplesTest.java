@@ -9,6 +9,8 @@ import io.hpcbridge.bridge.Manifests;
 import io.hpcbridge.bridge.config.ConfigLoader;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
+import io.hpcbridge.bridge.policy.Policy;
+import io.hpcbridge.bridge.policy.PolicyChecker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +67,12 @@ class ExamplesTest {
       pod.getMetadata().setNamespace("default");
     }
     var plan =
-        new PlanBuilder(m, Map.of(), new NodeFacts("n", "127.0.0.1", 1000, 1 << 30))
+        new PlanBuilder(
+                m,
+                Map.of(),
+                new NodeFacts("n", "127.0.0.1", 1000, 1 << 30),
+                // the examples need no door opened: they run under the default policy
+                new PolicyChecker(Policy.CLOSED, p -> Map.of()))
             .build(pod)
             .plan();
     assertThat(plan.containers()).isNotEmpty();

@@ -2,6 +2,7 @@ package io.hpcbridge.bridge.config;
 
 import static io.hpcbridge.backend.SettingsBinder.invalid;
 
+import io.hpcbridge.bridge.policy.Policy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -21,6 +22,7 @@ import java.util.Map;
  * @param node node registration
  * @param pods pod controller
  * @param kubelet kubelet HTTPS API
+ * @param policy what pods may ask for (every door closed by default)
  * @param backends each backend's own settings, by backend name (each backend binds its own)
  */
 public record BridgeConfig(
@@ -32,6 +34,7 @@ public record BridgeConfig(
     Node node,
     Pods pods,
     Kubelet kubelet,
+    Policy policy,
     Map<String, Map<String, Object>> backends) {
 
   public BridgeConfig {
@@ -48,6 +51,7 @@ public record BridgeConfig(
     node = node == null ? new Node(null, null, null, null, null, null, null) : node;
     pods = pods == null ? new Pods(null, null, null, null) : pods;
     kubelet = kubelet == null ? new Kubelet(null, null, null, null, null, null) : kubelet;
+    policy = policy == null ? Policy.CLOSED : policy;
     Map<String, Map<String, Object>> b = new LinkedHashMap<>();
     if (backends != null) {
       backends.forEach((k, v) -> b.put(k, v == null ? Map.of() : v));
@@ -66,6 +70,7 @@ public record BridgeConfig(
         node,
         pods,
         kubelet,
+        policy,
         backends);
   }
 

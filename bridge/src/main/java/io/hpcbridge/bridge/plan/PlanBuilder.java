@@ -19,6 +19,8 @@ import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.Resources;
 import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.VolumePlan.FilePlan;
+import io.hpcbridge.bridge.policy.PolicyChecker;
+import io.hpcbridge.bridge.policy.SecurityContexts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,10 +54,21 @@ public final class PlanBuilder {
 
   private final ObjectSource objects;
   private final EnvResolver env;
+  private final PolicyChecker policy;
 
-  public PlanBuilder(ObjectSource objects, Map<String, String> serviceEnv, NodeFacts node) {
+  /**
+   * @param policy what pods may ask for; null only where no pod will run (tests of the plan alone)
+   */
+  public PlanBuilder(
+      ObjectSource objects, Map<String, String> serviceEnv, NodeFacts node, PolicyChecker policy) {
     this.objects = objects;
     this.env = new EnvResolver(objects, serviceEnv, node);
+    this.policy = policy;
+  }
+
+  /** A plan builder without a policy: for tests of the plan itself. */
+  PlanBuilder(ObjectSource objects, Map<String, String> serviceEnv, NodeFacts node) {
+    this(objects, serviceEnv, node, null);
   }
 
   /** The plan and anything worth a Warning event that did not stop it. */
@@ -106,8 +119,13 @@ public final class PlanBuilder {
             Duration.ofSeconds(Math.max(0, grace)),
             deadline,
             nullSafe(md.getLabels()),
-            nullSafe(md.getAnnotations()));
-    return new Result(plan, warnings);
+            nullSafe(md.getAnnotations()),
+            new PodPlan.HostAccess(
+                Boolean.TRUE.equals(spec.getHostNetwork()),
+                Boolean.TRUE.equals(spec.getHostPID()),
+                Boolean.TRUE.equals(spec.getHostIPC())),
+            List.of());
+    return new Result(policy == null ? plan : policy.admit(plan), warnings);
   }
 
   private ContainerPlan container(
@@ -168,7 +186,8 @@ public final class PlanBuilder {
         resolved.secretKeys(),
         resources(c),
         mounts,
-        ports);
+        ports,
+        SecurityContexts.of(pod, c));
   }
 
   static Resources resources(Container c) throws PlanException {

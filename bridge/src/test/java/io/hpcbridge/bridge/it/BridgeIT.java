@@ -39,7 +39,13 @@ class BridgeIT {
     kube = KubeControlPlane.get();
     client = kube.client();
     bridge =
-        new BridgeProcess(NODE, tmp.resolve("bridge"), kube.kubeconfig(), kube.caCert(), null)
+        new BridgeProcess(
+                NODE,
+                tmp.resolve("bridge"),
+                kube.kubeconfig(),
+                kube.caCert(),
+                // the SIGTERM test's pod leaves a marker in a hostPath under tmp
+                "policy:\n  hostPathPrefixes: [" + tmp.toAbsolutePath() + "]\n")
             .start();
     await("node " + NODE + " Ready")
         .atMost(Duration.ofSeconds(90))

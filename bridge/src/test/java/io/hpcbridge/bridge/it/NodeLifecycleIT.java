@@ -37,7 +37,14 @@ class NodeLifecycleIT {
     kube = KubeControlPlane.get();
     client = kube.client();
     client.nodes().withName(NODE).delete();
-    bridge = new BridgeProcess(NODE, tmp.resolve("bridge"), kube.kubeconfig(), kube.caCert(), null);
+    bridge =
+        new BridgeProcess(
+            NODE,
+            tmp.resolve("bridge"),
+            kube.kubeconfig(),
+            kube.caCert(),
+            // the resume test's pods record their starts in a hostPath under tmp
+            "policy:\n  hostPathPrefixes: [" + tmp.toAbsolutePath() + "]\n");
   }
 
   @AfterAll

@@ -66,6 +66,7 @@ class NodeControllerIT {
                 Duration.ofSeconds(2)),
             null,
             null,
+            null,
             null);
     node = new NodeController(client, cfg, backend, "127.0.0.1", 10250);
     node.start();

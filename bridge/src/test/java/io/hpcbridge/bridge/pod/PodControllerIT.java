@@ -22,6 +22,8 @@ import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.bridge.it.KubeControlPlane;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
+import io.hpcbridge.bridge.policy.Policy;
+import io.hpcbridge.bridge.policy.PolicyChecker;
 import io.hpcbridge.state.StateStore;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -75,7 +77,11 @@ class PodControllerIT {
             backend,
             state,
             objects ->
-                new PlanBuilder(objects, Map.of(), new NodeFacts(NODE, "10.9.9.9", 4000, 1L << 33)),
+                new PlanBuilder(
+                    objects,
+                    Map.of(),
+                    new NodeFacts(NODE, "10.9.9.9", 4000, 1L << 33),
+                    new PolicyChecker(Policy.CLOSED, backend::choices)),
             Duration.ofMillis(300),
             2);
     controller.start();
@@ -201,6 +207,35 @@ class PodControllerIT {
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> events("bad", "Warning").contains("UnsupportedVolume"));
+  }
+
+  @Test
+  void aPodThePolicyForbidsFailsWithPolicyViolationNamingTheRule() {
+    create(
+        "escape",
+        oneContainer()
+            .editSpec()
+            .addNewVolume()
+            .withName("sock")
+            .withNewHostPath()
+            .withPath("/var/run/docker.sock")
+            .endHostPath()
+            .endVolume()
+            .endSpec());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> "Failed".equals(get("escape").getStatus().getPhase()));
+    assertThat(get("escape").getStatus().getReason()).isEqualTo("PolicyViolation");
+    assertThat(get("escape").getStatus().getMessage())
+        .contains("hostPath /var/run/docker.sock", "policy.hostPathPrefixes");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> events("escape", "Warning").contains("PolicyViolation"));
+    assertThat(backend.submits).as("the backend was never called").doesNotContain(uid("escape"));
+  }
+
+  static String uid(String name) {
+    return get(name).getMetadata().getUid();
   }
 
   @Test
