@@ -78,7 +78,7 @@ final class ServeCommand implements Callable<Integer> {
 
     PodController[] pods = new PodController[1];
     KubeletServer kubelet =
-        new KubeletServer(
+        KubeletServer.withApiServer(
             new KubeletServerConfig(
                 cfg.kubelet().bindAddress(),
                 cfg.kubelet().port(),
@@ -86,7 +86,12 @@ final class ServeCommand implements Callable<Integer> {
                 cfg.kubelet().tlsKeyFile(),
                 cfg.kubelet().clientCaFile(),
                 cfg.kubelet().allowAnonymous(),
-                List.of(hostIP, "127.0.0.1", cfg.nodeName())),
+                List.of(hostIP, "127.0.0.1", cfg.nodeName()),
+                cfg.kubelet().authorization().equals("AlwaysAllow")
+                    ? KubeletServerConfig.Authorization.ALWAYS_ALLOW
+                    : KubeletServerConfig.Authorization.WEBHOOK,
+                cfg.kubelet().maxRequests(),
+                cfg.kubelet().idleTimeout()),
             new PodLogSource() {
               @Override
               public InputStream open(
@@ -106,7 +111,9 @@ final class ServeCommand implements Callable<Integer> {
               public List<Pod> pods() {
                 return pods[0] == null ? List.of() : pods[0].pods();
               }
-            });
+            },
+            client,
+            cfg.nodeName());
 
     NodeController node = new NodeController(client, cfg, backend, hostIP, cfg.kubelet().port());
     node.start();

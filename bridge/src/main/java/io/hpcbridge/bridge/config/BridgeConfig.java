@@ -50,7 +50,10 @@ public record BridgeConfig(
     }
     node = node == null ? new Node(null, null, null, null, null, null, null) : node;
     pods = pods == null ? new Pods(null, null, null, null) : pods;
-    kubelet = kubelet == null ? new Kubelet(null, null, null, null, null, null) : kubelet;
+    kubelet =
+        kubelet == null
+            ? new Kubelet(null, null, null, null, null, null, null, null, null)
+            : kubelet;
     policy = policy == null ? Policy.CLOSED : policy;
     Map<String, Map<String, Object>> b = new LinkedHashMap<>();
     if (backends != null) {
@@ -146,7 +149,11 @@ public record BridgeConfig(
    * @param tlsCertFile serving certificate (PEM), or null for a self-signed one
    * @param tlsKeyFile its key
    * @param clientCaFile the CA that signs the API server's kubelet client certificate
-   * @param allowAnonymous accept requests without a client certificate
+   * @param allowAnonymous accept requests without credentials (they are still authorized)
+   * @param authorization {@code Webhook} (the API server decides, like the kubelet) or {@code
+   *     AlwaysAllow} (every authenticated client may do everything)
+   * @param maxRequests requests served at once; more wait briefly, then get 503
+   * @param idleTimeout how long a connection may stall while a request is read or written
    */
   public record Kubelet(
       String bindAddress,
@@ -154,11 +161,21 @@ public record BridgeConfig(
       Path tlsCertFile,
       Path tlsKeyFile,
       Path clientCaFile,
-      Boolean allowAnonymous) {
+      Boolean allowAnonymous,
+      String authorization,
+      Integer maxRequests,
+      Duration idleTimeout) {
     public Kubelet {
       bindAddress = bindAddress == null || bindAddress.isEmpty() ? "0.0.0.0" : bindAddress;
       port = range("port", port, 10250, 1, 65535);
       allowAnonymous = allowAnonymous != null && allowAnonymous;
+      authorization = authorization == null ? "Webhook" : authorization;
+      if (!authorization.equals("Webhook") && !authorization.equals("AlwaysAllow")) {
+        throw invalid(
+            "authorization", "must be Webhook or AlwaysAllow, got '" + authorization + "'");
+      }
+      maxRequests = range("maxRequests", maxRequests, 128, 1, 10000);
+      idleTimeout = positive("idleTimeout", idleTimeout, Duration.ofSeconds(30));
     }
   }
 
@@ -205,5 +222,8 @@ public record BridgeConfig(
           "kubelet.tlsCertFile",
           "kubelet.tlsKeyFile",
           "kubelet.clientCaFile",
-          "kubelet.allowAnonymous");
+          "kubelet.allowAnonymous",
+          "kubelet.authorization",
+          "kubelet.maxRequests",
+          "kubelet.idleTimeout");
 }

@@ -1,6 +1,7 @@
 package io.hpcbridge.bridge.kubelet;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -15,6 +16,11 @@ import java.util.List;
  * @param allowAnonymous let requests without a client certificate through
  * @param serverNames subject alternative names (IP addresses and DNS names) of the self-signed
  *     certificate; ignored when {@code tlsCertFile} is set
+ * @param authorization who may use what: the API server decides ({@link Authorization#WEBHOOK}, the
+ *     kubelet's default) or every authenticated client may do everything
+ * @param maxRequests requests served at once; as many more wait up to 5 s, the rest get 503
+ * @param idleTimeout how long a connection may stay silent while a request is read or a response
+ *     written (a log follow waiting for new lines is not silent in this sense)
  */
 public record KubeletServerConfig(
     String bindAddress,
@@ -23,7 +29,40 @@ public record KubeletServerConfig(
     Path tlsKeyFile,
     Path clientCaFile,
     boolean allowAnonymous,
-    List<String> serverNames) {
+    List<String> serverNames,
+    Authorization authorization,
+    int maxRequests,
+    Duration idleTimeout) {
+
+  /** How requests are authorized. */
+  public enum Authorization {
+    /** A SubjectAccessReview per (cached) identity and subresource, like the kubelet. */
+    WEBHOOK,
+    /** Every authenticated client may do everything: an explicit, insecure choice. */
+    ALWAYS_ALLOW
+  }
+
+  /** Webhook authorization, 128 requests, 30 s idle timeout. */
+  public KubeletServerConfig(
+      String bindAddress,
+      int port,
+      Path tlsCertFile,
+      Path tlsKeyFile,
+      Path clientCaFile,
+      boolean allowAnonymous,
+      List<String> serverNames) {
+    this(
+        bindAddress,
+        port,
+        tlsCertFile,
+        tlsKeyFile,
+        clientCaFile,
+        allowAnonymous,
+        serverNames,
+        Authorization.WEBHOOK,
+        128,
+        Duration.ofSeconds(30));
+  }
 
   /** Configuration keys, as named in error messages. */
   public static final String KEY_BIND_ADDRESS = "kubelet.bindAddress";
@@ -37,6 +76,7 @@ public record KubeletServerConfig(
 
   public KubeletServerConfig {
     serverNames = serverNames == null ? List.of() : List.copyOf(serverNames);
+    authorization = authorization == null ? Authorization.WEBHOOK : authorization;
   }
 
   /**
@@ -66,6 +106,12 @@ public record KubeletServerConfig(
               + " client certificate, or set "
               + KEY_ALLOW_ANONYMOUS
               + ": true to serve logs without client authentication");
+    }
+    if (maxRequests < 1) {
+      throw new IllegalArgumentException("kubelet.maxRequests: must be at least 1");
+    }
+    if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {
+      throw new IllegalArgumentException("kubelet.idleTimeout: must be positive");
     }
     for (String name : serverNames) {
       if (name == null || name.isBlank()) {

@@ -39,7 +39,9 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(20)));
     assertThat(c.pods()).isEqualTo(new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0));
     assertThat(c.kubelet())
-        .isEqualTo(new BridgeConfig.Kubelet("0.0.0.0", 10250, null, null, null, false));
+        .isEqualTo(
+            new BridgeConfig.Kubelet(
+                "0.0.0.0", 10250, null, null, null, false, "Webhook", 128, Duration.ofSeconds(30)));
     assertThat(c.backendSettings()).isEmpty();
   }
 

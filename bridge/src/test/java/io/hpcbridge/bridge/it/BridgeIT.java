@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -369,5 +370,127 @@ class BridgeIT {
             url);
     assertThat(authorized.exit()).as(authorized.output()).isZero();
     assertThat(authorized.output()).contains("\"kind\":\"PodList\"");
+  }
+
+  /** Like the kubelet in webhook mode: the API server decides who may read what. */
+  @Test
+  void kubeletApiAsksTheApiServerWhoMayDoWhat() throws Exception {
+    String url = "https://127.0.0.1:" + bridge.kubeletPort() + "/pods";
+    // A certificate of the cluster CA for a user RBAC grants nothing: authenticated, forbidden.
+    Path intruder = kube.clusterClientCert("/CN=intruder/O=students");
+    var forbidden =
+        Shell.run(
+            30,
+            "curl",
+            "-sS",
+            "-k",
+            "-w",
+            "\n%{http_code}",
+            "--cert",
+            intruder.toString(),
+            "--key",
+            intruder.resolveSibling("client.key").toString(),
+            url);
+    assertThat(forbidden.output()).endsWith("403").contains("user \"intruder\" cannot get");
+
+    // A service account's bearer token: checked with a TokenReview, then RBAC decides.
+    String ns = "it-kubelet-auth-" + UUID.randomUUID().toString().substring(0, 5);
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .create();
+    client
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName("reader")
+                .endMetadata()
+                .build())
+        .create();
+    String token =
+        client
+            .serviceAccounts()
+            .inNamespace(ns)
+            .withName("reader")
+            .tokenRequest(
+                new io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
+    var denied =
+        Shell.run(
+            30,
+            "curl",
+            "-sS",
+            "-k",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Authorization: Bearer " + token,
+            url);
+    assertThat(denied.output()).endsWith("403").contains("system:serviceaccount:" + ns + ":reader");
+    var bogus =
+        Shell.run(
+            30,
+            "curl",
+            "-sS",
+            "-k",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Authorization: Bearer not-a-token",
+            url);
+    assertThat(bogus.output()).endsWith("401");
+    client
+        .rbac()
+        .clusterRoles()
+        .resource(
+            new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder()
+                .withNewMetadata()
+                .withName(ns)
+                .endMetadata()
+                .addNewRule()
+                .withApiGroups("")
+                .withResources("nodes/proxy")
+                .withVerbs("get")
+                .endRule()
+                .build())
+        .create();
+    client
+        .rbac()
+        .clusterRoleBindings()
+        .resource(
+            new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder()
+                .withNewMetadata()
+                .withName(ns)
+                .endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", ns)
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName("reader")
+                .withNamespace(ns)
+                .endSubject()
+                .build())
+        .create();
+    try {
+      // Denials are cached for 30 s, like the kubelet's.
+      await("the token's user is allowed once RBAC says so")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofSeconds(2))
+          .until(
+              () ->
+                  Shell.run(30, "curl", "-sS", "-k", "-H", "Authorization: Bearer " + token, url)
+                      .output()
+                      .contains("\"kind\":\"PodList\""));
+    } finally {
+      client.rbac().clusterRoleBindings().withName(ns).delete();
+      client.rbac().clusterRoles().withName(ns).delete();
+      client.namespaces().withName(ns).delete();
+    }
   }
 }

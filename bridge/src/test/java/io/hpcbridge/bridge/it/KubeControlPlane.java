@@ -273,6 +273,53 @@ public final class KubeControlPlane {
     return foreignDir;
   }
 
+  /**
+   * A client certificate (and key, same name with .key) signed by the cluster CA for {@code
+   * subject}, e.g. {@code /CN=intruder/O=students}: authenticated, but allowed only what RBAC
+   * grants that user.
+   */
+  public synchronized Path clusterClientCert(String subject) throws Exception {
+    Path d = Files.createTempDirectory("cluster-client");
+    String key = d.resolve("client.key").toString();
+    String csr = d.resolve("client.csr").toString();
+    String crt = d.resolve("client.crt").toString();
+    for (List<String> cmd :
+        List.of(
+            List.of(
+                "openssl",
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                key,
+                "-out",
+                csr,
+                "-subj",
+                subject),
+            List.of(
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                caCert().toString(),
+                "-CAkey",
+                caKey().toString(),
+                "-CAcreateserial",
+                "-out",
+                crt,
+                "-days",
+                "2"))) {
+      var r = Shell.run(60, cmd);
+      if (r.exit() != 0) {
+        throw new IllegalStateException(String.join(" ", cmd) + ": " + r.output());
+      }
+    }
+    return Path.of(crt);
+  }
+
   // --- start-up ---------------------------------------------------------------------------
 
   private static KubeControlPlane connect() {

@@ -30,7 +30,8 @@ class KubeletServerConfigTest {
   void refusesToStartWithoutClientCaUnlessAnonymousIsAllowed() {
     KubeletServerConfig cfg =
         new KubeletServerConfig("0.0.0.0", 10250, null, null, null, false, null);
-    assertThatThrownBy(() -> new KubeletServer(cfg, NONE))
+    assertThatThrownBy(
+            () -> new KubeletServer(cfg, NONE, TokenReviewer.NONE, KubeletAuthorizer.ALWAYS_ALLOW))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("kubelet.clientCaFile: not set")
         .hasMessageContaining("kubelet.allowAnonymous")
@@ -38,7 +39,10 @@ class KubeletServerConfigTest {
     assertThatCode(
             () ->
                 new KubeletServer(
-                    new KubeletServerConfig("0.0.0.0", 10250, null, null, null, true, null), NONE))
+                    new KubeletServerConfig("0.0.0.0", 10250, null, null, null, true, null),
+                    NONE,
+                    TokenReviewer.NONE,
+                    KubeletAuthorizer.ALWAYS_ALLOW))
         .doesNotThrowAnyException();
   }
 

@@ -50,6 +50,13 @@ class KubeletServerIT {
 
   @TempDir static Path dir;
 
+  /** The test's RBAC: members of system:masters may do everything, nobody else anything. */
+  static final KubeletAuthorizer MASTERS_ONLY =
+      (who, verb, subresource) ->
+          who.groups().contains("system:masters")
+              ? null
+              : "user \"" + who.user() + "\" cannot " + verb + " nodes/" + subresource;
+
   final FakeSource source = new FakeSource();
   KubeletServer server;
 
@@ -148,12 +155,30 @@ class KubeletServerIT {
   }
 
   @Test
-  void allowAnonymousLetsRequestsWithoutCertificateThrough() throws Exception {
+  void allowAnonymousLetsRequestsWithoutCertificateThroughToAuthorization() throws Exception {
     source.put("default", "job-abc", "main", () -> stream("hello\n"));
     start(true);
-    assertThat(get(null, "/containerLogs/default/job-abc/main").body()).isEqualTo("hello\n");
+    // Anonymous is an identity like any other: the authorizer (RBAC) still decides.
+    HttpResponse<String> r = get(null, "/containerLogs/default/job-abc/main");
+    assertThat(r.statusCode()).isEqualTo(403);
+    assertThat(r.body()).contains("system:anonymous").doesNotContain("hello");
     assertThat(get(apiserverClient, "/containerLogs/default/job-abc/main").body())
         .isEqualTo("hello\n");
+  }
+
+  @Test
+  void aClusterCaCertificateTheAuthorizerDeniesGets403() throws Exception {
+    TestPki.Issued intruder =
+        TestPki.issue(clusterCa, "CN=intruder,O=students", TestPki.ec(), List.of());
+    source.put("default", "job-abc", "main", () -> stream("secret\n"));
+    start(false);
+    HttpResponse<String> r = get(intruder, "/containerLogs/default/job-abc/main");
+    assertThat(r.statusCode()).isEqualTo(403);
+    assertThat(r.body())
+        .contains("user \"intruder\" cannot get nodes/proxy")
+        .doesNotContain("secret");
+    assertThat(get(intruder, "/pods").statusCode()).isEqualTo(403);
+    assertThat(source.opened.get()).isZero();
   }
 
   @Test
@@ -169,7 +194,9 @@ class KubeletServerIT {
                 null,
                 true,
                 List.of()),
-            source);
+            source,
+            TokenReviewer.NONE,
+            KubeletAuthorizer.ALWAYS_ALLOW);
     server.start();
     assertThat(get(null, "/containerLogs/default/job-abc/main").body()).isEqualTo("hello\n");
   }
@@ -195,7 +222,9 @@ class KubeletServerIT {
                 dir.resolve("ca.crt"),
                 false,
                 List.of("node-1.example.org", "127.0.0.1")),
-            source);
+            source,
+            TokenReviewer.NONE,
+            MASTERS_ONLY);
     server.start();
     SSLContext ctx = TestPki.clientContext(apiserverClient, null);
     try (SSLSocket s =
@@ -216,7 +245,9 @@ class KubeletServerIT {
         new KubeletServer(
             new KubeletServerConfig(
                 "127.0.0.1", server.port(), null, null, dir.resolve("ca.crt"), false, List.of()),
-            source);
+            source,
+            TokenReviewer.NONE,
+            MASTERS_ONLY);
     assertThatThrownBy(second::start)
         .isInstanceOf(IOException.class)
         .hasMessageStartingWith("kubelet.port: cannot listen on 127.0.0.1:" + server.port());
@@ -444,6 +475,163 @@ class KubeletServerIT {
     await().atMost(Duration.ofSeconds(10)).untilTrue(closed);
   }
 
+  // --- resilience ----------------------------------------------------------------------------
+
+  @Test
+  void stalledTlsClientsDoNotBlockOthers() throws Exception {
+    source.put("default", "job-abc", "main", () -> stream("hello\n"));
+    start(false);
+    List<java.net.Socket> stalled = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 80; i++) {
+        java.net.Socket s = new java.net.Socket("127.0.0.1", server.port());
+        if (i % 2 == 0) {
+          s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01}); // a TLS record, cut short
+          s.getOutputStream().flush();
+        }
+        stalled.add(s);
+      }
+      long t0 = System.nanoTime();
+      HttpResponse<String> r = get(apiserverClient, "/containerLogs/default/job-abc/main");
+      assertThat(r.body()).isEqualTo("hello\n");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+    } finally {
+      for (java.net.Socket s : stalled) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void requestsBeyondTheLimitGet503InsteadOfWaitingForever() throws Exception {
+    PipedOutputStream producer = new PipedOutputStream();
+    PipedInputStream pipe = new PipedInputStream(producer, 4096);
+    source.put("default", "p", "c", () -> pipe);
+    source.put("default", "q", "c", () -> stream("quick\n"));
+    server =
+        new KubeletServer(
+            new KubeletServerConfig(
+                "127.0.0.1",
+                0,
+                dir.resolve("tls.crt"),
+                dir.resolve("tls.key"),
+                dir.resolve("ca.crt"),
+                false,
+                List.of(),
+                KubeletServerConfig.Authorization.WEBHOOK,
+                1,
+                Duration.ofSeconds(30)),
+            source,
+            TokenReviewer.NONE,
+            MASTERS_ONLY);
+    server.start();
+    var client = TestPki.clientHttp(apiserverClient, clusterCa.cert());
+    // One follower holds the only slot.
+    client.sendAsync(
+        HttpRequest.newBuilder(uri("/containerLogs/default/p/c?follow=true")).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    await().atMost(Duration.ofSeconds(10)).until(() -> source.opened.get() == 1);
+    // The next waits for a slot, then is turned away; the one after that at once.
+    var waiting =
+        client.sendAsync(
+            HttpRequest.newBuilder(uri("/containerLogs/default/q/c")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    await().atMost(Duration.ofSeconds(2)).pollDelay(Duration.ofMillis(300)).until(() -> true);
+    HttpResponse<String> refused = get(apiserverClient, "/containerLogs/default/q/c");
+    assertThat(refused.statusCode()).isEqualTo(503);
+    assertThat(waiting.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+    producer.close(); // the follower's container ends: the slot is free again
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> get(apiserverClient, "/containerLogs/default/q/c").statusCode() == 200);
+  }
+
+  @Test
+  void aFollowEndsWhenAnHttp2ClientGoesAwayEvenWithoutNewLines() throws Exception {
+    Feed feed = new Feed();
+    source.put("default", "p", "c", () -> feed);
+    start(false);
+    int before = streamingThreads();
+    var client =
+        java.net.http.HttpClient.newBuilder()
+            .version(java.net.http.HttpClient.Version.HTTP_2)
+            .sslContext(TestPki.clientContext(apiserverClient, clusterCa.cert()))
+            .build();
+    HttpResponse<InputStream> r =
+        client.send(
+            HttpRequest.newBuilder(uri("/containerLogs/default/p/c?follow=true")).build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+    feed.add("first\n");
+    BufferedReader lines = new BufferedReader(new InputStreamReader(r.body(), UTF_8));
+    assertThat(readLine(lines)).isEqualTo("first");
+    assertThat(streamingThreads()).isEqualTo(before + 1);
+    r.body().close(); // the client goes away; the container stays silent
+    await().atMost(Duration.ofSeconds(10)).until(() -> feed.closed);
+    await().atMost(Duration.ofSeconds(10)).until(() -> streamingThreads() == before);
+  }
+
+  /** A followed log that blocks until lines are added and returns at once when closed. */
+  static final class Feed extends InputStream {
+    final java.util.concurrent.BlockingQueue<byte[]> chunks =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    volatile boolean closed;
+    private byte[] current = new byte[0];
+    private int pos;
+
+    void add(String s) {
+      chunks.add(s.getBytes(UTF_8));
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      while (pos >= current.length) {
+        if (closed) {
+          return -1;
+        }
+        try {
+          byte[] next = chunks.poll(100, TimeUnit.MILLISECONDS);
+          if (next != null) {
+            current = next;
+            pos = 0;
+          }
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException();
+        }
+      }
+      int n = Math.min(len, current.length - pos);
+      System.arraycopy(current, pos, b, off, n);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  /** Threads of this JVM now serving a log stream. */
+  private static int streamingThreads() {
+    int n = 0;
+    for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
+      for (StackTraceElement e : stack) {
+        if (e.getClassName().equals(KubeletHandler.class.getName())
+            && e.getMethodName().equals("stream")) {
+          n++;
+          break;
+        }
+      }
+    }
+    return n;
+  }
+
   // --- helpers -------------------------------------------------------------------------------
 
   private void start(boolean allowAnonymous) throws IOException {
@@ -457,7 +645,9 @@ class KubeletServerIT {
                 dir.resolve("ca.crt"),
                 allowAnonymous,
                 List.of()),
-            source);
+            source,
+            TokenReviewer.NONE,
+            MASTERS_ONLY);
     server.start();
   }
 

@@ -1,0 +1,345 @@
+package io.hpcbridge.bridge.kubelet;
+
+import io.fabric8.kubernetes.api.model.PodList;
+import io.fabric8.kubernetes.api.model.PodListBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.hpcbridge.backend.LogOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The kubelet API's routes, each request authenticated (client certificate, bearer token, or
+ * anonymous when allowed) and authorized like the kubelet in webhook mode ({@code nodes/proxy} for
+ * logs, pods and exec, {@code nodes/stats}, {@code nodes/metrics}, {@code nodes/log}).
+ */
+final class KubeletHandler extends Handler.Abstract {
+  private static final Logger log = LoggerFactory.getLogger(KubeletHandler.class);
+  private static final int BUFFER = 8192;
+  private static final String LOGS_USAGE = "/containerLogs/{namespace}/{pod}/{container}";
+
+  private final PodLogSource source;
+  private final ClientCertVerifier verifier;
+  private final TokenReviewer tokens;
+  private final KubeletAuthorizer authorizer;
+  private final boolean allowAnonymous;
+  private final KubernetesSerialization json = new KubernetesSerialization();
+  private final Set<InputStream> open = ConcurrentHashMap.newKeySet();
+
+  KubeletHandler(
+      PodLogSource source,
+      ClientCertVerifier verifier,
+      TokenReviewer tokens,
+      KubeletAuthorizer authorizer,
+      boolean allowAnonymous) {
+    super(InvocationType.BLOCKING);
+    this.source = source;
+    this.verifier = verifier;
+    this.tokens = tokens;
+    this.authorizer = authorizer;
+    this.allowAnonymous = allowAnonymous;
+  }
+
+  /** Ends every log stream being served (the server is stopping). */
+  void closeStreams() {
+    open.forEach(KubeletHandler::closeQuietly);
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    try {
+      route(request, response);
+      callback.succeeded();
+    } catch (Throwable e) {
+      log.debug(
+          "kubelet API: {} {} ended: {}", request.getMethod(), request.getHttpURI(), e.toString());
+      callback.failed(e);
+    }
+    return true;
+  }
+
+  private void route(Request req, Response res) throws Exception {
+    List<String> path = KubeletServer.segments(req.getHttpURI().getPath());
+    if (path == null) {
+      send(res, 400, "malformed path");
+      return;
+    }
+    String first = path.isEmpty() ? "" : path.get(0);
+    if (first.equals("healthz") && path.size() == 1) {
+      send(res, 200, "ok");
+      return;
+    }
+    Identity who;
+    try {
+      who = authenticate(req, res);
+    } catch (CertificateException e) {
+      log.info(
+          "kubelet API: rejected {} {}: {}",
+          req.getMethod(),
+          req.getHttpURI().getPath(),
+          e.getMessage());
+      send(res, 401, "Unauthorized: " + e.getMessage());
+      return;
+    }
+    if (who == null) {
+      log.info(
+          "kubelet API: rejected {} {}: no credentials",
+          req.getMethod(),
+          req.getHttpURI().getPath());
+      res.getHeaders().put("WWW-Authenticate", "Certificate");
+      send(
+          res,
+          401,
+          "Unauthorized: a client certificate signed by the cluster CA or a bearer token is"
+              + " required");
+      return;
+    }
+    String subresource = subresource(first);
+    String verb = verb(req.getMethod());
+    String denied = authorizer.check(who, verb, subresource);
+    if (denied != null) {
+      log.info(
+          "kubelet API: forbidden {} {} for {}: {}",
+          req.getMethod(),
+          req.getHttpURI().getPath(),
+          who,
+          denied);
+      send(res, 403, "Forbidden: " + denied);
+      return;
+    }
+    log.debug("kubelet API: {} {} by {}", req.getMethod(), req.getHttpURI(), who);
+    switch (first) {
+      case "containerLogs" -> containerLogs(req, res, path);
+      case "pods" -> {
+        if (path.size() != 1) {
+          send(res, 404, "404 page not found");
+        } else if (!"GET".equals(req.getMethod())) {
+          send(res, 405, "method not allowed: use GET");
+        } else {
+          pods(res);
+        }
+      }
+      case "exec", "attach", "portForward", "run" ->
+          send(
+              res,
+              501,
+              first
+                  + " is not supported by this node: its pods run as batch jobs or processes"
+                  + " managed by hpc-bridge, not as containers it can enter");
+      default -> send(res, 404, "404 page not found");
+    }
+  }
+
+  /**
+   * The caller: a verified client certificate, else a bearer token the API server vouches for, else
+   * anonymous if allowed (null if not).
+   *
+   * @throws CertificateException for a client certificate that is presented but not accepted
+   */
+  private Identity authenticate(Request req, Response res) throws CertificateException {
+    X509Certificate[] chain = peerCertificates(req);
+    if (chain != null && chain.length > 0) {
+      if (verifier == null) {
+        throw new CertificateException(
+            "client certificates are not accepted (no kubelet.clientCaFile)");
+      }
+      try {
+        verifier.verify(chain);
+      } catch (CertificateException e) {
+        throw new CertificateException(
+            "client certificate \""
+                + chain[0].getSubjectX500Principal().getName()
+                + "\" (issuer \""
+                + chain[0].getIssuerX500Principal().getName()
+                + "\") is not accepted: "
+                + e.getMessage(),
+            e);
+      }
+      return identity(chain[0]);
+    }
+    String auth = req.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return tokens
+          .review(auth.substring(7).trim())
+          .orElseThrow(() -> new CertificateException("the bearer token is not valid"));
+    }
+    return allowAnonymous ? Identity.ANONYMOUS : null;
+  }
+
+  private static X509Certificate[] peerCertificates(Request req) {
+    Object data = req.getAttribute(EndPoint.SslSessionData.ATTRIBUTE);
+    return data instanceof EndPoint.SslSessionData d ? d.peerCertificates() : null;
+  }
+
+  /** CN is the user, each O a group (the API server's x509 authenticator rule). */
+  static Identity identity(X509Certificate cert) {
+    String user = null;
+    List<String> groups = new ArrayList<>();
+    try {
+      for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN") && user == null) {
+          user = String.valueOf(rdn.getValue());
+        } else if (rdn.getType().equalsIgnoreCase("O")) {
+          groups.add(0, String.valueOf(rdn.getValue()));
+        }
+      }
+    } catch (InvalidNameException e) {
+      // fall through: nobody by name
+    }
+    groups.add("system:authenticated");
+    return new Identity(user == null ? "" : user, groups);
+  }
+
+  /** The kubelet's mapping of a path to the node subresource it needs. */
+  static String subresource(String first) {
+    return switch (first) {
+      case "stats" -> "stats";
+      case "metrics" -> "metrics";
+      case "logs" -> "log";
+      case "spec" -> "spec";
+      default -> "proxy";
+    };
+  }
+
+  static String verb(String method) {
+    return switch (method.toUpperCase(Locale.ROOT)) {
+      case "POST" -> "create";
+      case "PUT" -> "update";
+      case "PATCH" -> "patch";
+      case "DELETE" -> "delete";
+      default -> "get";
+    };
+  }
+
+  private void containerLogs(Request req, Response res, List<String> path) throws Exception {
+    if (!"GET".equals(req.getMethod())) {
+      send(res, 405, "method not allowed: use GET");
+      return;
+    }
+    if (path.size() != 4 || path.stream().anyMatch(String::isEmpty)) {
+      send(res, 400, "expected " + LOGS_USAGE);
+      return;
+    }
+    String ns = path.get(1);
+    String pod = path.get(2);
+    String container = path.get(3);
+    LogOptions opts;
+    try {
+      opts = LogQuery.parse(req.getHttpURI().getQuery());
+    } catch (IllegalArgumentException e) {
+      send(res, 400, e.getMessage());
+      return;
+    }
+    MDC.put("pod", ns + "/" + pod);
+    MDC.put("container", container);
+    try {
+      InputStream in;
+      try {
+        in = source.open(ns, pod, container, opts);
+      } catch (NoSuchElementException e) {
+        send(
+            res,
+            404,
+            e.getMessage() != null
+                ? e.getMessage()
+                : "container " + container + " of pod " + ns + "/" + pod + " not found");
+        return;
+      } catch (IllegalArgumentException e) {
+        send(res, 400, e.getMessage());
+        return;
+      } catch (Exception e) {
+        log.warn("kubelet API: cannot open the log of {}/{}/{}", ns, pod, container, e);
+        send(res, 500, "cannot open the log: " + e.getMessage());
+        return;
+      }
+      open.add(in);
+      // The client went away (HTTP/2 reset, failed write): end the stream so its source stops.
+      req.addFailureListener(failure -> closeQuietly(in));
+      try {
+        stream(res, in, opts.limitBytes());
+      } finally {
+        open.remove(in);
+        closeQuietly(in);
+      }
+    } finally {
+      MDC.remove("pod");
+      MDC.remove("container");
+    }
+  }
+
+  /** Copies {@code in} to the response, flushing each read, up to {@code limitBytes}. */
+  private static void stream(Response res, InputStream in, Long limitBytes) throws IOException {
+    res.setStatus(200);
+    res.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+    res.getHeaders().put("X-Content-Type-Options", "nosniff");
+    long remaining = limitBytes == null ? Long.MAX_VALUE : limitBytes;
+    long sent = 0;
+    byte[] buf = new byte[BUFFER];
+    try (OutputStream out = Content.Sink.asOutputStream(res)) {
+      out.flush(); // headers now: a follower sees the stream open before the first line
+      while (remaining > 0) {
+        int n = in.read(buf, 0, (int) Math.min(buf.length, remaining));
+        if (n < 0) {
+          break;
+        }
+        out.write(buf, 0, n);
+        out.flush();
+        remaining -= n;
+        sent += n;
+      }
+      log.debug("kubelet API: sent {} log bytes{}", sent, remaining == 0 ? " (limitBytes)" : "");
+    } catch (IOException e) {
+      // The client went away, or the source was closed: either way this response is over.
+      log.debug("kubelet API: log stream ended after {} bytes: {}", sent, e.toString());
+    }
+  }
+
+  private void pods(Response res) throws IOException {
+    PodList list = new PodListBuilder().withItems(new ArrayList<>(source.pods())).build();
+    list.setApiVersion("v1");
+    list.setKind("PodList");
+    res.setStatus(200);
+    res.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    byte[] body = json.asJson(list).getBytes(StandardCharsets.UTF_8);
+    Content.Sink.write(res, true, ByteBuffer.wrap(body));
+  }
+
+  private static void send(Response res, int status, String message) throws IOException {
+    res.setStatus(status);
+    res.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+    res.getHeaders().put("X-Content-Type-Options", "nosniff");
+    Content.Sink.write(
+        res, true, ByteBuffer.wrap((message + "\n").getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
+    } catch (IOException | RuntimeException e) {
+      log.debug("kubelet API: closing a log stream failed: {}", e.toString());
+    }
+  }
+}
