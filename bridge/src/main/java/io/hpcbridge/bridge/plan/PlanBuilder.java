@@ -71,8 +71,31 @@ public final class PlanBuilder {
     this(objects, serviceEnv, node, null);
   }
 
-  /** The plan and anything worth a Warning event that did not stop it. */
-  public record Result(PodPlan plan, List<String> warnings) {}
+  /**
+   * The plan, anything worth a Warning event that did not stop it, and the service account tokens
+   * in it (to be rotated while the pod runs).
+   */
+  public record Result(PodPlan plan, List<String> warnings, List<TokenSource> tokens) {}
+
+  /**
+   * A projected service account token in a plan.
+   *
+   * @param volume the projected volume
+   * @param path the token file's path in it
+   * @param serviceAccount the pod's service account
+   * @param audience the audience asked for, or null
+   * @param expirationSeconds the lifetime asked for
+   * @param issued when this token was issued
+   * @param expires when it expires
+   */
+  public record TokenSource(
+      String volume,
+      String path,
+      String serviceAccount,
+      String audience,
+      long expirationSeconds,
+      java.time.Instant issued,
+      java.time.Instant expires) {}
 
   public Result build(Pod pod) throws PlanException {
     var md = pod.getMetadata();
@@ -81,9 +104,10 @@ public final class PlanBuilder {
       throw new PlanException.Invalid("InvalidPod", "the pod has no containers");
     }
     List<String> warnings = new ArrayList<>();
+    List<TokenSource> tokens = new ArrayList<>();
     List<VolumePlan> volumes = new ArrayList<>();
     for (Volume v : nullSafe(spec.getVolumes())) {
-      volumes.add(volume(pod, v, warnings));
+      volumes.add(volume(pod, v, warnings, tokens));
     }
     Set<String> volumeNames = new java.util.HashSet<>();
     volumes.forEach(v -> volumeNames.add(v.name()));
@@ -125,7 +149,7 @@ public final class PlanBuilder {
                 Boolean.TRUE.equals(spec.getHostPID()),
                 Boolean.TRUE.equals(spec.getHostIPC())),
             List.of());
-    return new Result(policy == null ? plan : policy.admit(plan), warnings);
+    return new Result(policy == null ? plan : policy.admit(plan), warnings, tokens);
   }
 
   private ContainerPlan container(
@@ -223,7 +247,8 @@ public final class PlanBuilder {
     return out;
   }
 
-  private VolumePlan volume(Pod pod, Volume v, List<String> warnings) throws PlanException {
+  private VolumePlan volume(Pod pod, Volume v, List<String> warnings, List<TokenSource> tokens)
+      throws PlanException {
     String ns = pod.getMetadata().getNamespace();
     if (v.getConfigMap() != null) {
       var src = v.getConfigMap();
@@ -294,7 +319,7 @@ public final class PlanBuilder {
           false);
     }
     if (v.getProjected() != null) {
-      return projected(pod, v, warnings);
+      return projected(pod, v, warnings, tokens);
     }
     if (v.getEmptyDir() != null) {
       return new VolumePlan(v.getName(), VolumePlan.Type.EMPTY_DIR, List.of(), null, false);
@@ -312,7 +337,8 @@ public final class PlanBuilder {
             + "); supported: configMap, secret, downwardAPI, projected, emptyDir, hostPath");
   }
 
-  private VolumePlan projected(Pod pod, Volume v, List<String> warnings) throws PlanException {
+  private VolumePlan projected(Pod pod, Volume v, List<String> warnings, List<TokenSource> tokens)
+      throws PlanException {
     String ns = pod.getMetadata().getNamespace();
     int mode =
         v.getProjected().getDefaultMode() == null ? CONFIG_MODE : v.getProjected().getDefaultMode();
@@ -357,15 +383,16 @@ public final class PlanBuilder {
       } else if (p.getDownwardAPI() != null) {
         files.addAll(downwardFiles(pod, p.getDownwardAPI().getItems(), mode));
       } else if (p.getServiceAccountToken() != null) {
-        // Every pod of Kubernetes >= 1.22 has one (kube-api-access-*). The token is requested
-        // once at submit and not rotated: it lives expirationSeconds.
+        // Every pod of Kubernetes >= 1.22 has one (kube-api-access-*). The token is bound to the
+        // pod and rotated while it runs (TokenRotator).
         var src = p.getServiceAccountToken();
-        String sa =
-            pod.getSpec().getServiceAccountName() == null
-                ? "default"
-                : pod.getSpec().getServiceAccountName();
+        String sa = serviceAccount(pod);
         long seconds = src.getExpirationSeconds() == null ? 3600 : src.getExpirationSeconds();
-        Optional<String> token = objects.serviceAccountToken(ns, sa, src.getAudience(), seconds);
+        var md = pod.getMetadata();
+        var issued = java.time.Instant.now();
+        Optional<ObjectSource.Token> token =
+            objects.serviceAccountToken(
+                new PodRef(ns, md.getName(), md.getUid()), sa, src.getAudience(), seconds);
         if (token.isEmpty()) {
           warnings.add(
               "no token for service account " + ns + "/" + sa + ": " + src.getPath() + " left out");
@@ -373,7 +400,17 @@ public final class PlanBuilder {
         }
         sensitive = true;
         files.add(
-            new FilePlan(src.getPath(), token.get().getBytes(StandardCharsets.UTF_8), SECRET_MODE));
+            new FilePlan(
+                src.getPath(), token.get().value().getBytes(StandardCharsets.UTF_8), SECRET_MODE));
+        tokens.add(
+            new TokenSource(
+                v.getName(),
+                src.getPath(),
+                sa,
+                src.getAudience(),
+                seconds,
+                issued,
+                token.get().expires()));
       } else {
         throw new PlanException.Invalid(
             "UnsupportedVolume",
@@ -494,6 +531,12 @@ public final class PlanBuilder {
       }
     }
     return "unknown";
+  }
+
+  /** The pod's service account, {@code default} when unset. */
+  static String serviceAccount(Pod pod) {
+    String sa = pod.getSpec().getServiceAccountName();
+    return sa == null || sa.isEmpty() ? "default" : sa;
   }
 
   static List<Container> allContainers(Pod pod) {

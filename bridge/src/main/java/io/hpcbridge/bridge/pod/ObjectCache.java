@@ -13,7 +13,9 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.bridge.plan.ObjectSource;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -167,23 +169,41 @@ final class ObjectCache implements ObjectSource, AutoCloseable {
     return get(new Ref("secret", namespace, name)).map(Secret.class::cast);
   }
 
+  /** The API server's shortest token lifetime: it refuses to issue shorter ones. */
+  static final long MIN_TOKEN_SECONDS = 600;
+
   @Override
-  public Optional<String> serviceAccountToken(
-      String namespace, String serviceAccount, String audience, long expirationSeconds) {
+  public Optional<Token> serviceAccountToken(
+      PodRef pod, String serviceAccount, String audience, long expirationSeconds) {
     var request =
         new TokenRequestBuilder()
             .withNewSpec()
             .withAudiences(audience == null || audience.isEmpty() ? List.of() : List.of(audience))
-            .withExpirationSeconds(expirationSeconds)
+            .withExpirationSeconds(Math.max(MIN_TOKEN_SECONDS, expirationSeconds))
+            .withNewBoundObjectRef()
+            .withApiVersion("v1")
+            .withKind("Pod")
+            .withName(pod.name())
+            .withUid(pod.uid())
+            .endBoundObjectRef()
             .endSpec()
             .build();
     var answer =
         client
             .serviceAccounts()
-            .inNamespace(namespace)
+            .inNamespace(pod.namespace())
             .withName(serviceAccount)
             .tokenRequest(request);
-    return Optional.ofNullable(answer.getStatus()).map(s -> s.getToken());
+    var status = answer.getStatus();
+    if (status == null || status.getToken() == null) {
+      return Optional.empty();
+    }
+    // The API server caps the lifetime at its maximum: the status says what was granted.
+    Instant expires =
+        status.getExpirationTimestamp() == null
+            ? Instant.now().plusSeconds(expirationSeconds)
+            : Instant.parse(status.getExpirationTimestamp());
+    return Optional.of(new Token(status.getToken(), expires));
   }
 
   /** Every ConfigMap and Secret a pod's volumes and containers' env refer to. */

@@ -38,6 +38,7 @@ public final class PodController implements AutoCloseable {
   private final PodObserver observer;
   private final ObjectCache objects;
   private final PodReconciler reconciler;
+  private final TokenRotator tokens;
   private SharedIndexInformer<Pod> informer;
 
   /**
@@ -52,6 +53,29 @@ public final class PodController implements AutoCloseable {
       Function<ObjectSource, PlanBuilder> plans,
       Duration pollInterval,
       int workers) {
+    this(
+        client,
+        nodeName,
+        hostIP,
+        backend,
+        state,
+        plans,
+        pollInterval,
+        workers,
+        TokenRotator.REFRESH_AT);
+  }
+
+  /** With another token refresh point (a share of each token's lifetime), for tests. */
+  PodController(
+      KubernetesClient client,
+      String nodeName,
+      String hostIP,
+      Backend backend,
+      StateStore state,
+      Function<ObjectSource, PlanBuilder> plans,
+      Duration pollInterval,
+      int workers,
+      double tokenRefreshAt) {
     this.client = client;
     this.nodeName = nodeName;
     this.state = state;
@@ -60,6 +84,7 @@ public final class PodController implements AutoCloseable {
             "pods", workers, Duration.ofMillis(500), Duration.ofMinutes(5), this::reconcile);
     this.objects = new ObjectCache(client, queue::add);
     this.observer = new PodObserver(nodeName, backend, state, pollInterval, queue::add);
+    this.tokens = new TokenRotator(backend, objects, tokenRefreshAt);
     this.reconciler =
         new PodReconciler(
             nodeName,
@@ -72,7 +97,8 @@ public final class PodController implements AutoCloseable {
             objects,
             new PodDeletion(client, backend, state),
             this::pod,
-            observer::pollSoon);
+            observer::pollSoon,
+            tokens);
   }
 
   public void start() {
@@ -129,6 +155,7 @@ public final class PodController implements AutoCloseable {
   @Override
   public void close() {
     observer.close();
+    tokens.close();
     queue.close();
     if (informer != null) {
       informer.close();

@@ -47,6 +47,7 @@ final class PodReconciler {
   private final PodDeletion deletion;
   private final Function<String, Pod> pods;
   private final Runnable submitted;
+  private final TokenRotator tokens;
 
   /** Warnings already emitted per UID, so a retrying pod does not flood events. */
   private final Map<String, Set<String>> warned = new ConcurrentHashMap<>();
@@ -66,7 +67,8 @@ final class PodReconciler {
       ObjectCache objects,
       PodDeletion deletion,
       Function<String, Pod> pods,
-      Runnable submitted) {
+      Runnable submitted,
+      TokenRotator tokens) {
     this.nodeName = nodeName;
     this.hostIP = hostIP;
     this.backend = backend;
@@ -80,6 +82,7 @@ final class PodReconciler {
     this.deletion = deletion;
     this.pods = pods;
     this.submitted = submitted;
+    this.tokens = tokens;
   }
 
   WorkQueue.Outcome reconcile(String uid) throws Exception {
@@ -95,6 +98,7 @@ final class PodReconciler {
       if (pod == null) {
         WorkQueue.Outcome o = deletion.forget(uid, rec);
         if (o instanceof WorkQueue.Done) {
+          tokens.untrack(uid);
           warned.remove(uid);
           status.forget(uid);
           objects.untrack(uid);
@@ -126,6 +130,11 @@ final class PodReconciler {
 
   /** The status from the latest observation; events for each new phase. */
   private void report(Pod pod, TrackedPod rec) {
+    if (rec.isTerminal()) {
+      tokens.untrack(rec.uid());
+    } else if (!tokens.tracking(rec.uid())) {
+      tokens.trackRunning(pod, rec.handle().orElseThrow()); // submitted before this process ran
+    }
     Instant now = Instant.now();
     PodStatus before = status.current(pod);
     PodStatus desired =
@@ -174,6 +183,7 @@ final class PodReconciler {
     }
     try {
       Handle h = launcher.launch(pod, result.plan());
+      tokens.track(result.plan().pod(), h, result.tokens());
       events.normal(pod, "Submitted", "Submitted to " + backend.name() + " as " + h.id());
       status.write(pod, synth.pending(pod, Instant.now(), hostIP));
       submitted.run();

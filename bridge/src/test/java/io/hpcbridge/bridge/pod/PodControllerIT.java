@@ -83,7 +83,8 @@ class PodControllerIT {
                     new NodeFacts(NODE, "10.9.9.9", 4000, 1L << 33),
                     new PolicyChecker(Policy.CLOSED, backend::choices)),
             Duration.ofMillis(300),
-            2);
+            2,
+            0.002); // tokens of 600 s are rotated after about a second
     controller.start();
   }
 
@@ -316,12 +317,92 @@ class PodControllerIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> state.get(uid).orElseThrow().isGone());
   }
 
+  @Test
+  void serviceAccountTokensAreBoundToThePodAndRotated() {
+    await("the namespace's default service account")
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> client.serviceAccounts().inNamespace(NS).withName("default").get() != null);
+    Pod p =
+        create(
+            "tokened",
+            oneContainer()
+                .editSpec()
+                .addNewVolume()
+                .withName("kube-api-access")
+                .withNewProjected()
+                .addNewSource()
+                .withNewServiceAccountToken()
+                .withPath("token")
+                .withExpirationSeconds(600L)
+                .endServiceAccountToken()
+                .endSource()
+                .endProjected()
+                .endVolume()
+                .endSpec());
+    String uid = p.getMetadata().getUid();
+    await().atMost(Duration.ofSeconds(30)).until(() -> backend.handle(uid) != null);
+    String first =
+        new String(
+            backend.plans.get(uid).volume("kube-api-access").orElseThrow().files().get(0).content(),
+            java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(boundTo(first)).isEqualTo("tokened");
+    backend.seen.put(
+        uid,
+        new Observed(
+            Phase.RUNNING,
+            null,
+            null,
+            null,
+            null,
+            T,
+            List.of(),
+            List.of(ContainerStatus.running("main", T, 0))));
+    await("a fresh token written into the running pod's volume")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> backend.tokens.containsKey(uid));
+    String second = backend.tokens.get(uid);
+    assertThat(second).isNotEqualTo(first);
+    assertThat(boundTo(second)).isEqualTo("tokened");
+  }
+
+  /** The pod a token is bound to, as the API server's TokenReview tells. */
+  static String boundTo(String token) {
+    var review =
+        client
+            .authentication()
+            .v1()
+            .tokenReviews()
+            .create(
+                new io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder()
+                    .withNewSpec()
+                    .withToken(token)
+                    .endSpec()
+                    .build());
+    assertThat(review.getStatus().getAuthenticated()).isTrue();
+    assertThat(review.getStatus().getUser().getUsername())
+        .isEqualTo("system:serviceaccount:" + NS + ":default");
+    return review
+        .getStatus()
+        .getUser()
+        .getExtra()
+        .get("authentication.kubernetes.io/pod-name")
+        .get(0);
+  }
+
   /** Runs nothing: remembers plans, returns what the test put in {@link #seen}. */
   static final class FakeBackend implements Backend {
     final Map<String, PodPlan> plans = new ConcurrentHashMap<>();
     final List<String> submits = new CopyOnWriteArrayList<>();
     final Map<String, Observed> seen = new ConcurrentHashMap<>();
     final Map<String, Duration> cancels = new ConcurrentHashMap<>();
+    final Map<String, String> tokens = new ConcurrentHashMap<>();
+
+    @Override
+    public void updateVolume(Handle handle, io.hpcbridge.backend.VolumePlan volume) {
+      tokens.put(
+          handle.id(),
+          new String(volume.files().get(0).content(), java.nio.charset.StandardCharsets.UTF_8));
+    }
 
     Handle handle(String uid) {
       return plans.containsKey(uid) ? new Handle("fake", uid) : null;
