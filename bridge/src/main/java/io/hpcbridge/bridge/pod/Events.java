@@ -55,7 +55,7 @@ public final class Events {
                           .build())
                   .withType(type)
                   .withReason(reason)
-                  .withMessage(message)
+                  .withMessage(StatusSynth.cap(message, 1024))
                   .withNewSource()
                   .withComponent(COMPONENT)
                   .withHost(node)

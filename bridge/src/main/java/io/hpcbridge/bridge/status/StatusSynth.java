@@ -59,7 +59,7 @@ public final class StatusSynth {
     return new PodStatusBuilder()
         .withPhase("Failed")
         .withReason(reason)
-        .withMessage(message)
+        .withMessage(cap(message))
         .withStartTime(prev != null && prev.getStartTime() != null ? prev.getStartTime() : ts(now))
         .withConditions(
             condition(prev, "PodScheduled", true, null, now),
@@ -107,8 +107,8 @@ public final class StatusSynth {
     PodStatusBuilder b =
         new PodStatusBuilder()
             .withPhase(phase)
-            .withReason(observed.reason())
-            .withMessage(observed.message())
+            .withReason(cap(observed.reason(), 128))
+            .withMessage(cap(observed.message()))
             .withHostIP(hostIP)
             .withStartTime(startTime)
             .withQosClass(qosClass(pod))
@@ -162,7 +162,7 @@ public final class StatusSynth {
                 .withNewTerminated()
                 .withExitCode(t.exitCode())
                 .withReason(t.reason())
-                .withMessage(t.message())
+                .withMessage(cap(t.message()))
                 .withStartedAt(ts(t.startedAt()))
                 .withFinishedAt(ts(t.finishedAt()))
                 .endTerminated()
@@ -179,7 +179,7 @@ public final class StatusSynth {
           new ContainerStateBuilder()
               .withNewWaiting()
               .withReason(o.reason())
-              .withMessage(o.message())
+              .withMessage(cap(o.message()))
               .endWaiting()
               .build();
       case RUNNING ->
@@ -195,7 +195,7 @@ public final class StatusSynth {
             .withNewTerminated()
             .withExitCode(code)
             .withReason(reason)
-            .withMessage(o.message())
+            .withMessage(cap(o.message()))
             .withStartedAt(ts(o.startedAt()))
             .withFinishedAt(ts(o.finishedAt()))
             .endTerminated()
@@ -278,6 +278,18 @@ public final class StatusSynth {
     }
     BigDecimal v = Quantity.getAmountInBytes(q);
     return v.signum() > 0 ? v : null;
+  }
+
+  /** The kubelet's bound on a termination message: whatever a backend reports stays this small. */
+  static final int MAX_MESSAGE = 4096;
+
+  /** {@code text} cut to {@link #MAX_MESSAGE} characters (null stays null). */
+  public static String cap(String text) {
+    return cap(text, MAX_MESSAGE);
+  }
+
+  public static String cap(String text, int max) {
+    return text == null || text.length() <= max ? text : text.substring(0, max - 1) + "…";
   }
 
   /** RFC 3339 with second precision, as the API server stores times. */
