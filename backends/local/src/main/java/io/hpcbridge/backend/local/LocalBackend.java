@@ -520,14 +520,14 @@ public final class LocalBackend implements Backend {
       plan.containers()
           .forEach(c -> main.add(Observed.ContainerStatus.waiting(c.name(), mainReason, null)));
     }
-    if (Instant.now().isBefore(since.plus(settings.startTimeout()))) {
+    if (Instant.now().isBefore(since.plus(settings.supervisorStartTimeout()))) {
       return new Observed(Observed.Phase.PENDING, null, null, hostIP, hostIP, since, init, main);
     }
     String why =
         launched == null
             ? "the pod was never launched (submit did not finish)"
             : "the local supervisor did not start within "
-                + settings.startTimeout().toSeconds()
+                + settings.supervisorStartTimeout().toSeconds()
                 + "s";
     return new Observed(
         Observed.Phase.FAILED,

@@ -42,14 +42,35 @@ class LocalBackendTest {
     BackendFactory f = new LocalBackendFactory();
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("memory", "lots"))))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("'memory'");
+        .hasMessageStartingWith("backends.local.memory: ");
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("pods", "-1"))))
-        .hasMessageContaining("'pods'");
+        .hasMessageStartingWith("backends.local.pods: must be positive");
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("cpu", "4"))))
-        .hasMessageContaining("unknown setting 'cpu'");
+        .hasMessageStartingWith("backends.local.cpu: unknown key")
+        .hasMessageContaining("cpus");
     assertThatThrownBy(
             () -> f.create(new BackendContext("n", dir, Map.of("restartBackoff", "soon"))))
-        .hasMessageContaining("'restartBackoff'");
+        .hasMessageStartingWith("backends.local.restartBackoff: not a duration");
+  }
+
+  @Test
+  void settingsHaveDefaultsAndTheWorkDirIsUnderTheDataDir() {
+    LocalSettings s = LocalSettings.from(new BackendContext("n", dir, Map.of()));
+    assertThat(s.workDir()).isEqualTo(dir.resolve("local").toAbsolutePath());
+    assertThat(s.pods()).isEqualTo(110);
+    assertThat(s.restartBackoff()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(s.maxRestartBackoff()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(s.supervisorStartTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(s.cpuMillis()).isZero();
+    LocalSettings set =
+        LocalSettings.from(
+            new BackendContext(
+                "n",
+                dir,
+                Map.of("workDir", "/srv/pods", "cpus", 4, "supervisorStartTimeout", "2m")));
+    assertThat(set.workDir()).isEqualTo(Path.of("/srv/pods"));
+    assertThat(set.cpuMillis()).isEqualTo(4000);
+    assertThat(set.supervisorStartTimeout()).isEqualTo(Duration.ofMinutes(2));
   }
 
   @Test
