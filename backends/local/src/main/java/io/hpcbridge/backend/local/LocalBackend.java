@@ -12,11 +12,17 @@ import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.TimestampedLog;
 import io.hpcbridge.backend.VolumePlan;
-import io.hpcbridge.backend.local.Records.CancelRequest;
-import io.hpcbridge.backend.local.Records.ContainerStatus;
-import io.hpcbridge.backend.local.Records.Launched;
-import io.hpcbridge.backend.local.Records.PodStatus;
-import io.hpcbridge.backend.local.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.AtomicFiles;
+import io.hpcbridge.backend.local.common.Json;
+import io.hpcbridge.backend.local.common.PodLayout;
+import io.hpcbridge.backend.local.common.ProcFs;
+import io.hpcbridge.backend.local.common.Records.CancelRequest;
+import io.hpcbridge.backend.local.common.Records.ContainerStatus;
+import io.hpcbridge.backend.local.common.Records.Launched;
+import io.hpcbridge.backend.local.common.Records.PodStatus;
+import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.Tools;
+import io.hpcbridge.backend.local.supervisor.Supervisor;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -480,28 +486,8 @@ public final class LocalBackend implements Backend {
         hostIP,
         hostIP,
         s.startTime(),
-        s.initContainers().stream().map(LocalBackend::status).toList(),
-        s.containers().stream().map(LocalBackend::status).toList());
-  }
-
-  private static Observed.ContainerStatus status(ContainerStatus c) {
-    return new Observed.ContainerStatus(
-        c.name(),
-        c.state(),
-        c.reason(),
-        c.message(),
-        c.exitCode(),
-        c.startedAt(),
-        c.finishedAt(),
-        c.restartCount(),
-        c.last() == null
-            ? null
-            : new Observed.Termination(
-                c.last().exitCode(),
-                c.last().reason(),
-                null,
-                c.last().startedAt(),
-                c.last().finishedAt()));
+        s.initContainers().stream().map(ContainerStatus::toObserved).toList(),
+        s.containers().stream().map(ContainerStatus::toObserved).toList());
   }
 
   /** No status.json yet: the supervisor is starting, or never came up. */

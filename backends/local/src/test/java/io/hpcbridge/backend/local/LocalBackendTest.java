@@ -15,6 +15,8 @@ import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.AtomicFiles;
+import io.hpcbridge.backend.local.common.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,6 +8,7 @@ import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.ProcFs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;

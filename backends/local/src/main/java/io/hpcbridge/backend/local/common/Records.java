@@ -1,11 +1,11 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import io.hpcbridge.backend.Observed;
 import java.time.Instant;
 import java.util.List;
 
-/** The JSON files a pod directory holds besides the plan. */
-final class Records {
+/** The JSON files a pod directory holds besides the plan (see {@link PodLayout}). */
+public final class Records {
 
   private Records() {}
 
@@ -21,7 +21,7 @@ final class Records {
    * @param supervisorStartTicks its start time in clock ticks (guards against pid reuse)
    * @param cancelled whether a stop request was seen
    */
-  record PodStatus(
+  public record PodStatus(
       Observed.Phase phase,
       String reason,
       String message,
@@ -33,12 +33,12 @@ final class Records {
       List<ContainerStatus> initContainers,
       List<ContainerStatus> containers) {
 
-    PodStatus {
+    public PodStatus {
       initContainers = initContainers == null ? List.of() : List.copyOf(initContainers);
       containers = containers == null ? List.of() : List.copyOf(containers);
     }
 
-    ContainerStatus container(String name) {
+    public ContainerStatus container(String name) {
       for (ContainerStatus c : initContainers) {
         if (c.name().equals(name)) {
           return c;
@@ -61,7 +61,7 @@ final class Records {
    * @param pidStartTicks that process's start time in clock ticks
    * @param last the previous run's termination, once restarted
    */
-  record ContainerStatus(
+  public record ContainerStatus(
       String name,
       Observed.State state,
       String reason,
@@ -73,9 +73,27 @@ final class Records {
       int runs,
       long pid,
       long pidStartTicks,
-      Termination last) {}
+      Termination last) {
 
-  record Termination(int exitCode, String reason, Instant startedAt, Instant finishedAt) {}
+    /** In the SPI's terms. */
+    public Observed.ContainerStatus toObserved() {
+      return new Observed.ContainerStatus(
+          name,
+          state,
+          reason,
+          message,
+          exitCode,
+          startedAt,
+          finishedAt,
+          restartCount,
+          last == null
+              ? null
+              : new Observed.Termination(
+                  last.exitCode(), last.reason(), null, last.startedAt(), last.finishedAt()));
+    }
+  }
+
+  public record Termination(int exitCode, String reason, Instant startedAt, Instant finishedAt) {}
 
   /**
    * {@code cancel.json}: a stop request that outlives the bridge.
@@ -83,10 +101,10 @@ final class Records {
    * @param requestedAt when it was asked
    * @param killAt when SIGKILL replaces SIGTERM
    */
-  record CancelRequest(Instant requestedAt, Instant killAt) {}
+  public record CancelRequest(Instant requestedAt, Instant killAt) {}
 
   /** {@code options.json}: how the supervisor behaves, fixed at submit. */
-  record SupervisorOptions(
+  public record SupervisorOptions(
       long restartBackoffMillis,
       long maxRestartBackoffMillis,
       String setsid,
@@ -97,5 +115,5 @@ final class Records {
       String sleep) {}
 
   /** {@code launched}: when the supervisor was started. */
-  record Launched(Instant at) {}
+  public record Launched(Instant at) {}
 }

@@ -1,4 +1,4 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Facts about processes from {@code /proc}. */
-final class ProcFs {
+public final class ProcFs {
 
   private ProcFs() {}
 
@@ -26,13 +26,13 @@ final class ProcFs {
   }
 
   /** The process's start time in clock ticks since boot (field 22), or -1 when it is gone. */
-  static long startTicks(long pid) {
+  public static long startTicks(long pid) {
     String[] f = stat(pid);
     return f == null || f.length < 20 ? -1 : Long.parseLong(f[19]);
   }
 
   /** The process group id (field 5), or -1 when the process is gone. */
-  static long pgid(long pid) {
+  public static long pgid(long pid) {
     String[] f = stat(pid);
     return f == null || f.length < 3 ? -1 : Long.parseLong(f[2]);
   }
@@ -41,7 +41,7 @@ final class ProcFs {
    * True when {@code pid} runs (not a zombie) and is the same process as recorded: its start time
    * equals {@code startTicks}, so a recycled pid never counts.
    */
-  static boolean alive(long pid, long startTicks) {
+  public static boolean alive(long pid, long startTicks) {
     if (pid <= 0) {
       return false;
     }
@@ -56,7 +56,7 @@ final class ProcFs {
   }
 
   /** The mount namespace link of a process ({@code mnt:[4026531841]}), or null. */
-  static String mountNamespace(String pid) {
+  public static String mountNamespace(String pid) {
     try {
       return Files.readSymbolicLink(Path.of("/proc", pid, "ns", "mnt")).toString();
     } catch (IOException e) {
@@ -65,7 +65,7 @@ final class ProcFs {
   }
 
   /** The effective uid of this process. */
-  static long effectiveUid() {
+  public static long effectiveUid() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
         if (line.startsWith("Uid:")) {

@@ -1,4 +1,4 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,7 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** File helpers: atomic replace (temp file + rename), POSIX modes, tree removal. */
-final class AtomicFiles {
+public final class AtomicFiles {
 
   private AtomicFiles() {}
 
@@ -25,7 +25,7 @@ final class AtomicFiles {
    * Replaces {@code target} with {@code data} so that a reader sees either the old or the new file,
    * never half of one. The file gets exactly {@code mode} (umask does not apply).
    */
-  static void write(Path target, byte[] data, int mode) throws IOException {
+  public static void write(Path target, byte[] data, int mode) throws IOException {
     Path tmp =
         target.resolveSibling(
             "." + target.getFileName() + ".tmp" + ThreadLocalRandom.current().nextLong(1L << 48));
@@ -45,7 +45,7 @@ final class AtomicFiles {
   }
 
   /** {@code 0644}-style octal bits as a permission set (only the low nine bits). */
-  static Set<PosixFilePermission> permissions(int mode) {
+  public static Set<PosixFilePermission> permissions(int mode) {
     Set<PosixFilePermission> s = EnumSet.noneOf(PosixFilePermission.class);
     PosixFilePermission[] order = {
       PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
@@ -63,13 +63,13 @@ final class AtomicFiles {
   }
 
   /** Creates {@code dir} (and parents) and sets its mode. */
-  static void mkdir(Path dir, int mode) throws IOException {
+  public static void mkdir(Path dir, int mode) throws IOException {
     Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, permissions(mode));
   }
 
   /** Deletes a tree without following symbolic links. Missing is fine. */
-  static void deleteTree(Path root) throws IOException {
+  public static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

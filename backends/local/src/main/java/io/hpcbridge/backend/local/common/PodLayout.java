@@ -1,4 +1,4 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import java.nio.file.Path;
 
@@ -17,57 +17,57 @@ import java.nio.file.Path;
  * containers/NAME/N.log  run N (0 = first, N = restart count) of a container, timestamped lines
  * </pre>
  */
-record PodLayout(Path dir) {
+public record PodLayout(Path dir) {
 
-  Path plan() {
+  public Path plan() {
     return dir.resolve("plan.json");
   }
 
-  Path options() {
+  public Path options() {
     return dir.resolve("options.json");
   }
 
-  Path launched() {
+  public Path launched() {
     return dir.resolve("launched");
   }
 
-  Path supervisorLog() {
+  public Path supervisorLog() {
     return dir.resolve("supervisor.log");
   }
 
-  Path status() {
+  public Path status() {
     return dir.resolve("status.json");
   }
 
-  Path cancel() {
+  public Path cancel() {
     return dir.resolve("cancel.json");
   }
 
-  Path submitLock() {
+  public Path submitLock() {
     return dir.resolve(".submit.lock");
   }
 
-  Path supervisorLock() {
+  public Path supervisorLock() {
     return dir.resolve(".supervisor.lock");
   }
 
-  Path volumes() {
+  public Path volumes() {
     return dir.resolve("volumes");
   }
 
-  Path volume(String name) {
+  public Path volume(String name) {
     return volumes().resolve(name);
   }
 
-  Path work() {
+  public Path work() {
     return dir.resolve("work");
   }
 
-  Path container(String name) {
+  public Path container(String name) {
     return dir.resolve("containers").resolve(name);
   }
 
-  Path log(String container, int run) {
+  public Path log(String container, int run) {
     return container(container).resolve(run + ".log");
   }
 }
