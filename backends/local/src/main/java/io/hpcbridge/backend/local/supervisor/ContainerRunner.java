@@ -18,9 +18,9 @@ import java.util.List;
 
 /**
  * Runs one container until it is done for good: starts it as its own process group (in a private
- * mount namespace when it mounts volumes), waits for it, and restarts it as the restart policy
- * says with a doubling back-off. No shell is involved: command, args, paths and env travel as
- * separate argv and env entries.
+ * mount namespace when it mounts volumes), waits for it, and restarts it as the restart policy says
+ * with a doubling back-off. No shell is involved: command, args, paths and env travel as separate
+ * argv and env entries.
  */
 final class ContainerRunner {
 
@@ -168,9 +168,7 @@ final class ContainerRunner {
   /** The host path a mount binds: the volume's directory, or a path below it ({@code subPath}). */
   private Path source(ContainerPlan.Mount m) throws StartFailure, IOException {
     VolumePlan v =
-        pod.plan
-            .volume(m.volume())
-            .orElseThrow(() -> new StartFailure("no volume " + m.volume()));
+        pod.plan.volume(m.volume()).orElseThrow(() -> new StartFailure("no volume " + m.volume()));
     Path base =
         v.type() == VolumePlan.Type.HOST_PATH ? Path.of(v.hostPath()) : layout.volume(v.name());
     if (m.subPath() == null || m.subPath().isEmpty()) {

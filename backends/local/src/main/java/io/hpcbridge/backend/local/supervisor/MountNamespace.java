@@ -88,8 +88,7 @@ final class MountNamespace implements AutoCloseable {
     cmd.add(target);
     Tools.Result r = Tools.run(cmd, 10_000);
     if (!r.ok()) {
-      throw new StartFailure(
-          "cannot mount volume " + volume + " at " + target + ": " + r.output());
+      throw new StartFailure("cannot mount volume " + volume + " at " + target + ": " + r.output());
     }
   }
 

@@ -114,7 +114,10 @@ final class StopWatcher implements Runnable {
       for (ContainerRun r : pod.running) {
         if (r.lastKill == null || !now.isBefore(r.lastKill.plus(KILL_REPEAT))) {
           Supervisor.log(
-              "grace period over: SIGKILL to container " + r.container.name() + " (group " + r.pid
+              "grace period over: SIGKILL to container "
+                  + r.container.name()
+                  + " (group "
+                  + r.pid
                   + ")");
           r.signal("KILL");
           r.lastKill = now;
