@@ -92,7 +92,8 @@ final class PodDirectory {
         AtomicFiles.mkdir(l.dir(), 0700);
       }
       try (FileChannel ch =
-              FileChannel.open(l.submitLock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+              FileChannel.open(
+                  l.submitLock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
           FileLock ignored = ch.lock()) {
         if (Files.exists(l.launched())) {
           return false;

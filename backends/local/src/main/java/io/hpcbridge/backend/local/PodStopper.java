@@ -23,8 +23,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stops pods: records the request in {@code cancel.json}, which the supervisor acts on within
- * ~100 ms and which holds across a bridge restart. When the supervisor is gone, it signals the
+ * Stops pods: records the request in {@code cancel.json}, which the supervisor acts on within ~100
+ * ms and which holds across a bridge restart. When the supervisor is gone, it signals the
  * containers it left behind itself: SIGTERM now, SIGKILL after the grace period.
  */
 final class PodStopper implements AutoCloseable {

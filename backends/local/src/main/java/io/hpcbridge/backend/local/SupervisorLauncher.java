@@ -13,8 +13,7 @@ import java.util.stream.Collectors;
 
 /**
  * Starts a pod's {@link Supervisor}: {@code setsid --fork java -cp ... Supervisor <pod dir>}, a
- * small JVM in its own session that outlives the bridge. Its output goes to {@code
- * supervisor.log}.
+ * small JVM in its own session that outlives the bridge. Its output goes to {@code supervisor.log}.
  */
 final class SupervisorLauncher {
 

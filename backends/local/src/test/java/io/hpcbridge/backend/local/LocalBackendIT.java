@@ -133,10 +133,6 @@ class LocalBackendIT {
     assertThat(o.startTime()).isNotNull();
     assertThat(logs(h, "ok", opts())).isEqualTo("fine\n");
     assertThat(logs(h, "bad", opts())).isEqualTo("broken\n");
-
-    Handle good =
-        submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("main", "exit 0"))));
-    assertThat(awaitTerminal(good).phase()).isEqualTo(Observed.Phase.SUCCEEDED);
   }
 
   @Test
@@ -568,7 +564,9 @@ class LocalBackendIT {
   // ---- cancel --------------------------------------------------------------------------------
 
   @Test
-  void cancelSendsTermThenKillAfterTheGracePeriod() throws Exception {
+  void aStoppedPodRestartsNothingAndKeepsEachContainersExitCode() throws Exception {
+    // TERM then KILL after the grace period is the contract's; here: several containers, each
+    // ending its own way, and restartPolicy Always restarting none of them.
     Handle h =
         submit(
             pod(
@@ -585,10 +583,8 @@ class LocalBackendIT {
             () ->
                 logsOrEmpty(h, "polite").contains("ready")
                     && logsOrEmpty(h, "stubborn").contains("ready"));
-    Instant cancelled = Instant.now();
-    Duration grace = Duration.ofSeconds(2);
-    backend.cancel(h, grace);
-    backend.cancel(h, grace); // harmless again
+    backend.cancel(h, Duration.ofSeconds(2));
+    backend.cancel(h, Duration.ofSeconds(2)); // harmless again
     Observed politeDone =
         waitFor()
             .until(
@@ -599,13 +595,8 @@ class LocalBackendIT {
     assertThat(o.phase()).isEqualTo(Observed.Phase.FAILED);
     ContainerStatus stubborn = container(o, "stubborn");
     assertThat(stubborn.exitCode()).isEqualTo(137);
-    assertThat(stubborn.finishedAt()).isAfterOrEqualTo(cancelled.plus(grace).minusMillis(100));
-    // (the shell may also report its killed sleep on stderr)
-    assertThat(logs(h, "polite", opts())).startsWith("ready\n").contains("got TERM\n");
-    // restartPolicy Always, yet nothing restarts after a stop
     assertThat(container(o, "polite").restartCount()).isZero();
     assertThat(stubborn.restartCount()).isZero();
-    backend.cancel(h, Duration.ZERO);
   }
 
   @Test
@@ -650,7 +641,9 @@ class LocalBackendIT {
   // ---- logs ----------------------------------------------------------------------------------
 
   @Test
-  void logOptions() throws Exception {
+  void logsMergeBothStreamsInOrderAndSelectByExactTime() throws Exception {
+    // tailLines, limitBytes, timestamps and follow are the contract's; here: stdout and stderr in
+    // one log, Unicode, sinceTime at a line's own time, sinceSeconds, an unknown container.
     Handle h =
         submit(
             pod(
@@ -660,11 +653,7 @@ class LocalBackendIT {
                     sh("app", "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo 'three ü'"))));
     awaitTerminal(h);
     assertThat(logs(h, "app", opts())).isEqualTo("one\ntwo\nthree ü\n");
-    assertThat(logs(h, "app", new LogOptions(false, 1, false, null, null, null, false)))
-        .isEqualTo("three ü\n");
     assertThat(logs(h, "app", new LogOptions(false, 0, false, null, null, null, false))).isEmpty();
-    assertThat(logs(h, "app", new LogOptions(false, null, false, 6L, null, null, false)))
-        .isEqualTo("one\ntw");
     String stamped = logs(h, "app", new LogOptions(false, null, true, null, null, null, false));
     List<String> lines = stamped.lines().toList();
     assertThat(lines).hasSize(3);
@@ -674,17 +663,8 @@ class LocalBackendIT {
     Instant second = Instant.parse(lines.get(1).substring(0, lines.get(1).indexOf(' ')));
     assertThat(logs(h, "app", new LogOptions(false, null, false, null, null, second, false)))
         .isEqualTo("two\nthree ü\n");
-    assertThat(
-            logs(
-                h,
-                "app",
-                new LogOptions(
-                    false, null, false, null, null, Instant.now().plusSeconds(60), false)))
-        .isEmpty();
     assertThat(logs(h, "app", new LogOptions(false, null, false, null, 3600L, null, false)))
         .isEqualTo("one\ntwo\nthree ü\n");
-    assertThat(logs(h, "app", new LogOptions(false, 1, true, null, null, null, false)))
-        .isEqualTo(lines.get(2) + "\n");
     assertThatThrownBy(() -> logs(h, "nope", opts())).isInstanceOf(BackendException.NotFound.class);
   }
 

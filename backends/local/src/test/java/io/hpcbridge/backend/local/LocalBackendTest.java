@@ -13,7 +13,6 @@ import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
-import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.local.common.AtomicFiles;
 import io.hpcbridge.backend.local.common.Json;
@@ -191,11 +190,10 @@ class LocalBackendTest {
   }
 
   @Test
-  void unknownPodsAreReportedNotInvented() throws Exception {
+  void handlesThatNameNoPodAreNotFound() throws Exception {
+    // (unknown pods in observe and find are the contract's)
     try (Backend b = TestPods.backend(dir)) {
-      assertThat(b.find(new PodRef("ns", "p", "no-such-uid"))).isEmpty();
       Handle h = new Handle("local", "no-such-uid");
-      assertThat(b.observe(List.of(h)).get(h).phase()).isEqualTo(Observed.Phase.UNKNOWN);
       assertThatThrownBy(() -> b.cancel(h, Duration.ZERO))
           .isInstanceOf(BackendException.NotFound.class);
       Handle evil = new Handle("local", "../etc");
