@@ -2,7 +2,9 @@ package io.hpcbridge.backend.local;
 
 import io.hpcbridge.backend.local.common.ProcFs;
 import io.hpcbridge.backend.local.common.Tools;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +23,11 @@ final class HostTools {
   final String unshare;
   final String nsenter;
   final String mount;
+  final String setpriv;
+  final String env;
+  final String mkdir;
+  final String touch;
+  final String stat;
   private volatile Optional<String> mountNamespaceProblem;
 
   HostTools(LocalSettings settings) {
@@ -30,6 +37,34 @@ final class HostTools {
     this.unshare = Tools.find("unshare", settings.unshare());
     this.nsenter = Tools.find("nsenter", settings.nsenter());
     this.mount = Tools.find("mount", null);
+    this.setpriv = require("setpriv", null, "util-linux");
+    this.env = require("env", null, "coreutils");
+    this.mkdir = require("mkdir", null, "coreutils");
+    this.touch = require("touch", null, "coreutils");
+    this.stat = require("stat", null, "coreutils");
+  }
+
+  /** The tools the supervisor runs, by name, for {@code options.json}. */
+  Map<String, String> forSupervisor() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("setsid", setsid);
+    m.put("kill", kill);
+    m.put("sleep", sleep);
+    m.put("setpriv", setpriv);
+    m.put("env", env);
+    m.put("mkdir", mkdir);
+    m.put("touch", touch);
+    m.put("stat", stat);
+    if (unshare != null) {
+      m.put("unshare", unshare);
+    }
+    if (nsenter != null) {
+      m.put("nsenter", nsenter);
+    }
+    if (mount != null) {
+      m.put("mount", mount);
+    }
+    return m;
   }
 
   private static String require(String tool, String override, String pkg) {

@@ -12,6 +12,7 @@ import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.local.common.PodLayout;
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.RunAs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -49,8 +50,11 @@ public final class LocalBackend implements Backend {
   LocalBackend(BackendContext context, LocalSettings settings) {
     this.settings = settings;
     this.tools = new HostTools(settings);
-    this.pods = new PodDirectory(settings.workDir());
-    this.validator = new PodValidator(tools);
+    SecurityContexts security =
+        new SecurityContexts(
+            SecurityContexts.Host.current(), settings.runAsUser(), settings.runAsGroup());
+    this.pods = new PodDirectory(settings.workDir(), new PodVolumes(security.host().root()));
+    this.validator = new PodValidator(tools, security);
     this.launcher = new SupervisorLauncher(tools.setsid);
     // Processes run on this machine: the node's advertised address is the pods' address too.
     String hostIP =
@@ -62,6 +66,18 @@ public final class LocalBackend implements Backend {
         context.nodeName(),
         settings.workDir(),
         hostIP);
+    if (security.host().root()) {
+      LOG.info(
+          "local backend: containers run as uid {} gid {} unless their securityContext says"
+              + " otherwise",
+          settings.runAsUser(),
+          settings.runAsGroup());
+    } else {
+      LOG.warn(
+          "local backend: the bridge does not run as root, so pods run as its own user (uid {}),"
+              + " can write everything it can, and a pod asking for another user is refused",
+          security.host().uid());
+    }
   }
 
   @Override
@@ -80,18 +96,15 @@ public final class LocalBackend implements Backend {
 
   @Override
   public Handle submit(PodPlan plan) throws BackendException {
-    validator.validate(plan);
+    Map<String, RunAs> runAs = validator.validate(plan);
     String uid = plan.pod().uid();
     SupervisorOptions options =
         new SupervisorOptions(
             settings.restartBackoff().toMillis(),
             settings.maxRestartBackoff().toMillis(),
-            tools.setsid,
-            tools.unshare,
-            tools.nsenter,
-            tools.mount,
-            tools.kill,
-            tools.sleep);
+            tools.forSupervisor(),
+            runAs,
+            SecurityContexts.owner(plan, runAs));
     try {
       if (!pods.createOnce(plan, options, launcher::launch)) {
         LOG.debug("pod {} ({}) already submitted", plan.pod(), uid);

@@ -20,6 +20,9 @@ import java.time.Duration;
  *     failed
  * @param unshare the {@code unshare} tool; null: found in PATH
  * @param nsenter the {@code nsenter} tool; null: found in PATH
+ * @param runAsUser the uid of containers whose securityContext sets none, default 65534 (nobody);
+ *     never 0: a pod runs as root only when its own securityContext asks for uid 0
+ * @param runAsGroup the gid of containers whose securityContext sets none, default 65534
  */
 public record LocalSettings(
     Path workDir,
@@ -30,9 +33,12 @@ public record LocalSettings(
     Duration maxRestartBackoff,
     Duration supervisorStartTimeout,
     String unshare,
-    String nsenter) {
+    String nsenter,
+    Long runAsUser,
+    Long runAsGroup) {
 
   static final String SECTION = "backends.local";
+  private static final long MAX_ID = 4294967294L;
 
   public LocalSettings {
     pods = pods == null ? 110 : pods;
@@ -50,6 +56,19 @@ public record LocalSettings(
     unshare = blankToNull(unshare);
     nsenter = blankToNull(nsenter);
     workDir = workDir == null ? null : workDir.toAbsolutePath().normalize();
+    runAsUser = runAsUser == null ? 65534L : runAsUser;
+    runAsGroup = runAsGroup == null ? 65534L : runAsGroup;
+    if (runAsUser == 0) {
+      throw SettingsBinder.invalid(
+          "runAsUser",
+          "must not be 0: a pod runs as root only when its securityContext asks for uid 0");
+    }
+    if (runAsUser < 0 || runAsUser > MAX_ID) {
+      throw SettingsBinder.invalid("runAsUser", "not a valid uid: " + runAsUser);
+    }
+    if (runAsGroup < 0 || runAsGroup > MAX_ID) {
+      throw SettingsBinder.invalid("runAsGroup", "not a valid gid: " + runAsGroup);
+    }
   }
 
   /** Binds the backend's section; {@code workDir} defaults to {@code <dataDir>/local}. */
@@ -67,7 +86,9 @@ public record LocalSettings(
         s.maxRestartBackoff,
         s.supervisorStartTimeout,
         s.unshare,
-        s.nsenter);
+        s.nsenter,
+        s.runAsUser,
+        s.runAsGroup);
   }
 
   /** Advertised CPU in millicores; 0 = the machine's. */

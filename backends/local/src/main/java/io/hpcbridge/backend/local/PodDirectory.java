@@ -38,9 +38,15 @@ final class PodDirectory {
   private static final Map<Path, Object> POD_LOCKS = new ConcurrentHashMap<>();
 
   private final Path workDir;
+  private final PodVolumes volumes;
 
-  PodDirectory(Path workDir) {
+  PodDirectory(Path workDir, PodVolumes volumes) {
     this.workDir = workDir;
+    this.volumes = volumes;
+  }
+
+  PodVolumes volumes() {
+    return volumes;
   }
 
   static boolean safeName(String name) {
@@ -80,16 +86,21 @@ final class PodDirectory {
 
   /**
    * Creates the pod's directory and starts it, once: returns false when it was started before (by
-   * this or another bridge on the same directory).
+   * this or another bridge on the same directory). Everything the bridge or the supervisor reads is
+   * the bridge's, in directories the pod cannot write; only the working directory and emptyDir
+   * volumes are the pod's (see {@link PodVolumes}).
    */
   boolean createOnce(PodPlan plan, SupervisorOptions options, Starter starter)
       throws IOException, BackendException {
     String uid = plan.pod().uid();
     PodLayout l = layout(uid);
     synchronized (lock(uid)) {
-      Files.createDirectories(workDir);
+      if (!Files.isDirectory(workDir)) {
+        AtomicFiles.mkdir(workDir, 0711);
+      }
       if (!Files.isDirectory(l.dir())) {
-        AtomicFiles.mkdir(l.dir(), 0700);
+        // Others may pass through (to the pod's working directory), not list or write.
+        AtomicFiles.mkdir(l.dir(), 0711);
       }
       try (FileChannel ch =
               FileChannel.open(
@@ -98,12 +109,15 @@ final class PodDirectory {
         if (Files.exists(l.launched())) {
           return false;
         }
-        materialize(plan, l);
-        Files.createDirectories(l.work());
+        AtomicFiles.deleteTree(l.work());
+        AtomicFiles.deleteTree(l.volumes());
+        volumes.create(plan, l, options.owner());
+        AtomicFiles.mkdir(l.containers(), 0700);
         AtomicFiles.write(l.plan(), Json.write(withoutFileContents(plan)), 0600);
-        AtomicFiles.write(l.options(), Json.write(options), 0644);
+        AtomicFiles.write(l.options(), Json.write(options), 0600);
+        AtomicFiles.write(l.supervisorLog(), new byte[0], 0600);
         starter.start(l);
-        AtomicFiles.write(l.launched(), Json.write(new Launched(Instant.now())), 0644);
+        AtomicFiles.write(l.launched(), Json.write(new Launched(Instant.now())), 0600);
         return true;
       }
     }
@@ -128,39 +142,6 @@ final class PodDirectory {
         p.annotations(),
         p.hostAccess(),
         p.allowedHosts());
-  }
-
-  /** Writes volume files with their modes (secret files never readable by group or others). */
-  private static void materialize(PodPlan plan, PodLayout l) throws IOException, BackendException {
-    for (VolumePlan v : plan.volumes()) {
-      Path dir = l.volume(v.name());
-      switch (v.type()) {
-        case EMPTY_DIR -> AtomicFiles.mkdir(dir, 0777);
-        case HOST_PATH -> {
-          Path hp = Path.of(v.hostPath());
-          if (!Files.exists(hp)) {
-            Files.createDirectories(hp);
-          }
-        }
-        default -> {
-          AtomicFiles.mkdir(dir, 0755);
-          for (VolumePlan.FilePlan f : v.files()) {
-            Path target = dir.resolve(f.path()).normalize();
-            if (!target.startsWith(dir) || target.equals(dir)) {
-              throw PodValidator.invalid(
-                  "InvalidVolume",
-                  "volume '" + v.name() + "': file path '" + f.path() + "' leaves the volume");
-            }
-            Files.createDirectories(target.getParent());
-            int mode = f.mode() & 0777;
-            if (mode == 0) {
-              mode = 0644;
-            }
-            AtomicFiles.write(target, f.content(), mode);
-          }
-        }
-      }
-    }
   }
 
   /** Removes a pod's directory (the caller checked that it has ended). */

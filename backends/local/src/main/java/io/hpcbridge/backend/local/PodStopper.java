@@ -60,7 +60,7 @@ final class PodStopper implements AutoCloseable {
           AtomicFiles.write(
               l.cancel(),
               Json.write(new CancelRequest(old == null ? now : old.requestedAt(), killAt)),
-              0644);
+              0600);
           LOG.info("pod {}: stop requested, SIGKILL at {}", uid, killAt);
         } else {
           killAt = old.killAt();

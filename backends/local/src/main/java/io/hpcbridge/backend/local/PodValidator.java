@@ -4,6 +4,7 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.RunAs;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -14,17 +15,21 @@ import java.util.Set;
 /**
  * Everything the local backend cannot or must not run is refused here, before anything is created:
  * names that cannot name files, commands and env a process cannot receive, mounts that leave their
- * volume, and volume mounts where no private mount namespace can be made.
+ * volume, volume mounts where no private mount namespace can be made, and securityContext fields it
+ * cannot enforce ({@link SecurityContexts}).
  */
 final class PodValidator {
 
   private final HostTools tools;
+  private final SecurityContexts security;
 
-  PodValidator(HostTools tools) {
+  PodValidator(HostTools tools, SecurityContexts security) {
     this.tools = tools;
+    this.security = security;
   }
 
-  void validate(PodPlan plan) throws BackendException.InvalidPod {
+  /** Checks the plan; returns who each container will run as, by container name. */
+  Map<String, RunAs> validate(PodPlan plan) throws BackendException.InvalidPod {
     String uid = plan.pod().uid();
     if (!PodDirectory.safeName(uid)) {
       throw invalid("InvalidUID", "pod UID '" + uid + "' cannot name a directory");
@@ -61,6 +66,7 @@ final class PodValidator {
                 + problem.get());
       }
     }
+    return security.resolve(plan);
   }
 
   private static Set<String> volumes(PodPlan plan) throws BackendException.InvalidPod {
@@ -72,11 +78,8 @@ final class PodValidator {
       if (!volumeNames.add(v.name())) {
         throw invalid("InvalidVolume", "volume '" + v.name() + "' is declared twice");
       }
-      if (v.type() == VolumePlan.Type.HOST_PATH
-          && (v.hostPath() == null
-              || !v.hostPath().startsWith("/")
-              || v.hostPath().indexOf('\0') >= 0)) {
-        throw invalid("InvalidVolume", "hostPath volume '" + v.name() + "' needs an absolute path");
+      if (v.type() == VolumePlan.Type.HOST_PATH) {
+        HostPaths.check(v);
       }
     }
     return volumeNames;
@@ -96,6 +99,13 @@ final class PodValidator {
       if (a.indexOf('\0') >= 0) {
         throw invalid("InvalidCommand", what + ": command or args contain a NUL character");
       }
+    }
+    if (c.workingDir() != null && c.argv().get(0).contains("=")) {
+      // The working directory is entered with env(1), which would take NAME=VALUE for an
+      // assignment.
+      throw invalid(
+          "InvalidCommand",
+          what + ": with a workingDir, the program name cannot contain '=': " + c.argv().get(0));
     }
   }
 

@@ -53,7 +53,9 @@ class LocalBackendIT {
   final List<Handle> started = new ArrayList<>();
 
   @BeforeEach
-  void setUp() {
+  void setUp() throws IOException {
+    // Pods run as nobody: let them write their marker files here.
+    Files.setPosixFilePermissions(dir, AtomicFiles.permissions(0777));
     backend = TestPods.backend(dir);
   }
 
@@ -396,7 +398,7 @@ class LocalBackendIT {
     assertThat(Files.readString(podDir.resolve("supervisor.log"))).doesNotContain("hunter2");
     assertThat(Files.getPosixFilePermissions(podDir.resolve("plan.json")))
         .isEqualTo(AtomicFiles.permissions(0600));
-    assertThat(Files.getPosixFilePermissions(podDir)).isEqualTo(AtomicFiles.permissions(0700));
+    assertThat(Files.getPosixFilePermissions(podDir)).isEqualTo(AtomicFiles.permissions(0711));
   }
 
   @Test

@@ -52,6 +52,8 @@ class LocalBackendTest {
     assertThatThrownBy(
             () -> f.create(new BackendContext("n", dir, Map.of("restartBackoff", "soon"))))
         .hasMessageStartingWith("backends.local.restartBackoff: not a duration");
+    assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("runAsUser", 0))))
+        .hasMessageStartingWith("backends.local.runAsUser: must not be 0");
   }
 
   @Test
@@ -63,6 +65,8 @@ class LocalBackendTest {
     assertThat(s.maxRestartBackoff()).isEqualTo(Duration.ofSeconds(60));
     assertThat(s.supervisorStartTimeout()).isEqualTo(Duration.ofSeconds(60));
     assertThat(s.cpuMillis()).isZero();
+    assertThat(s.runAsUser()).isEqualTo(65534);
+    assertThat(s.runAsGroup()).isEqualTo(65534);
     LocalSettings set =
         LocalSettings.from(
             new BackendContext(

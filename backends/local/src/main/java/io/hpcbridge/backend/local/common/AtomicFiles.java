@@ -3,20 +3,24 @@ package io.hpcbridge.backend.local.common;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** File helpers: atomic replace (temp file + rename), POSIX modes, tree removal. */
+/** File helpers: atomic replace (temp file + rename), modes and owners, safe tree removal. */
 public final class AtomicFiles {
 
   private AtomicFiles() {}
@@ -26,13 +30,24 @@ public final class AtomicFiles {
    * never half of one. The file gets exactly {@code mode} (umask does not apply).
    */
   public static void write(Path target, byte[] data, int mode) throws IOException {
+    write(target, data, mode, null);
+  }
+
+  /**
+   * Like {@link #write(Path, byte[], int)}, the new file owned by {@code owner} (uid and gid)
+   * before it appears; null keeps the writer's. {@code mode} may carry setgid and sticky bits.
+   */
+  public static void write(Path target, byte[] data, int mode, long[] owner) throws IOException {
     Path tmp =
         target.resolveSibling(
             "." + target.getFileName() + ".tmp" + ThreadLocalRandom.current().nextLong(1L << 48));
     try {
       try (FileChannel ch =
           FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        Files.setPosixFilePermissions(tmp, permissions(mode));
+        if (owner != null) {
+          own(tmp, owner[0], owner[1]);
+        }
+        Files.setAttribute(tmp, "unix:mode", mode & 07777);
         ByteBuffer b = ByteBuffer.wrap(data);
         while (b.hasRemaining()) {
           ch.write(b);
@@ -62,43 +77,73 @@ public final class AtomicFiles {
     return s;
   }
 
-  /** Creates {@code dir} (and parents) and sets its mode. */
+  /** Creates {@code dir} (and parents) and sets its mode (setgid and sticky bits included). */
   public static void mkdir(Path dir, int mode) throws IOException {
     Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, permissions(mode));
+    Files.setAttribute(dir, "unix:mode", mode & 07777);
   }
 
-  /** Deletes a tree without following symbolic links. Missing is fine. */
+  /** Sets the owner of {@code path} itself (never of what a symbolic link points to). */
+  public static void own(Path path, long uid, long gid) throws IOException {
+    Files.setAttribute(path, "unix:uid", (int) uid, LinkOption.NOFOLLOW_LINKS);
+    Files.setAttribute(path, "unix:gid", (int) gid, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /**
+   * Deletes a tree without ever following a symbolic link, even one swapped in while it runs: each
+   * directory is opened relative to its parent's descriptor ({@link SecureDirectoryStream}), so a
+   * process that still writes in the tree cannot redirect the deletion elsewhere. Missing is fine.
+   */
   public static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    Files.walkFileTree(
-        root,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            Files.deleteIfExists(file);
-            return FileVisitResult.CONTINUE;
-          }
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+      Files.deleteIfExists(root);
+      return;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
+      if (!(ds instanceof SecureDirectoryStream<Path> sds)) {
+        throw new IOException("this platform cannot delete " + root + " safely");
+      }
+      deleteContents(sds);
+    }
+    Files.deleteIfExists(root);
+  }
 
-          @Override
-          public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-            if (exc instanceof NoSuchFileException) {
-              return FileVisitResult.CONTINUE;
-            }
-            throw exc;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-            if (exc != null && !(exc instanceof NoSuchFileException)) {
-              throw exc;
-            }
-            Files.deleteIfExists(dir);
-            return FileVisitResult.CONTINUE;
-          }
-        });
+  private static void deleteContents(SecureDirectoryStream<Path> dir) throws IOException {
+    List<Path> names = new ArrayList<>();
+    for (Path p : dir) {
+      names.add(p.getFileName());
+    }
+    for (Path name : names) {
+      BasicFileAttributes a;
+      try {
+        a =
+            dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .readAttributes();
+      } catch (NoSuchFileException gone) {
+        continue;
+      }
+      if (a.isDirectory()) {
+        try (SecureDirectoryStream<Path> sub =
+            dir.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+          deleteContents(sub);
+        } catch (NoSuchFileException gone) {
+          continue;
+        }
+        try {
+          dir.deleteDirectory(name);
+        } catch (NoSuchFileException gone) {
+          // fine
+        }
+      } else {
+        try {
+          dir.deleteFile(name);
+        } catch (NoSuchFileException gone) {
+          // fine
+        }
+      }
+    }
   }
 }

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /** Facts about processes from {@code /proc}. */
 public final class ProcFs {
@@ -64,17 +66,39 @@ public final class ProcFs {
     }
   }
 
-  /** The effective uid of this process. */
+  /** The effective uid of this process, or -1 when unknown. */
   public static long effectiveUid() {
+    String[] f = status("Uid:");
+    return f.length > 1 ? Long.parseLong(f[1]) : -1;
+  }
+
+  /** The effective gid of this process, or -1 when unknown. */
+  public static long effectiveGid() {
+    String[] f = status("Gid:");
+    return f.length > 1 ? Long.parseLong(f[1]) : -1;
+  }
+
+  /** The supplementary groups of this process. */
+  public static Set<Long> groups() {
+    Set<Long> out = new LinkedHashSet<>();
+    for (String g : status("Groups:")) {
+      out.add(Long.parseLong(g));
+    }
+    return out;
+  }
+
+  /** The fields of one line of {@code /proc/self/status}, without its name. */
+  private static String[] status(String name) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("Uid:")) {
-          return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
+        if (line.startsWith(name)) {
+          String v = line.substring(name.length()).trim();
+          return v.isEmpty() ? new String[0] : v.split("\\s+");
         }
       }
     } catch (IOException | RuntimeException e) {
       // fall through
     }
-    return -1;
+    return new String[0];
   }
 }

@@ -3,6 +3,7 @@ package io.hpcbridge.backend.local.common;
 import io.hpcbridge.backend.Observed;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /** The JSON files a pod directory holds besides the plan (see {@link PodLayout}). */
 public final class Records {
@@ -103,16 +104,45 @@ public final class Records {
    */
   public record CancelRequest(Instant requestedAt, Instant killAt) {}
 
-  /** {@code options.json}: how the supervisor behaves, fixed at submit. */
+  /**
+   * {@code options.json}: how the supervisor behaves, fixed at submit.
+   *
+   * @param tools absolute paths of the host tools it runs, by name ({@code setsid}, {@code
+   *     setpriv}, {@code nsenter}, ...)
+   * @param runAs who each container runs as, by container name
+   * @param owner who owns the pod's writable directories
+   */
   public record SupervisorOptions(
       long restartBackoffMillis,
       long maxRestartBackoffMillis,
-      String setsid,
-      String unshare,
-      String nsenter,
-      String mount,
-      String kill,
-      String sleep) {}
+      Map<String, String> tools,
+      Map<String, RunAs> runAs,
+      Owner owner) {
+
+    public SupervisorOptions {
+      tools = Map.copyOf(tools == null ? Map.of() : tools);
+      runAs = Map.copyOf(runAs == null ? Map.of() : runAs);
+    }
+
+    /** The path of a host tool; fails loudly when the backend did not find it. */
+    public String tool(String name) {
+      String p = tools.get(name);
+      if (p == null) {
+        throw new IllegalStateException("the '" + name + "' command is not available");
+      }
+      return p;
+    }
+  }
+
+  /**
+   * The owner of a pod's working directory and volumes.
+   *
+   * @param uid the user that owns them (the uid of the pod's first container)
+   * @param gid their group: {@code fsGroup}, else that container's group
+   * @param shared whether {@code fsGroup} was set: directories are then group-writable and setgid,
+   *     files group-readable
+   */
+  public record Owner(long uid, long gid, boolean shared) {}
 
   /** {@code launched}: when the supervisor was started. */
   public record Launched(Instant at) {}

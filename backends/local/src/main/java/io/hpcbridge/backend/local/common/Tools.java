@@ -45,8 +45,16 @@ public final class Tools {
 
   /** Runs a short helper command and returns its exit code with its output (for messages). */
   public static Result run(List<String> argv, long timeoutMillis) {
+    return run(argv, timeoutMillis, null);
+  }
+
+  /** Like {@link #run(List, long)}, in the working directory {@code cwd} (null: this one's). */
+  public static Result run(List<String> argv, long timeoutMillis, Path cwd) {
     List<String> cmd = new ArrayList<>(argv);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    if (cwd != null) {
+      pb.directory(cwd.toFile());
+    }
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Map<String, String> env = pb.environment();
     env.keySet().removeIf(k -> !k.equals("PATH"));

@@ -2,10 +2,11 @@ package io.hpcbridge.backend.local.supervisor;
 
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPhaseRules;
-import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.local.common.PodLayout;
 import io.hpcbridge.backend.local.common.ProcFs;
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.RunAs;
+import io.hpcbridge.backend.local.common.Tools;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -30,11 +30,13 @@ final class ContainerRunner {
   private final PodLayout layout;
   private final SupervisorOptions opts;
   private final PodState pod;
+  private final VolumeMounts mounts;
 
   ContainerRunner(PodLayout layout, SupervisorOptions opts, PodState pod) {
     this.layout = layout;
     this.opts = opts;
     this.pod = pod;
+    this.mounts = new VolumeMounts(layout, pod.plan, opts);
   }
 
   /** Runs {@code c}, restarting it as the policy says, until it is done or the pod stops. */
@@ -79,10 +81,11 @@ final class ContainerRunner {
       r = launch(c, runIndex);
     } catch (StartFailure | IOException e) {
       String why = e.getMessage();
+      String reason = e instanceof StartFailure f ? f.reason : "StartError";
       Supervisor.log("container " + c.name() + " run " + runIndex + " failed to start: " + why);
       LogWriter.append(layout.log(c.name(), runIndex), "failed to start: " + why);
       synchronized (pod) {
-        c.failedToStart(runIndex, START_ERROR_EXIT_CODE, why, Instant.now());
+        c.failedToStart(runIndex, START_ERROR_EXIT_CODE, reason, why, Instant.now());
         pod.update();
       }
       return START_ERROR_EXIT_CODE;
@@ -108,32 +111,36 @@ final class ContainerRunner {
   private ContainerRun launch(ContainerState c, int runIndex)
       throws StartFailure, IOException, InterruptedException {
     ContainerPlan spec = c.spec;
-    String wd = spec.workingDir() != null ? spec.workingDir() : layout.work().toString();
+    RunAs runAs = opts.runAs().get(spec.name());
+    if (runAs == null) {
+      throw new StartFailure("no user was recorded for this container at submit");
+    }
+    if (runAs.nonRoot() && runAs.uid() == 0) {
+      throw new StartFailure(
+          "CreateContainerConfigError", "container has runAsNonRoot and image will run as root");
+    }
     MountNamespace ns = null;
     LogWriter log = new LogWriter(layout.log(spec.name(), runIndex));
     try {
-      List<String> cmd = new ArrayList<>();
-      ProcessBuilder pb;
-      if (spec.mounts().isEmpty()) {
-        Files.createDirectories(Path.of(wd));
-        cmd.add(opts.setsid());
-        cmd.add("--");
-        cmd.addAll(spec.argv());
-        pb = new ProcessBuilder(cmd).directory(new File(wd));
-      } else {
+      if (!spec.mounts().isEmpty()) {
         ns = MountNamespace.create(opts);
-        List<ContainerPlan.Mount> mounts = new ArrayList<>(spec.mounts());
-        mounts.sort(
-            Comparator.comparingInt(m -> Path.of(m.mountPath()).normalize().getNameCount()));
-        for (ContainerPlan.Mount m : mounts) {
-          ns.bind(m.volume(), source(m), m.mountPath(), m.readOnly());
-        }
-        Files.createDirectories(ns.inside(wd));
-        cmd.add(opts.setsid());
-        cmd.addAll(ns.enter(wd));
-        cmd.addAll(spec.argv());
-        pb = new ProcessBuilder(cmd).directory(new File("/"));
+        mounts.mountAll(ns, spec, runAs);
       }
+      String wd = spec.workingDir();
+      List<String> enter;
+      File cwd = new File("/");
+      if (wd == null) {
+        // The pod's own work directory, entered by root: its parents need not be open to the pod.
+        String work = layout.work().toString();
+        enter = ns == null ? List.of() : ns.enter(work);
+        cwd = ns == null ? layout.work().toFile() : cwd;
+      } else {
+        enter = ns == null ? List.of() : ns.enter();
+        workingDir(wd, runAs, ns);
+      }
+      ProcessBuilder pb =
+          new ProcessBuilder(LaunchCommand.argv(opts, runAs, null, enter, wd, spec.argv()))
+              .directory(cwd);
       pb.environment().clear();
       pb.environment().putAll(spec.env());
       pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -143,7 +150,7 @@ final class ContainerRunner {
               LogPump.start(p.getInputStream(), "stdout", log, spec.name()),
               LogPump.start(p.getErrorStream(), "stderr", log, spec.name()));
       awaitStarted(p, ns);
-      ContainerRun r = new ContainerRun(c, p, log, pumps, opts.kill());
+      ContainerRun r = new ContainerRun(c, p, log, pumps, opts.tool("kill"));
       synchronized (pod) {
         c.running(runIndex, r.pid, ProcFs.startTicks(r.pid), Instant.now());
         pod.running.add(r);
@@ -152,7 +159,15 @@ final class ContainerRunner {
         }
         pod.update();
       }
-      Supervisor.log("container " + spec.name() + " run " + runIndex + " started, pid " + r.pid);
+      Supervisor.log(
+          "container "
+              + spec.name()
+              + " run "
+              + runIndex
+              + " started, pid "
+              + r.pid
+              + ", uid "
+              + runAs.uid());
       log = null;
       return r;
     } finally {
@@ -165,20 +180,24 @@ final class ContainerRunner {
     }
   }
 
-  /** The host path a mount binds: the volume's directory, or a path below it ({@code subPath}). */
-  private Path source(ContainerPlan.Mount m) throws StartFailure, IOException {
-    VolumePlan v =
-        pod.plan.volume(m.volume()).orElseThrow(() -> new StartFailure("no volume " + m.volume()));
-    Path base =
-        v.type() == VolumePlan.Type.HOST_PATH ? Path.of(v.hostPath()) : layout.volume(v.name());
-    if (m.subPath() == null || m.subPath().isEmpty()) {
-      return base;
+  /** Creates a missing working directory as the pod's user (in its namespace, if any). */
+  private void workingDir(String wd, RunAs runAs, MountNamespace ns) throws StartFailure {
+    Path seen = ns == null ? Path.of(wd) : ns.inside(wd);
+    if (Files.isDirectory(seen)) {
+      return;
     }
-    Path src = base.resolve(m.subPath()).normalize();
-    if (!Files.exists(src)) {
-      Files.createDirectories(src);
+    List<String> cmd = new ArrayList<>(LaunchCommand.asPodUser(opts, runAs, ns));
+    cmd.addAll(List.of(opts.tool("mkdir"), "-p", "--", wd));
+    Tools.Result r = Tools.run(cmd, 10_000);
+    if (!r.ok()) {
+      throw new StartFailure(
+          "cannot create the working directory "
+              + wd
+              + " as uid "
+              + runAs.uid()
+              + ": "
+              + r.output());
     }
-    return src;
   }
 
   /**

@@ -55,12 +55,12 @@ final class ContainerState {
   }
 
   /** Run {@code runIndex} could not start. */
-  void failedToStart(int runIndex, int exit, String why, Instant at) {
+  void failedToStart(int runIndex, int exit, String reason, String why, Instant at) {
     runs = runIndex + 1;
     startedAt = at;
     pid = 0;
     ticks = 0;
-    terminated(exit, "StartError", why, at);
+    terminated(exit, reason, why, at);
   }
 
   /** Waiting {@code delayMillis} before the next run, keeping the last termination. */

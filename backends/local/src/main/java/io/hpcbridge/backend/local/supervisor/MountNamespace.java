@@ -6,7 +6,6 @@ import io.hpcbridge.backend.local.common.Tools;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,7 +37,13 @@ final class MountNamespace implements AutoCloseable {
       throws StartFailure, IOException, InterruptedException {
     ProcessBuilder pb =
         new ProcessBuilder(
-            opts.unshare(), "--mount", "--propagation", "private", "--", opts.sleep(), "300");
+            opts.tool("unshare"),
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            opts.tool("sleep"),
+            "300");
     pb.environment().clear();
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true);
@@ -65,21 +70,35 @@ final class MountNamespace implements AutoCloseable {
     return Path.of("/proc/" + holderPid + "/root" + Path.of(path).normalize());
   }
 
-  /** Bind-mounts {@code source} (of volume {@code volume}) at {@code mountPath} inside. */
-  void bind(String volume, Path source, String mountPath, boolean readOnly)
-      throws StartFailure, IOException {
+  /**
+   * Creates a missing mount point as the pod's user ({@code asPodUser}), so the bridge never makes
+   * a file or directory at a path a pod chose: what the pod's user cannot create, the pod cannot
+   * mount at.
+   */
+  void mountPoint(String mountPath, boolean file, List<String> asPodUser) throws StartFailure {
     String target = Path.of(mountPath).normalize().toString();
-    Path seen = inside(target);
-    if (!Files.exists(seen)) {
-      if (Files.isDirectory(source)) {
-        Files.createDirectories(seen);
-      } else {
-        Files.createDirectories(seen.getParent());
-        Files.createFile(seen);
-      }
+    String dir = file ? Path.of(target).getParent().toString() : target;
+    helper(asPodUser, List.of(opts.tool("mkdir"), "-p", "--", dir), "create the mount point");
+    if (file) {
+      helper(asPodUser, List.of(opts.tool("touch"), "--", target), "create the mount point");
     }
+  }
+
+  private static void helper(List<String> prefix, List<String> cmd, String what)
+      throws StartFailure {
+    List<String> all = new ArrayList<>(prefix);
+    all.addAll(cmd);
+    Tools.Result r = Tools.run(all, 10_000);
+    if (!r.ok()) {
+      throw new StartFailure("cannot " + what + " as the pod's user: " + r.output());
+    }
+  }
+
+  /** Bind-mounts {@code source} (of volume {@code volume}) at {@code mountPath} inside. */
+  void bind(String volume, Path source, String mountPath, boolean readOnly) throws StartFailure {
+    String target = Path.of(mountPath).normalize().toString();
     List<String> cmd = new ArrayList<>(enter());
-    cmd.addAll(List.of(opts.mount(), "--bind"));
+    cmd.addAll(List.of(opts.tool("mount"), "--bind"));
     if (readOnly) {
       cmd.add("-o");
       cmd.add("ro");
@@ -92,9 +111,29 @@ final class MountNamespace implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks that what is mounted at {@code mountPath} is the file with device {@code dev} and inode
+   * {@code ino}: the source that was checked, not something a link swapped in meanwhile.
+   */
+  void verify(String volume, String mountPath, long dev, long ino) throws StartFailure {
+    String target = Path.of(mountPath).normalize().toString();
+    List<String> cmd = new ArrayList<>(enter());
+    cmd.addAll(List.of(opts.tool("stat"), "-L", "-c", "%d %i", "--", target));
+    Tools.Result r = Tools.run(cmd, 10_000);
+    if (!r.ok() || !r.output().equals(dev + " " + ino)) {
+      throw new StartFailure(
+          "volume "
+              + volume
+              + " at "
+              + target
+              + " is not what was checked before mounting (a path changed meanwhile): "
+              + r.output());
+    }
+  }
+
   /** The argv prefix that runs a command inside the namespace: {@code nsenter -t H -m --}. */
   List<String> enter() {
-    return List.of(opts.nsenter(), "-t", holderPid, "-m", "--");
+    return List.of(opts.tool("nsenter"), "-t", holderPid, "-m", "--");
   }
 
   /**
@@ -103,7 +142,7 @@ final class MountNamespace implements AutoCloseable {
    * directory under it, is the cwd).
    */
   List<String> enter(String wd) {
-    return List.of(opts.nsenter(), "-t", holderPid, "-m", "--wd=" + inside(wd), "--");
+    return List.of(opts.tool("nsenter"), "-t", holderPid, "-m", "--wd=" + inside(wd), "--");
   }
 
   /** Whether process {@code pid} has joined the namespace. */

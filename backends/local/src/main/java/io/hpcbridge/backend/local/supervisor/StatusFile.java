@@ -34,7 +34,7 @@ final class StatusFile {
             pod.init.stream().map(ContainerState::status).toList(),
             pod.main.stream().map(ContainerState::status).toList());
     try {
-      AtomicFiles.write(file, Json.write(s), 0644);
+      AtomicFiles.write(file, Json.write(s), 0600);
     } catch (IOException e) {
       Supervisor.log("cannot write status.json: " + e);
     }

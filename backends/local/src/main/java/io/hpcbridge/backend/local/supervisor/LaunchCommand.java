@@ -1,0 +1,64 @@
+package io.hpcbridge.backend.local.supervisor;
+
+import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.RunAs;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The argv of one container run. Each word executes the next in the same process, so the pod's
+ * program keeps the pid (and process group) the supervisor watches, its env reaches it untouched,
+ * and no shell ever sees a pod's text:
+ *
+ * <pre>
+ * [flock -F -o -s GATE]                  wait until the supervisor put the process into its cgroups
+ * setsid --                              a process group (and session) of its own
+ * [nsenter -t HOLDER -m [--wd=DIR] --]   the private mount namespace with the volumes
+ * [setpriv --reuid --regid --groups --inh-caps --bounding-set --no-new-privs --]  the pod's user
+ * [env -C WORKINGDIR --]                 an explicit workingDir, entered as the pod's user
+ * command args...
+ * </pre>
+ */
+final class LaunchCommand {
+
+  private LaunchCommand() {}
+
+  /**
+   * @param gate a lock file the supervisor holds until the process is in its cgroups, or null
+   * @param enter the namespace step ({@link MountNamespace#enter}), or empty
+   * @param workingDir an explicit working directory, or null when the caller sets the cwd
+   */
+  static List<String> argv(
+      SupervisorOptions opts,
+      RunAs runAs,
+      String gate,
+      List<String> enter,
+      String workingDir,
+      List<String> command) {
+    List<String> cmd = new ArrayList<>();
+    if (gate != null) {
+      cmd.addAll(List.of(opts.tool("flock"), "-F", "-o", "-s", gate));
+    }
+    cmd.add(opts.tool("setsid"));
+    cmd.add("--");
+    cmd.addAll(enter);
+    cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
+    if (workingDir != null) {
+      cmd.addAll(List.of(opts.tool("env"), "-C", workingDir, "--"));
+    }
+    cmd.addAll(command);
+    return cmd;
+  }
+
+  /**
+   * The prefix that runs a helper command as the pod's user, in the namespace when there is one.
+   */
+  static List<String> asPodUser(SupervisorOptions opts, RunAs runAs, MountNamespace ns) {
+    List<String> cmd = new ArrayList<>();
+    if (ns != null) {
+      cmd.addAll(ns.enter());
+    }
+    cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
+    return cmd;
+  }
+}

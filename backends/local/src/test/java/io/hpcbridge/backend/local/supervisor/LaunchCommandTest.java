@@ -1,0 +1,73 @@
+package io.hpcbridge.backend.local.supervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hpcbridge.backend.local.common.Records.Owner;
+import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.RunAs;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The argv chain of a container run: pod words only at the end, each step exec'ing the next. */
+class LaunchCommandTest {
+
+  static final SupervisorOptions OPTS =
+      new SupervisorOptions(
+          1000,
+          60_000,
+          Map.of(
+              "flock", "/bin/flock",
+              "setsid", "/bin/setsid",
+              "setpriv", "/bin/setpriv",
+              "env", "/bin/env"),
+          Map.of(),
+          new Owner(65534, 65534, false));
+
+  static final RunAs NOBODY = new RunAs(65534, 65534, List.of(), true, true, List.of(), false);
+
+  @Test
+  void plainRun() {
+    assertThat(LaunchCommand.argv(OPTS, NOBODY, null, List.of(), null, List.of("sh", "-c", "x")))
+        .containsExactly(
+            "/bin/setsid",
+            "--",
+            "/bin/setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+            "sh",
+            "-c",
+            "x");
+  }
+
+  @Test
+  void gateNamespaceAndWorkingDirectoryInTheirOrder() {
+    List<String> argv =
+        LaunchCommand.argv(
+            OPTS,
+            NOBODY,
+            "/pods/x/containers/app/0.gate",
+            List.of("/bin/nsenter", "-t", "42", "-m", "--"),
+            "/w d",
+            List.of("-n", "$(id)"));
+    assertThat(argv.subList(0, 5))
+        .containsExactly("/bin/flock", "-F", "-o", "-s", "/pods/x/containers/app/0.gate");
+    assertThat(argv.subList(5, 12))
+        .containsExactly("/bin/setsid", "--", "/bin/nsenter", "-t", "42", "-m", "--");
+    assertThat(argv.get(12)).isEqualTo("/bin/setpriv");
+    assertThat(argv.subList(argv.size() - 6, argv.size()))
+        .containsExactly("/bin/env", "-C", "/w d", "--", "-n", "$(id)");
+  }
+
+  @Test
+  void aBridgeWithoutRootAndAnEscalatingPodChangeNothing() {
+    RunAs same = new RunAs(1000, 1000, List.of(), false, false, List.of(), false);
+    assertThat(LaunchCommand.argv(OPTS, same, null, List.of(), null, List.of("true")))
+        .containsExactly("/bin/setsid", "--", "true");
+  }
+}
