@@ -28,6 +28,8 @@ final class HostTools {
   final String mkdir;
   final String touch;
   final String stat;
+  final String flock;
+  final String cat;
   private volatile Optional<String> mountNamespaceProblem;
 
   HostTools(LocalSettings settings) {
@@ -42,6 +44,8 @@ final class HostTools {
     this.mkdir = require("mkdir", null, "coreutils");
     this.touch = require("touch", null, "coreutils");
     this.stat = require("stat", null, "coreutils");
+    this.flock = require("flock", null, "util-linux");
+    this.cat = require("cat", null, "coreutils");
   }
 
   /** The tools the supervisor runs, by name, for {@code options.json}. */
@@ -55,6 +59,8 @@ final class HostTools {
     m.put("mkdir", mkdir);
     m.put("touch", touch);
     m.put("stat", stat);
+    m.put("flock", flock);
+    m.put("cat", cat);
     if (unshare != null) {
       m.put("unshare", unshare);
     }

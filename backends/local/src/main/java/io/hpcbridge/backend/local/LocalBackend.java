@@ -13,6 +13,7 @@ import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.local.common.PodLayout;
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
 import io.hpcbridge.backend.local.common.RunAs;
+import io.hpcbridge.backend.local.supervisor.Cgroups;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -66,6 +67,15 @@ public final class LocalBackend implements Backend {
         context.nodeName(),
         settings.workDir(),
         hostIP);
+    Cgroups cgroups = Cgroups.detect();
+    Optional<String> limits = cgroups.problem().or(cgroups::prepareBridge);
+    if (limits.isPresent()) {
+      LOG.warn(
+          "local backend: memory and CPU limits of pods are NOT enforced: {}; pods still run",
+          limits.get());
+    } else {
+      LOG.info("local backend: memory and CPU limits are enforced with {}", cgroups.describe());
+    }
     if (security.host().root()) {
       LOG.info(
           "local backend: containers run as uid {} gid {} unless their securityContext says"

@@ -14,6 +14,7 @@ import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.LogOptions;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.Resources;
 import io.hpcbridge.backend.SecurityPlan;
 import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.local.common.AtomicFiles;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -256,5 +258,74 @@ class LocalSecurityIT {
 
   private static ContainerPlan.Mount mount(String path, String subPath) {
     return new ContainerPlan.Mount("data", path, subPath, false);
+  }
+
+  static ContainerPlan limited(String name, String script, long memoryLimit, long cpuMillis) {
+    ContainerPlan c = sh(name, script);
+    return new ContainerPlan(
+        c.name(),
+        c.image(),
+        null,
+        c.command(),
+        c.args(),
+        null,
+        c.env(),
+        null,
+        new Resources(0, cpuMillis, 0, memoryLimit, 0, Map.of()),
+        null,
+        null);
+  }
+
+  /** The pod's memory cgroup: below this JVM's, where the supervisor it starts sits too. */
+  static Path memoryCgroup(Handle h) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+      String[] f = line.split(":", 3);
+      if (List.of(f[1].split(",")).contains("memory")) {
+        return Path.of("/sys/fs/cgroup/memory" + f[2]).resolve("hpc-bridge-" + h.id());
+      }
+    }
+    throw new AssertionError("no memory cgroup: " + Files.readString(Path.of("/proc/self/cgroup")));
+  }
+
+  @Test
+  void aContainerOverItsMemoryLimitIsOOMKilled() throws Exception {
+    String hog = "exec dd if=/dev/zero of=/dev/null bs=64M count=1";
+    Handle h = submit(one(limited("hog", hog, 16L << 20, 0)));
+    Observed o = awaitTerminal(h);
+    Observed.ContainerStatus c = o.container("hog").orElseThrow();
+    assertThat(o.phase()).isEqualTo(Observed.Phase.FAILED);
+    assertThat(c.reason()).as(logs(h, "hog")).isEqualTo("OOMKilled");
+    assertThat(c.exitCode()).isEqualTo(137);
+    assertThat(memoryCgroup(h)).doesNotExist();
+
+    // The same pod with room for its 64 MiB.
+    Handle roomy = submit(one(limited("hog", hog, 256L << 20, 0)));
+    Observed done = awaitTerminal(roomy);
+    assertThat(done.phase()).as(logs(roomy, "hog")).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(done.container("hog").orElseThrow().reason()).isEqualTo("Completed");
+  }
+
+  @Test
+  void limitsAreTheContainersCgroupsAndItsProcessesDieWithIt() throws Exception {
+    // Reads its own limits; leaves a daemon behind, out of its process group.
+    String script =
+        String.join(
+            "\n",
+            "cg() { awk -F: -v c=$1 '{ n = split($2, a, \",\"); for (i = 1; i <= n; i++)"
+                + " if (a[i] == c) print $3 }' /proc/self/cgroup; }",
+            "cat /sys/fs/cgroup/memory$(cg memory)/memory.limit_in_bytes",
+            "cat /sys/fs/cgroup/memory$(cg memory)/memory.memsw.limit_in_bytes",
+            "cat /sys/fs/cgroup/cpu$(cg cpu)/cpu.cfs_quota_us",
+            "setsid sleep 300 </dev/null >/dev/null 2>&1 &",
+            "echo $! > " + dir.resolve("daemon"));
+    Handle h = submit(one(limited("app", script, 48L << 20, 250)));
+    Observed o = awaitTerminal(h);
+    assertThat(o.phase()).as(logs(h, "app")).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(logs(h, "app")).isEqualTo("50331648\n50331648\n25000\n");
+    long daemon = Long.parseLong(Files.readString(dir.resolve("daemon")).trim());
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(daemon).map(p -> !p.isAlive()).orElse(true));
+    assertThat(memoryCgroup(h)).doesNotExist();
   }
 }

@@ -66,6 +66,15 @@ public final class ProcFs {
     }
   }
 
+  /** The executable of a process ({@code /proc/PID/exe}), or null when it is gone. */
+  public static String exe(long pid) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe")).toString();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
   /** The effective uid of this process, or -1 when unknown. */
   public static long effectiveUid() {
     String[] f = status("Uid:");

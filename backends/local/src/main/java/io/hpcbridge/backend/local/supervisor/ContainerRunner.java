@@ -31,12 +31,14 @@ final class ContainerRunner {
   private final SupervisorOptions opts;
   private final PodState pod;
   private final VolumeMounts mounts;
+  private final Cgroups cgroups;
 
-  ContainerRunner(PodLayout layout, SupervisorOptions opts, PodState pod) {
+  ContainerRunner(PodLayout layout, SupervisorOptions opts, PodState pod, Cgroups cgroups) {
     this.layout = layout;
     this.opts = opts;
     this.pod = pod;
     this.mounts = new VolumeMounts(layout, pod.plan, opts);
+    this.cgroups = cgroups;
   }
 
   /** Runs {@code c}, restarting it as the policy says, until it is done or the pod stops. */
@@ -92,16 +94,28 @@ final class ContainerRunner {
     }
     int exit = r.process.waitFor();
     Instant finishedAt = Instant.now();
+    boolean oom = r.cgroup != null && r.cgroup.oomKilled();
     // Like a container runtime: when the main process ends, what it left behind ends too.
     r.signal("KILL");
+    if (r.cgroup != null) {
+      r.cgroup.removeAfterKilling();
+    }
     for (Thread t : r.pumps) {
       t.join(5000);
     }
     r.log.close();
-    Supervisor.log("container " + c.name() + " run " + runIndex + " exited with code " + exit);
+    String reason = oom ? "OOMKilled" : exit == 0 ? "Completed" : "Error";
+    Supervisor.log(
+        "container "
+            + c.name()
+            + " run "
+            + runIndex
+            + " exited with code "
+            + exit
+            + (oom ? " (OOM killed)" : ""));
     synchronized (pod) {
       pod.running.remove(r);
-      c.terminated(exit, exit == 0 ? "Completed" : "Error", null, finishedAt);
+      c.terminated(exit, reason, null, finishedAt);
       pod.update();
     }
     return exit;
@@ -120,6 +134,8 @@ final class ContainerRunner {
           "CreateContainerConfigError", "container has runAsNonRoot and image will run as root");
     }
     MountNamespace ns = null;
+    Gate gate = null;
+    ContainerCgroup cgroup = null;
     LogWriter log = new LogWriter(layout.log(spec.name(), runIndex));
     try {
       if (!spec.mounts().isEmpty()) {
@@ -138,8 +154,14 @@ final class ContainerRunner {
         enter = ns == null ? List.of() : ns.enter();
         workingDir(wd, runAs, ns);
       }
+      cgroup = cgroup(spec);
+      if (cgroup != null) {
+        gate = Gate.hold(opts, layout.container(spec.name()).resolve(runIndex + ".gate"));
+      }
       ProcessBuilder pb =
-          new ProcessBuilder(LaunchCommand.argv(opts, runAs, null, enter, wd, spec.argv()))
+          new ProcessBuilder(
+                  LaunchCommand.argv(
+                      opts, runAs, gate == null ? null : gate.file(), enter, wd, spec.argv()))
               .directory(cwd);
       pb.environment().clear();
       pb.environment().putAll(spec.env());
@@ -149,8 +171,19 @@ final class ContainerRunner {
           List.of(
               LogPump.start(p.getInputStream(), "stdout", log, spec.name()),
               LogPump.start(p.getErrorStream(), "stderr", log, spec.name()));
+      if (gate != null) {
+        try {
+          cgroup.join(p.pid()); // it waits in flock: nothing of the pod's runs yet
+        } catch (IOException e) {
+          p.destroyForcibly();
+          throw new StartFailure("cannot put the container into its cgroup: " + e.getMessage());
+        } finally {
+          gate.close();
+        }
+      }
       awaitStarted(p, ns);
-      ContainerRun r = new ContainerRun(c, p, log, pumps, opts.tool("kill"));
+      ContainerRun r = new ContainerRun(c, p, log, pumps, cgroup, opts.tool("kill"));
+      cgroup = null;
       synchronized (pod) {
         c.running(runIndex, r.pid, ProcFs.startTicks(r.pid), Instant.now());
         pod.running.add(r);
@@ -174,9 +207,32 @@ final class ContainerRunner {
       if (log != null) {
         log.close();
       }
+      if (gate != null) {
+        gate.close();
+      }
+      if (cgroup != null) {
+        cgroup.removeAfterKilling();
+      }
       if (ns != null) {
         ns.close();
       }
+    }
+  }
+
+  /**
+   * The run's cgroup with its limits, or null where limits cannot be enforced (the pod runs, the
+   * supervisor log says why).
+   */
+  private ContainerCgroup cgroup(ContainerPlan spec) {
+    try {
+      return cgroups.create(pod.plan.pod().uid(), spec.name(), spec.resources());
+    } catch (IOException e) {
+      Supervisor.log(
+          "container "
+              + spec.name()
+              + ": no cgroup, its limits are not enforced: "
+              + e.getMessage());
+      return null;
     }
   }
 

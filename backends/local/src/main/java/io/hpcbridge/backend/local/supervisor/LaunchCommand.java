@@ -11,7 +11,7 @@ import java.util.List;
  * and no shell ever sees a pod's text:
  *
  * <pre>
- * [flock -F -o -s GATE]                  wait until the supervisor put the process into its cgroups
+ * [flock -F -s GATE]                     wait until the supervisor put the process into its cgroups
  * setsid --                              a process group (and session) of its own
  * [nsenter -t HOLDER -m [--wd=DIR] --]   the private mount namespace with the volumes
  * [setpriv --reuid --regid --groups --inh-caps --bounding-set --no-new-privs --]  the pod's user
@@ -37,7 +37,9 @@ final class LaunchCommand {
       List<String> command) {
     List<String> cmd = new ArrayList<>();
     if (gate != null) {
-      cmd.addAll(List.of(opts.tool("flock"), "-F", "-o", "-s", gate));
+      // -F: exec, not fork, so the pid stays; the lock's descriptor stays open in the container
+      // (flock cannot close it without forking): a read-only handle on an empty root file.
+      cmd.addAll(List.of(opts.tool("flock"), "-F", "-s", gate));
     }
     cmd.add(opts.tool("setsid"));
     cmd.add("--");

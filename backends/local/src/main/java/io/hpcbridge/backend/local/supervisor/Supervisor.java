@@ -77,7 +77,18 @@ public final class Supervisor {
       StopWatcher stopper = new StopWatcher(layout, pod);
       stopper.checkEarlyCancel();
       stopper.start();
-      ContainerRunner runner = new ContainerRunner(layout, opts, pod);
+      Cgroups cgroups = Cgroups.detect();
+      boolean limits =
+          plan.allContainers()
+              .anyMatch(
+                  c -> c.resources().memoryLimitBytes() > 0 || c.resources().cpuLimitMillis() > 0);
+      log(
+          "cgroups: "
+              + cgroups.describe()
+              + (limits && cgroups.problem().isPresent()
+                  ? "; the pod's memory and CPU limits are NOT enforced"
+                  : ""));
+      ContainerRunner runner = new ContainerRunner(layout, opts, pod, cgroups);
       try {
         supervise(pod, runner);
       } catch (Throwable t) {

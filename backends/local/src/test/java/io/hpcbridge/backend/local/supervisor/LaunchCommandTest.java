@@ -55,11 +55,11 @@ class LaunchCommandTest {
             List.of("/bin/nsenter", "-t", "42", "-m", "--"),
             "/w d",
             List.of("-n", "$(id)"));
-    assertThat(argv.subList(0, 5))
-        .containsExactly("/bin/flock", "-F", "-o", "-s", "/pods/x/containers/app/0.gate");
-    assertThat(argv.subList(5, 12))
+    assertThat(argv.subList(0, 4))
+        .containsExactly("/bin/flock", "-F", "-s", "/pods/x/containers/app/0.gate");
+    assertThat(argv.subList(4, 11))
         .containsExactly("/bin/setsid", "--", "/bin/nsenter", "-t", "42", "-m", "--");
-    assertThat(argv.get(12)).isEqualTo("/bin/setpriv");
+    assertThat(argv.get(11)).isEqualTo("/bin/setpriv");
     assertThat(argv.subList(argv.size() - 6, argv.size()))
         .containsExactly("/bin/env", "-C", "/w d", "--", "-n", "$(id)");
   }
