@@ -10,6 +10,8 @@ import io.hpcbridge.backend.LogOptions;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
+import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.Json;
 import io.hpcbridge.backend.local.common.PodLayout;
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
 import io.hpcbridge.backend.local.common.RunAs;
@@ -156,6 +158,48 @@ public final class LocalBackend implements Backend {
   public InputStream logs(Handle handle, String container, LogOptions options)
       throws BackendException {
     return logs.logs(handle.id(), pods.layout(handle), container, options);
+  }
+
+  /**
+   * Replaces the files of a running pod's ConfigMap, Secret, downwardAPI or projected volume (e.g.
+   * a rotated service account token), each atomically where the pod sees it.
+   */
+  @Override
+  public void updateVolume(Handle handle, VolumePlan volume) throws BackendException {
+    PodLayout l = pods.layout(handle);
+    synchronized (pods.lock(handle.id())) {
+      try {
+        PodPlan plan = Json.readIfExists(l.plan(), PodPlan.class);
+        SupervisorOptions options = Json.readIfExists(l.options(), SupervisorOptions.class);
+        if (plan == null || options == null) {
+          throw new BackendException.NotFound("no local pod " + handle.id());
+        }
+        VolumePlan known =
+            plan.volume(volume.name())
+                .orElseThrow(
+                    () ->
+                        new BackendException.NotFound(
+                            "pod " + handle.id() + " has no volume " + volume.name()));
+        if (known.type() != volume.type()
+            || known.type() == VolumePlan.Type.EMPTY_DIR
+            || known.type() == VolumePlan.Type.HOST_PATH) {
+          throw new BackendException.InvalidPod(
+              "InvalidVolume",
+              "volume "
+                  + volume.name()
+                  + " is "
+                  + known.type()
+                  + (known.type() == volume.type()
+                      ? ", which has no files to replace"
+                      : ", not " + volume.type()));
+        }
+        pods.volumes().update(l, volume, options.owner());
+        LOG.info("pod {}: files of volume {} replaced", handle.id(), volume.name());
+      } catch (IOException e) {
+        throw new BackendException.Transient(
+            "local: cannot update volume " + volume.name() + ": " + e.getMessage(), e);
+      }
+    }
   }
 
   @Override

@@ -10,6 +10,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The pod's writable directories and its volumes in the pod directory. The working directory and
@@ -43,6 +47,35 @@ final class PodVolumes {
           }
         }
       }
+    }
+  }
+
+  /**
+   * Replaces the files of a ConfigMap, Secret, downwardAPI or projected volume: each file
+   * atomically (a container that mounts the volume's directory sees the new file at once; one that
+   * mounts a single file through subPath keeps the old one, as with the kubelet), and files the new
+   * plan no longer has are removed.
+   */
+  void update(PodLayout l, VolumePlan v, Owner owner) throws IOException, BackendException {
+    Path dir = l.volume(v.name());
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      throw new BackendException.NotFound("volume " + v.name() + " has no directory in " + l.dir());
+    }
+    Set<Path> keep = new HashSet<>();
+    for (VolumePlan.FilePlan f : v.files()) {
+      write(v, dir, f, owner);
+      keep.add(dir.resolve(f.path()).normalize());
+    }
+    List<Path> stale;
+    try (Stream<Path> files = Files.walk(dir)) {
+      stale =
+          files
+              .filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+              .filter(p -> !keep.contains(p))
+              .toList();
+    }
+    for (Path p : stale) {
+      Files.deleteIfExists(p);
     }
   }
 

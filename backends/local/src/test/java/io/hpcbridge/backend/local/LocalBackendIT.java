@@ -547,6 +547,69 @@ class LocalBackendIT {
   }
 
   @Test
+  void updatedVolumeFilesAreSeenByTheRunningPod() throws Exception {
+    TestPods.requireRoot();
+    String m = dir.resolve("token").toString();
+    VolumePlan first =
+        new VolumePlan(
+            "token",
+            VolumePlan.Type.PROJECTED,
+            List.of(
+                new VolumePlan.FilePlan("token", "old\n".getBytes(), 0600),
+                new VolumePlan.FilePlan("ca/old.crt", "x".getBytes(), 0644)),
+            null,
+            true);
+    // Waits for the new token, then shows what the volume holds.
+    String script =
+        "while [ \"$(cat "
+            + m
+            + "/token)\" != new ]; do sleep 0.05; done; stat -c '%a %U' "
+            + m
+            + "/token; ls "
+            + m
+            + "/ca";
+    Handle h =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.NEVER,
+                List.of(),
+                List.of(
+                    sh(
+                        "app",
+                        script,
+                        PATH,
+                        List.of(new ContainerPlan.Mount("token", m, null, false)))),
+                List.of(first),
+                Optional.empty()));
+    waitFor().until(() -> observe(h).phase() == Observed.Phase.RUNNING);
+    backend.updateVolume(
+        h,
+        new VolumePlan(
+            "token",
+            VolumePlan.Type.PROJECTED,
+            List.of(
+                new VolumePlan.FilePlan("token", "new\n".getBytes(), 0600),
+                new VolumePlan.FilePlan("ca/new.crt", "y".getBytes(), 0644)),
+            null,
+            true));
+    Observed o = awaitTerminal(h);
+    assertThat(o.phase()).as(logs(h, "app", opts())).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(logs(h, "app", opts())).isEqualTo("600 nobody\nnew.crt\n");
+    assertThatThrownBy(
+            () ->
+                backend.updateVolume(
+                    h, new VolumePlan("nope", VolumePlan.Type.SECRET, List.of(), null, true)))
+        .isInstanceOf(BackendException.NotFound.class);
+    assertThatThrownBy(
+            () ->
+                backend.updateVolume(
+                    h, new VolumePlan("token", VolumePlan.Type.EMPTY_DIR, List.of(), null, false)))
+        .isInstanceOfSatisfying(
+            BackendException.InvalidPod.class,
+            e -> assertThat(e.reason()).isEqualTo("InvalidVolume"));
+  }
+
+  @Test
   void emptyDirIsSharedBetweenContainersOfThePod() throws Exception {
     TestPods.requireRoot();
     String shared = dir.resolve("shared").toString();
