@@ -4,6 +4,7 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.RootHelperEnv;
 import io.hpcbridge.backend.local.common.RunAs;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -100,16 +101,26 @@ final class PodValidator {
         throw invalid("InvalidCommand", what + ": command or args contain a NUL character");
       }
     }
-    if (c.workingDir() != null && c.argv().get(0).contains("=")) {
-      // The working directory is entered with env(1), which would take NAME=VALUE for an
-      // assignment.
+    if (c.argv().get(0).contains("=")) {
+      // The last step before the program may be env(1), which takes NAME=VALUE for a variable.
       throw invalid(
-          "InvalidCommand",
-          what + ": with a workingDir, the program name cannot contain '=': " + c.argv().get(0));
+          "InvalidCommand", what + ": the program name cannot contain '=': " + c.argv().get(0));
     }
   }
 
-  private static void env(ContainerPlan c, String what) throws BackendException.InvalidPod {
+  private void env(ContainerPlan c, String what) throws BackendException.InvalidPod {
+    for (String name : c.secretEnv()) {
+      if (security.host().root() && RootHelperEnv.unsafe(name) && c.env().containsKey(name)) {
+        // It would have to travel on env(1)'s command line, which every user can read.
+        throw invalid(
+            "UnsupportedEnv",
+            what
+                + ": env "
+                + name
+                + " comes from a Secret, and the local backend can only pass this variable on a"
+                + " command line other users of the host can read");
+      }
+    }
     for (Map.Entry<String, String> e : c.env().entrySet()) {
       if (e.getKey().isEmpty() || e.getKey().indexOf('=') >= 0 || e.getKey().indexOf('\0') >= 0) {
         throw invalid("InvalidEnv", what + ": env name '" + e.getKey() + "' is not valid");

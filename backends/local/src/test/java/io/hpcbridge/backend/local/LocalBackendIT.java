@@ -323,6 +323,8 @@ class LocalBackendIT {
         env.put("TRICKY_" + i, TRICKY.get(i));
       }
       env.put("lower.dotted-name", "x=y=z");
+      env.put("TZ", "Europe/Paris"); // set after the user switch, like LD_*: still exact
+      env.put("LD_BIND_NOW", "1");
       env.put("PATH", "/usr/bin:/bin");
       expectedEnv.put(name, env);
       List<ContainerPlan.Mount> mounts =

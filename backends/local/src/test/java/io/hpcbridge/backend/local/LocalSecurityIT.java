@@ -25,9 +25,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,7 +96,7 @@ class LocalSecurityIT {
   void aPodRunsAsNobodyWithoutPrivilegesAndCannotReadShadow() throws Exception {
     String script =
         "id -u; id -g; grep -E '^(NoNewPrivs|CapEff|CapBnd)' /proc/self/status; head -c 5"
-            + " /etc/shadow";
+            + " /etc/shadow 2>&1";
     Handle h = submit(one(sh("app", script)));
     Observed o = awaitTerminal(h);
     String log = logs(h, "app");
@@ -327,5 +329,49 @@ class LocalSecurityIT {
         .atMost(Duration.ofSeconds(10))
         .until(() -> ProcessHandle.of(daemon).map(p -> !p.isAlive()).orElse(true));
     assertThat(memoryCgroup(h)).doesNotExist();
+  }
+
+  @Test
+  void theDynamicLoaderNeverRunsThePodsWishesAsRoot() throws Exception {
+    // LD_DEBUG_OUTPUT makes every dynamically linked program write a file: only the pod's own
+    // program (as nobody) may; the root helpers before the user switch must not see it.
+    Path out = Files.createDirectories(dir.resolve("ld"));
+    Files.setPosixFilePermissions(out, AtomicFiles.permissions(0777));
+    Map<String, String> env = new LinkedHashMap<>(PATH);
+    env.put("LD_DEBUG", "files");
+    env.put("LD_DEBUG_OUTPUT", out.resolve("debug").toString());
+    ContainerPlan c = sh("app", "echo $LD_DEBUG_OUTPUT", env, List.of());
+    Handle h = submit(one(c));
+    assertThat(awaitTerminal(h).phase()).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(logs(h, "app")).isEqualTo(out.resolve("debug") + "\n");
+    try (var files = Files.list(out)) {
+      List<Path> written = files.toList();
+      assertThat(written).isNotEmpty();
+      for (Path f : written) {
+        assertThat(Files.getAttribute(f, "unix:uid")).as(f.toString()).isEqualTo(65534);
+      }
+    }
+
+    // From a Secret, such a variable could only travel on a command line: refused.
+    ContainerPlan secret =
+        new ContainerPlan(
+            "app",
+            "",
+            null,
+            List.of("true"),
+            List.of(),
+            null,
+            Map.of("LD_PRELOAD", "/x.so"),
+            Set.of("LD_PRELOAD"),
+            null,
+            null,
+            null);
+    assertThatThrownBy(() -> backend.submit(one(secret)))
+        .isInstanceOfSatisfying(
+            BackendException.InvalidPod.class,
+            e -> {
+              assertThat(e.reason()).isEqualTo("UnsupportedEnv");
+              assertThat(e.getMessage()).contains("LD_PRELOAD", "Secret");
+            });
   }
 }

@@ -158,13 +158,12 @@ final class ContainerRunner {
       if (cgroup != null) {
         gate = Gate.hold(opts, layout.container(spec.name()).resolve(runIndex + ".gate"));
       }
-      ProcessBuilder pb =
-          new ProcessBuilder(
-                  LaunchCommand.argv(
-                      opts, runAs, gate == null ? null : gate.file(), enter, wd, spec.argv()))
-              .directory(cwd);
+      LaunchCommand launch =
+          LaunchCommand.of(
+              opts, runAs, gate == null ? null : gate.file(), enter, wd, spec.argv(), spec.env());
+      ProcessBuilder pb = new ProcessBuilder(launch.argv()).directory(cwd);
       pb.environment().clear();
-      pb.environment().putAll(spec.env());
+      pb.environment().putAll(launch.env());
       pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
       Process p = pb.start();
       List<Thread> pumps =

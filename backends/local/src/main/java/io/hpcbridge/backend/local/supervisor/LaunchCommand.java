@@ -1,40 +1,56 @@
 package io.hpcbridge.backend.local.supervisor;
 
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.RootHelperEnv;
 import io.hpcbridge.backend.local.common.RunAs;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The argv of one container run. Each word executes the next in the same process, so the pod's
- * program keeps the pid (and process group) the supervisor watches, its env reaches it untouched,
- * and no shell ever sees a pod's text:
+ * The argv and env of one container run. Each word executes the next in the same process, so the
+ * pod's program keeps the pid (and process group) the supervisor watches, and no shell ever sees a
+ * pod's text:
  *
  * <pre>
  * [flock -F -s GATE]                     wait until the supervisor put the process into its cgroups
  * setsid --                              a process group (and session) of its own
  * [nsenter -t HOLDER -m [--wd=DIR] --]   the private mount namespace with the volumes
  * [setpriv --reuid --regid --groups --inh-caps --bounding-set --no-new-privs --]  the pod's user
- * [env -C WORKINGDIR --]                 an explicit workingDir, entered as the pod's user
+ * [env [-C WORKINGDIR] -- [NAME=VALUE...]]  as the pod's user: its working directory, and the
+ *                                        variables kept from the root helpers ({@link RootHelperEnv})
  * command args...
  * </pre>
+ *
+ * <p>The steps before setpriv run as root, so they get the pod's env without what could make them
+ * run the pod's code ({@code LD_PRELOAD}, ...); those variables come back after setpriv, on env's
+ * command line (never a Secret's: the validator refuses that).
  */
-final class LaunchCommand {
-
-  private LaunchCommand() {}
+record LaunchCommand(List<String> argv, Map<String, String> env) {
 
   /**
    * @param gate a lock file the supervisor holds until the process is in its cgroups, or null
    * @param enter the namespace step ({@link MountNamespace#enter}), or empty
    * @param workingDir an explicit working directory, or null when the caller sets the cwd
    */
-  static List<String> argv(
+  static LaunchCommand of(
       SupervisorOptions opts,
       RunAs runAs,
       String gate,
       List<String> enter,
       String workingDir,
-      List<String> command) {
+      List<String> command,
+      Map<String, String> podEnv) {
+    Map<String, String> env = new LinkedHashMap<>();
+    List<String> later = new ArrayList<>();
+    for (Map.Entry<String, String> e : podEnv.entrySet()) {
+      if (runAs.switchUser() && RootHelperEnv.unsafe(e.getKey())) {
+        later.add(e.getKey() + "=" + (e.getValue() == null ? "" : e.getValue()));
+      } else {
+        env.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
+      }
+    }
     List<String> cmd = new ArrayList<>();
     if (gate != null) {
       // -F: exec, not fork, so the pid stays; the lock's descriptor stays open in the container
@@ -45,11 +61,16 @@ final class LaunchCommand {
     cmd.add("--");
     cmd.addAll(enter);
     cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
-    if (workingDir != null) {
-      cmd.addAll(List.of(opts.tool("env"), "-C", workingDir, "--"));
+    if (workingDir != null || !later.isEmpty()) {
+      cmd.add(opts.tool("env"));
+      if (workingDir != null) {
+        cmd.addAll(List.of("-C", workingDir));
+      }
+      cmd.add("--");
+      cmd.addAll(later);
     }
     cmd.addAll(command);
-    return cmd;
+    return new LaunchCommand(List.copyOf(cmd), env);
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hpcbridge.backend.local.common.Records.Owner;
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
 import io.hpcbridge.backend.local.common.RunAs;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,10 @@ class LaunchCommandTest {
 
   @Test
   void plainRun() {
-    assertThat(LaunchCommand.argv(OPTS, NOBODY, null, List.of(), null, List.of("sh", "-c", "x")))
+    assertThat(
+            LaunchCommand.of(
+                    OPTS, NOBODY, null, List.of(), null, List.of("sh", "-c", "x"), Map.of())
+                .argv())
         .containsExactly(
             "/bin/setsid",
             "--",
@@ -48,13 +52,15 @@ class LaunchCommandTest {
   @Test
   void gateNamespaceAndWorkingDirectoryInTheirOrder() {
     List<String> argv =
-        LaunchCommand.argv(
-            OPTS,
-            NOBODY,
-            "/pods/x/containers/app/0.gate",
-            List.of("/bin/nsenter", "-t", "42", "-m", "--"),
-            "/w d",
-            List.of("-n", "$(id)"));
+        LaunchCommand.of(
+                OPTS,
+                NOBODY,
+                "/pods/x/containers/app/0.gate",
+                List.of("/bin/nsenter", "-t", "42", "-m", "--"),
+                "/w d",
+                List.of("-n", "$(id)"),
+                Map.of())
+            .argv();
     assertThat(argv.subList(0, 4))
         .containsExactly("/bin/flock", "-F", "-s", "/pods/x/containers/app/0.gate");
     assertThat(argv.subList(4, 11))
@@ -67,7 +73,34 @@ class LaunchCommandTest {
   @Test
   void aBridgeWithoutRootAndAnEscalatingPodChangeNothing() {
     RunAs same = new RunAs(1000, 1000, List.of(), false, false, List.of(), false);
-    assertThat(LaunchCommand.argv(OPTS, same, null, List.of(), null, List.of("true")))
-        .containsExactly("/bin/setsid", "--", "true");
+    LaunchCommand l =
+        LaunchCommand.of(
+            OPTS, same, null, List.of(), null, List.of("true"), Map.of("LD_PRELOAD", "x.so"));
+    assertThat(l.argv()).containsExactly("/bin/setsid", "--", "true");
+    assertThat(l.env()).containsExactly(Map.entry("LD_PRELOAD", "x.so"));
+  }
+
+  @Test
+  void variablesThatCouldRunThePodsCodeAsRootAreSetOnlyAfterTheUserSwitch() {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("PATH", "/bin");
+    env.put("LD_PRELOAD", "/tmp/evil.so");
+    env.put("LC_ALL", "/tmp/locale");
+    env.put("GLIBC_TUNABLES", "glibc.malloc.check=3");
+    env.put("SECRET_TOKEN", "s3cr3t");
+    LaunchCommand l = LaunchCommand.of(OPTS, NOBODY, null, List.of(), null, List.of("app"), env);
+    assertThat(l.env()).containsOnlyKeys("PATH", "SECRET_TOKEN");
+    List<String> argv = l.argv();
+    int setpriv = argv.indexOf("/bin/setpriv");
+    assertThat(argv.subList(argv.indexOf("/bin/env"), argv.size()))
+        .containsExactly(
+            "/bin/env",
+            "--",
+            "LD_PRELOAD=/tmp/evil.so",
+            "LC_ALL=/tmp/locale",
+            "GLIBC_TUNABLES=glibc.malloc.check=3",
+            "app");
+    assertThat(argv.indexOf("/bin/env")).isGreaterThan(setpriv);
+    assertThat(String.join(" ", argv)).doesNotContain("s3cr3t");
   }
 }
