@@ -135,6 +135,9 @@ class LocalBackendIT {
     assertThat(o.startTime()).isNotNull();
     assertThat(logs(h, "ok", opts())).isEqualTo("fine\n");
     assertThat(logs(h, "bad", opts())).isEqualTo("broken\n");
+    assertThat(Files.readString(((LocalBackend) backend).podDir(h).resolve("supervisor.log")))
+        .contains("pod finished: FAILED")
+        .doesNotContain("supervisor failed", "Exception");
   }
 
   @Test

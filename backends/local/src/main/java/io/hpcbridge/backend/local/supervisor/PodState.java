@@ -58,9 +58,16 @@ final class PodState {
     List<Observed.ContainerStatus> i = init.stream().map(c -> c.status().toObserved()).toList();
     List<Observed.ContainerStatus> m = main.stream().map(c -> c.status().toObserved()).toList();
     if (!finished) {
-      return PodPhaseRules.phase(plan.restartPolicy(), i, m);
+      Observed.Phase p = PodPhaseRules.phase(plan.restartPolicy(), i, m);
+      if (!p.terminal()) {
+        return p;
+      }
+      // The end is the supervisor's to record, with its reason: until then, not yet terminal.
+      boolean initDone =
+          i.stream().allMatch(c -> c.state() == Observed.State.TERMINATED && c.exitCode() == 0);
+      return initDone ? Observed.Phase.RUNNING : Observed.Phase.PENDING;
     }
-    if (FAILING_REASONS.contains(reason)) {
+    if (reason != null && FAILING_REASONS.contains(reason)) {
       return Observed.Phase.FAILED;
     }
     return PodPhaseRules.ended(i, m);
