@@ -27,7 +27,6 @@ final class HostTools {
   final String env;
   final String mkdir;
   final String touch;
-  final String stat;
   final String flock;
   final String cat;
   private volatile Optional<String> mountNamespaceProblem;
@@ -43,7 +42,6 @@ final class HostTools {
     this.env = require("env", null, "coreutils");
     this.mkdir = require("mkdir", null, "coreutils");
     this.touch = require("touch", null, "coreutils");
-    this.stat = require("stat", null, "coreutils");
     this.flock = require("flock", null, "util-linux");
     this.cat = require("cat", null, "coreutils");
   }
@@ -58,7 +56,6 @@ final class HostTools {
     m.put("env", env);
     m.put("mkdir", mkdir);
     m.put("touch", touch);
-    m.put("stat", stat);
     m.put("flock", flock);
     m.put("cat", cat);
     if (unshare != null) {

@@ -564,11 +564,13 @@ class LocalBackendIT {
                 new VolumePlan.FilePlan("ca/old.crt", "x".getBytes(), 0644)),
             null,
             true);
-    // Waits for the new token, then shows what the volume holds.
+    // Waits for the new token and the old file's removal, then shows what the volume holds.
     String script =
-        "while [ \"$(cat "
+        "until [ \"$(cat "
             + m
-            + "/token)\" != new ]; do sleep 0.05; done; stat -c '%a %U' "
+            + "/token)\" = new ] && [ ! -e "
+            + m
+            + "/ca/old.crt ]; do sleep 0.05; done; stat -c '%a %U' "
             + m
             + "/token; ls "
             + m

@@ -374,4 +374,58 @@ class LocalSecurityIT {
               assertThat(e.getMessage()).contains("LD_PRELOAD", "Secret");
             });
   }
+
+  @Test
+  void volumesOverSystemDirectoriesNeverMakeTheBridgeRunThePodsPrograms() throws Exception {
+    // The pod fills an emptyDir with its own "tools", then mounts it over /usr/bin: anything the
+    // bridge ran from there as root (mount, stat, setpriv, env, ...) would write "0" to a file.
+    Path seen = Files.createDirectories(dir.resolve("seen"));
+    Files.setPosixFilePermissions(seen, AtomicFiles.permissions(0777));
+    String tools = dir.resolve("tools").toString();
+    String fake =
+        "#!/usr/bin/sh\nwhile read k v rest; do [ \"$k\" = Uid: ] && echo $v; done"
+            + " </proc/self/status >"
+            + seen
+            + "/${0##*/}\nexit 0\n";
+    String plant =
+        String.join(
+            "\n",
+            "cp /usr/bin/dash " + tools + "/sh",
+            "for t in mount stat setpriv env nsenter mkdir touch flock setsid cat kill; do",
+            "  printf '%s' '" + fake.replace("'", "'\\''") + "' > " + tools + "/$t",
+            "  chmod 755 " + tools + "/$t",
+            "done");
+    var data = List.of(new VolumePlan("tools", VolumePlan.Type.EMPTY_DIR, null, null, false));
+    ContainerPlan init =
+        sh("plant", plant, PATH, List.of(new ContainerPlan.Mount("tools", tools, null, false)));
+    ContainerPlan covered =
+        new ContainerPlan(
+            "covered",
+            "",
+            null,
+            List.of("/usr/bin/sh", "-c", "echo still me"),
+            List.of(),
+            null,
+            PATH,
+            null,
+            null,
+            List.of(new ContainerPlan.Mount("tools", "/usr/bin", null, true)),
+            null);
+    Handle h =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.NEVER,
+                List.of(init),
+                List.of(covered),
+                data,
+                Optional.empty()));
+    Observed o = awaitTerminal(h);
+    assertThat(o.phase()).as("%s", o).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(logs(h, "covered")).isEqualTo("still me\n");
+    try (var files = Files.list(seen)) {
+      for (Path f : files.toList()) {
+        assertThat(Files.readString(f).trim()).as("%s ran as", f.getFileName()).isNotEqualTo("0");
+      }
+    }
+  }
 }

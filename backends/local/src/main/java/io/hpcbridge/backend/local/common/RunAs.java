@@ -34,6 +34,15 @@ public record RunAs(
   }
 
   /**
+   * setpriv's option for the supplementary groups: {@code --groups=1,2} or {@code --clear-groups}.
+   */
+  public static String groupsOption(List<Long> groups) {
+    return groups.isEmpty()
+        ? "--clear-groups"
+        : "--groups=" + groups.stream().map(String::valueOf).collect(Collectors.joining(","));
+  }
+
+  /**
    * The {@code setpriv ... --} argv prefix that makes a process this identity before it executes
    * the next word, or an empty list when nothing is to change. Only numbers and fixed capability
    * names appear in it, never a pod's text.
@@ -43,11 +52,7 @@ public record RunAs(
     if (switchUser) {
       a.add("--reuid=" + uid);
       a.add("--regid=" + gid);
-      a.add(
-          groups.isEmpty()
-              ? "--clear-groups"
-              : "--groups="
-                  + groups.stream().map(String::valueOf).collect(Collectors.joining(",")));
+      a.add(groupsOption(groups));
       a.add("--inh-caps=-all");
       a.add(
           "--bounding-set=-all"

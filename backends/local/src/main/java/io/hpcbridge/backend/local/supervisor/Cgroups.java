@@ -1,11 +1,11 @@
 package io.hpcbridge.backend.local.supervisor;
 
 import io.hpcbridge.backend.Resources;
+import io.hpcbridge.backend.local.common.MountInfo;
 import io.hpcbridge.backend.local.common.ProcFs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +25,6 @@ public final class Cgroups {
    * can hand memory and cpu down to the pods' cgroups beside it.
    */
   static final String BRIDGE_LEAF = "hpc-bridge";
-
-  /** One cgroup v1 hierarchy or the v2 one: its mount point and the mount's root. */
-  record Mount(Path point, String root, String type, List<String> options) {}
 
   private final boolean v2;
   private final Path memory; // v1 memory cgroup, or the v2 cgroup
@@ -66,7 +63,7 @@ public final class Cgroups {
         }
       }
     }
-    List<Mount> mounts = mounts(mountinfo);
+    List<MountInfo.Entry> mounts = mounts(mountinfo);
     Path unified = dir(mounts, "cgroup2", null, paths.get(""));
     if (unified != null) {
       // A bridge that moved into its leaf hands controllers down from the cgroup above.
@@ -91,31 +88,20 @@ public final class Cgroups {
     }
   }
 
-  static List<Mount> mounts(String mountinfo) {
-    List<Mount> out = new ArrayList<>();
-    for (String line : mountinfo.split("\n")) {
-      String[] f = line.split(" ");
-      int dash = List.of(f).indexOf("-");
-      if (dash < 5 || f.length < dash + 4) {
-        continue;
-      }
-      String type = f[dash + 1];
-      if (type.equals("cgroup") || type.equals("cgroup2")) {
-        out.add(
-            new Mount(
-                Path.of(unescape(f[4])), unescape(f[3]), type, List.of(f[dash + 3].split(","))));
-      }
-    }
-    return out;
+  static List<MountInfo.Entry> mounts(String mountinfo) {
+    return MountInfo.parse(mountinfo).stream()
+        .filter(m -> m.type().equals("cgroup") || m.type().equals("cgroup2"))
+        .toList();
   }
 
   /** The directory of cgroup {@code path} in the hierarchy of {@code controller}, or null. */
-  private static Path dir(List<Mount> mounts, String type, String controller, String path) {
+  private static Path dir(
+      List<MountInfo.Entry> mounts, String type, String controller, String path) {
     if (path == null) {
       return null;
     }
-    for (Mount m : mounts) {
-      if (m.type().equals(type) && (controller == null || m.options().contains(controller))) {
+    for (MountInfo.Entry m : mounts) {
+      if (m.type().equals(type) && (controller == null || m.superOptions().contains(controller))) {
         String rel = path;
         if (!m.root().equals("/") && rel.startsWith(m.root())) {
           rel = rel.substring(m.root().length());
@@ -130,21 +116,6 @@ public final class Cgroups {
       }
     }
     return null;
-  }
-
-  /** mountinfo escapes spaces, tabs, newlines and backslashes as octal. */
-  private static String unescape(String s) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-        b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-        i += 3;
-      } else {
-        b.append(c);
-      }
-    }
-    return b.toString();
   }
 
   /** Why limits cannot be enforced here, or empty when they can. */

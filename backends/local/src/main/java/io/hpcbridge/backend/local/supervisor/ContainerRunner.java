@@ -148,10 +148,10 @@ final class ContainerRunner {
       if (wd == null) {
         // The pod's own work directory, entered by root: its parents need not be open to the pod.
         String work = layout.work().toString();
-        enter = ns == null ? List.of() : ns.enter(work);
+        enter = ns == null ? List.of() : ns.enter(runAs, work);
         cwd = ns == null ? layout.work().toFile() : cwd;
       } else {
-        enter = ns == null ? List.of() : ns.enter();
+        enter = ns == null ? List.of() : ns.enter(runAs, null);
         workingDir(wd, runAs, ns);
       }
       cgroup = cgroup(spec);
@@ -237,21 +237,20 @@ final class ContainerRunner {
 
   /** Creates a missing working directory as the pod's user (in its namespace, if any). */
   private void workingDir(String wd, RunAs runAs, MountNamespace ns) throws StartFailure {
-    Path seen = ns == null ? Path.of(wd) : ns.inside(wd);
-    if (Files.isDirectory(seen)) {
+    List<String> mkdir = List.of(opts.tool("mkdir"), "-p", "--", wd);
+    String what = "create the working directory " + wd;
+    if (ns != null) {
+      ns.helper(runAs, mkdir, what);
       return;
     }
-    List<String> cmd = new ArrayList<>(LaunchCommand.asPodUser(opts, runAs, ns));
-    cmd.addAll(List.of(opts.tool("mkdir"), "-p", "--", wd));
+    if (Files.isDirectory(Path.of(wd))) {
+      return;
+    }
+    List<String> cmd = new ArrayList<>(runAs.setpriv(opts.tool("setpriv")));
+    cmd.addAll(mkdir);
     Tools.Result r = Tools.run(cmd, 10_000);
     if (!r.ok()) {
-      throw new StartFailure(
-          "cannot create the working directory "
-              + wd
-              + " as uid "
-              + runAs.uid()
-              + ": "
-              + r.output());
+      throw new StartFailure("cannot " + what + " as uid " + runAs.uid() + ": " + r.output());
     }
   }
 

@@ -16,8 +16,8 @@ import java.util.Map;
  * <pre>
  * [flock -F -s GATE]                     wait until the supervisor put the process into its cgroups
  * setsid --                              a process group (and session) of its own
- * [nsenter -t HOLDER -m [--wd=DIR] --]   the private mount namespace with the volumes
  * [setpriv --reuid --regid --groups --inh-caps --bounding-set --no-new-privs --]  the pod's user
+ *   or, with volumes: [setpriv (all but the uid) -- nsenter -t HOLDER -m [--wd=DIR] -S UID --]
  * [env [-C WORKINGDIR] -- [NAME=VALUE...]]  as the pod's user: its working directory, and the
  *                                        variables kept from the root helpers ({@link RootHelperEnv})
  * command args...
@@ -31,7 +31,8 @@ record LaunchCommand(List<String> argv, Map<String, String> env) {
 
   /**
    * @param gate a lock file the supervisor holds until the process is in its cgroups, or null
-   * @param enter the namespace step ({@link MountNamespace#enter}), or empty
+   * @param enter the namespace step with the user switch ({@link MountNamespace#enter}), or empty:
+   *     then setpriv switches
    * @param workingDir an explicit working directory, or null when the caller sets the cwd
    */
   static LaunchCommand of(
@@ -59,8 +60,7 @@ record LaunchCommand(List<String> argv, Map<String, String> env) {
     }
     cmd.add(opts.tool("setsid"));
     cmd.add("--");
-    cmd.addAll(enter);
-    cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
+    cmd.addAll(enter.isEmpty() ? runAs.setpriv(opts.tool("setpriv")) : enter);
     if (workingDir != null || !later.isEmpty()) {
       cmd.add(opts.tool("env"));
       if (workingDir != null) {
@@ -71,17 +71,5 @@ record LaunchCommand(List<String> argv, Map<String, String> env) {
     }
     cmd.addAll(command);
     return new LaunchCommand(List.copyOf(cmd), env);
-  }
-
-  /**
-   * The prefix that runs a helper command as the pod's user, in the namespace when there is one.
-   */
-  static List<String> asPodUser(SupervisorOptions opts, RunAs runAs, MountNamespace ns) {
-    List<String> cmd = new ArrayList<>();
-    if (ns != null) {
-      cmd.addAll(ns.enter());
-    }
-    cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
-    return cmd;
   }
 }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
@@ -46,48 +47,41 @@ final class VolumeMounts {
     this.opts = opts;
   }
 
-  /** A checked mount source: its path, and the identity of the file it names. */
-  private record Source(Path path, boolean directory, long dev, long ino) {}
+  /** A checked mount source: its path, and the identity (device, inode) of the file it names. */
+  private record Source(Path path, boolean directory, Object key) {}
 
   void mountAll(MountNamespace ns, ContainerPlan c, RunAs runAs) throws StartFailure, IOException {
     List<ContainerPlan.Mount> mounts = new ArrayList<>(c.mounts());
     // Parents first, so a volume mounted inside another one lands in it.
     mounts.sort(Comparator.comparingInt(m -> Path.of(m.mountPath()).normalize().getNameCount()));
-    List<String> asPodUser = LaunchCommand.asPodUser(opts, runAs, ns);
     for (ContainerPlan.Mount m : mounts) {
       VolumePlan v =
           plan.volume(m.volume()).orElseThrow(() -> new StartFailure("no volume " + m.volume()));
       Source src = source(v, m, runAs);
-      ns.mountPoint(m.mountPath(), !src.directory(), asPodUser);
-      ns.bind(v.name(), src.path(), m.mountPath(), m.readOnly() || API_DATA.contains(v.type()));
-      ns.verify(v.name(), m.mountPath(), src.dev(), src.ino());
+      boolean ro = m.readOnly() || API_DATA.contains(v.type());
+      ns.mountPoint(ns.resolve(m.mountPath()), !src.directory(), runAs);
+      String target = ns.resolve(m.mountPath());
+      ns.bind(v.name(), src.path(), target, ro);
+      ns.verify(v.name(), target, src.key(), ro);
     }
   }
 
   private Source source(VolumePlan v, ContainerPlan.Mount m, RunAs runAs)
       throws StartFailure, IOException {
     String what = "volume " + v.name();
-    Path base;
+    Path start;
+    List<String> parts = new ArrayList<>();
     if (v.type() == VolumePlan.Type.HOST_PATH) {
-      base = Path.of(v.hostPath()).normalize();
-      if (!Files.exists(base, LinkOption.NOFOLLOW_LINKS)) {
-        throw new StartFailure(what + ": hostPath " + base + " does not exist");
-      }
-      if (!base.toRealPath().equals(base)) {
-        throw new StartFailure(
-            what
-                + ": hostPath "
-                + base
-                + " traverses a symbolic link (to "
-                + base.toRealPath()
-                + ")");
-      }
+      // The whole path, from /: the policy allowed it as written, so it may not pass a link.
+      start = Path.of("/");
+      Path hp = Path.of(v.hostPath()).normalize();
+      hp.forEach(p -> parts.add(p.toString()));
     } else {
-      base = layout.volume(v.name());
+      start = layout.volume(v.name()); // the bridge's own directories up to here
     }
-    Path src = base;
     String sub = m.subPath();
     if (sub != null && !sub.isEmpty()) {
+      Path base = start.resolve(String.join("/", parts));
       if (!Files.exists(base.resolve(sub), LinkOption.NOFOLLOW_LINKS)) {
         // As the pod's user, from inside the volume: what it cannot create, it cannot mount.
         List<String> cmd = new ArrayList<>(runAs.setpriv(opts.tool("setpriv")));
@@ -97,25 +91,22 @@ final class VolumeMounts {
           throw new StartFailure(what + ": cannot create subPath " + sub + ": " + r.output());
         }
       }
-      for (Path part : Path.of(sub)) {
-        src = src.resolve(part);
-        if (Files.isSymbolicLink(src)) {
-          throw new StartFailure(
-              what
-                  + ": subPath "
-                  + sub
-                  + " passes through the symbolic link "
-                  + base.relativize(src)
-                  + ", which could lead out of the volume");
-        }
-      }
+      Path.of(sub).normalize().forEach(p -> parts.add(p.toString()));
     }
-    Object dev = Files.getAttribute(src, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-    Object ino = Files.getAttribute(src, "unix:ino", LinkOption.NOFOLLOW_LINKS);
-    return new Source(
-        src,
-        Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS),
-        ((Number) dev).longValue(),
-        ((Number) ino).longValue());
+    BasicFileAttributes a;
+    try {
+      a = SafeWalk.attributes(start, parts);
+    } catch (IOException e) {
+      String where = sub == null || sub.isEmpty() ? "hostPath " + v.hostPath() : "subPath " + sub;
+      throw new StartFailure(
+          what
+              + ": "
+              + where
+              + " cannot be reached without following a symbolic link, which could lead out of"
+              + " the volume ("
+              + e.getMessage()
+              + ")");
+    }
+    return new Source(start.resolve(String.join("/", parts)), a.isDirectory(), a.fileKey());
   }
 }
