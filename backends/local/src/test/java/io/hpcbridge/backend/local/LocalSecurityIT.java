@@ -427,5 +427,22 @@ class LocalSecurityIT {
         assertThat(Files.readString(f).trim()).as("%s ran as", f.getFileName()).isNotEqualTo("0");
       }
     }
+
+    // A uid 0 container drops its capabilities with setpriv inside: it may not cover it.
+    SecurityPlan root =
+        new SecurityPlan(
+            0L, 0L, null, List.of(), null, false, null, List.of(), List.of(), false, null);
+    ContainerPlan rootCovered = covered.withSecurity(root);
+    Handle r =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.NEVER,
+                List.of(init.withSecurity(root)),
+                List.of(rootCovered),
+                data,
+                Optional.empty()));
+    Observed.ContainerStatus c = awaitTerminal(r).container("covered").orElseThrow();
+    assertThat(c.reason()).isEqualTo("StartError");
+    assertThat(c.message()).contains("uid 0 container cannot mount at /usr/bin");
   }
 }
