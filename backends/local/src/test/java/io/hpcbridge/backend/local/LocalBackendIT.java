@@ -771,6 +771,38 @@ class LocalBackendIT {
   }
 
   @Test
+  void followEndsWhenTheReaderClosesTheStream() throws Exception {
+    Handle h =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.NEVER,
+                List.of(),
+                List.of(sh("app", "echo first; exec sleep 300"))));
+    waitFor().until(() -> logsOrEmpty(h, "app").contains("first"));
+    InputStream in =
+        backend.logs(h, "app", new LogOptions(true, null, false, null, null, null, false));
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      CompletableFuture<String> reader =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                  return "closed: " + e;
+                }
+              },
+              pool);
+      waitFor().during(Duration.ofMillis(300)).until(() -> !reader.isDone());
+      in.close(); // a client that went away
+      assertThat(reader.get(10, TimeUnit.SECONDS)).doesNotContain("sleep");
+      assertThat(observe(h).phase()).isEqualTo(Observed.Phase.RUNNING);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void followOfAFinishedContainerReturnsAtOnce() throws Exception {
     Handle h = submit(pod(PodPlan.RestartPolicy.NEVER, List.of(), List.of(sh("app", "echo done"))));
     awaitTerminal(h);
