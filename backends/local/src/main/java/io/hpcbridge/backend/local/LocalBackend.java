@@ -49,6 +49,7 @@ public final class LocalBackend implements Backend {
   private final StatusReader statusReader;
   private final PodStopper stopper;
   private final PodLogs logs = new PodLogs();
+  private final Cgroups cgroups;
 
   LocalBackend(BackendContext context, LocalSettings settings) {
     this.settings = settings;
@@ -69,7 +70,7 @@ public final class LocalBackend implements Backend {
         context.nodeName(),
         settings.workDir(),
         hostIP);
-    Cgroups cgroups = Cgroups.detect();
+    this.cgroups = Cgroups.detect();
     Optional<String> limits = cgroups.problem().or(cgroups::prepareBridge);
     if (limits.isPresent()) {
       LOG.warn(
@@ -249,10 +250,14 @@ public final class LocalBackend implements Backend {
           }
         }
         pods.remove(l);
+        cgroups.removePod(handle.id());
         LOG.info("pod {}: directory {} removed", handle.id(), l.dir());
       } catch (IOException e) {
         throw new BackendException.Transient(
             "local: cannot remove " + l.dir() + ": " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BackendException.Transient("local: interrupted while releasing " + l.dir(), e);
       }
     }
   }

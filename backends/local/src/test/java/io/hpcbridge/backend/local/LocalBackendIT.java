@@ -922,6 +922,9 @@ class LocalBackendIT {
     assertThat(end.reason()).isEqualTo("SupervisorLost");
     assertThat(container(end, "app").reason()).isEqualTo("ContainerStatusUnknown");
     waitFor().until(() -> ProcessHandle.of(appPid).map(p -> !p.isAlive()).orElse(true));
+    // The supervisor could not remove the container's cgroup: releasing the pod does.
+    backend.release(h);
+    assertThat(TestPods.memoryCgroup(h)).doesNotExist();
   }
 
   @Test

@@ -278,17 +278,6 @@ class LocalSecurityIT {
         null);
   }
 
-  /** The pod's memory cgroup: below this JVM's, where the supervisor it starts sits too. */
-  static Path memoryCgroup(Handle h) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
-      String[] f = line.split(":", 3);
-      if (List.of(f[1].split(",")).contains("memory")) {
-        return Path.of("/sys/fs/cgroup/memory" + f[2]).resolve("hpc-bridge-" + h.id());
-      }
-    }
-    throw new AssertionError("no memory cgroup: " + Files.readString(Path.of("/proc/self/cgroup")));
-  }
-
   @Test
   void aContainerOverItsMemoryLimitIsOOMKilled() throws Exception {
     String hog = "exec dd if=/dev/zero of=/dev/null bs=64M count=1";
@@ -298,7 +287,7 @@ class LocalSecurityIT {
     assertThat(o.phase()).isEqualTo(Observed.Phase.FAILED);
     assertThat(c.reason()).as(logs(h, "hog")).isEqualTo("OOMKilled");
     assertThat(c.exitCode()).isEqualTo(137);
-    assertThat(memoryCgroup(h)).doesNotExist();
+    assertThat(TestPods.memoryCgroup(h)).doesNotExist();
 
     // The same pod with room for its 64 MiB.
     Handle roomy = submit(one(limited("hog", hog, 256L << 20, 0)));
@@ -328,7 +317,7 @@ class LocalSecurityIT {
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> ProcessHandle.of(daemon).map(p -> !p.isAlive()).orElse(true));
-    assertThat(memoryCgroup(h)).doesNotExist();
+    assertThat(TestPods.memoryCgroup(h)).doesNotExist();
   }
 
   @Test

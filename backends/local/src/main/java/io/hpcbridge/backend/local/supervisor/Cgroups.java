@@ -152,6 +152,35 @@ public final class Cgroups {
   }
 
   /**
+   * Removes what is left of a pod's cgroups (its supervisor died before it could): the processes
+   * still in them are killed first. For a pod that has ended.
+   */
+  public void removePod(String podUid) throws InterruptedException {
+    if (problem != null) {
+      return;
+    }
+    String pod = "hpc-bridge-" + podUid;
+    for (Path base : cpu == null ? List.of(memory) : List.of(memory, cpu)) {
+      Path dir = base.resolve(pod);
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      try (var children = Files.list(dir)) {
+        for (Path c : children.filter(Files::isDirectory).toList()) {
+          ContainerCgroup.existing(v2, c).removeAfterKilling();
+        }
+      } catch (IOException e) {
+        // gone meanwhile
+      }
+      try {
+        Files.deleteIfExists(dir);
+      } catch (IOException e) {
+        // still busy: stays
+      }
+    }
+  }
+
+  /**
    * On cgroup v2, prepares the bridge's own cgroup to hand memory and cpu down: the bridge moves
    * itself into a leaf {@value #BRIDGE_LEAF} below it (its supervisors start there too), and the
    * controllers are enabled for the pods' cgroups beside that leaf. Nothing to do on v1. Returns

@@ -28,6 +28,11 @@ final class ContainerCgroup {
     this.cpu = cpu;
   }
 
+  /** A container cgroup that exists already (one hierarchy at a time). */
+  static ContainerCgroup existing(boolean v2, Path dir) {
+    return new ContainerCgroup(v2, dir, null);
+  }
+
   /** cgroup v1: {@code memory.limit_in_bytes} (+ memsw), {@code cpu.cfs_quota_us}. */
   static ContainerCgroup createV1(Path memoryPod, Path cpuPod, String name, Resources r)
       throws IOException {
