@@ -1,12 +1,13 @@
 package io.hpcbridge.backend;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -30,11 +31,22 @@ import java.util.function.BooleanSupplier;
  * a growing file until the writer has finished. Lines that do not start with a timestamp are passed
  * through as they are. Backend-neutral: any backend that can produce such a file or stream can use
  * it.
+ *
+ * <p>Memory stays bounded whatever the log holds: a line longer than {@link #MAX_READ_LINE_BYTES}
+ * (a writer that did not split it, a stream without newlines) is read as several lines of at most
+ * that size, and {@code tailLines} on a file is found by reading backwards from its end, so neither
+ * a 2 GB log nor a 100 MB line is ever held in memory.
  */
 public final class TimestampedLog {
 
   /** Lines longer than this are split into several stored lines. */
   public static final int MAX_LINE_BYTES = 16 * 1024;
+
+  /**
+   * Stored lines longer than this (a stored line is at most {@link #MAX_LINE_BYTES} plus its prefix
+   * when this class wrote it) are read as several lines of at most this many bytes.
+   */
+  public static final int MAX_READ_LINE_BYTES = 64 * 1024;
 
   private static final DateTimeFormatter FORMAT =
       DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
@@ -104,14 +116,18 @@ public final class TimestampedLog {
     }
   }
 
-  /** Filters stored lines read from {@code raw} (read to its end; no follow). */
+  /**
+   * Filters stored lines read from {@code raw} (read to its end; no follow). With {@code
+   * tailLines}, up to that many lines (each at most {@link #MAX_READ_LINE_BYTES}) are kept while
+   * the stream is read; files are better served by {@link #read}, which seeks.
+   */
   public static InputStream filter(InputStream raw, LogOptions options, Instant now) {
-    return new Filtered(raw, options, now, null, Duration.ZERO);
+    return new Filtered(raw, options, now, null, Duration.ZERO, true);
   }
 
   /** Filters the stored lines of {@code file} as it is now (no follow). */
   public static InputStream read(Path file, LogOptions options, Instant now) throws IOException {
-    return new Filtered(Files.newInputStream(file), options, now, null, Duration.ZERO);
+    return open(file, options, now, null, Duration.ZERO);
   }
 
   /**
@@ -122,8 +138,24 @@ public final class TimestampedLog {
   public static InputStream follow(
       Path file, LogOptions options, Instant now, BooleanSupplier finished, Duration poll)
       throws IOException {
-    return new Filtered(
-        Files.newInputStream(file), options, now, options.follow() ? finished : null, poll);
+    return open(file, options, now, options.follow() ? finished : null, poll);
+  }
+
+  /** A file is read from where its last {@code tailLines} wanted lines start, found backwards. */
+  private static InputStream open(
+      Path file, LogOptions options, Instant now, BooleanSupplier finished, Duration poll)
+      throws IOException {
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+    try {
+      Integer tail = options.tailLines();
+      if (tail != null && tail >= 0) {
+        ch.position(new TailFinder(ch, options.since(now)).start(tail, finished == null));
+      }
+      return new Filtered(Channels.newInputStream(ch), options, now, finished, poll, false);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
   }
 
   private static int indexOf(byte[] b, byte v, int from) {
@@ -135,60 +167,13 @@ public final class TimestampedLog {
     return -1;
   }
 
-  /**
-   * Reads complete lines from a stream that may grow: at the current end it returns null and keeps
-   * the incomplete rest, so a later call continues where it stopped.
-   */
-  static final class LineReader {
-    private final InputStream in;
-    private final byte[] buf = new byte[8192];
-    private int pos;
-    private int len;
-    private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-
-    LineReader(InputStream in) {
-      this.in = in;
+  /** Whether a line with this start (at most {@link #MAX_READ_LINE_BYTES}) is at or after since. */
+  static boolean wanted(byte[] raw, Instant since) {
+    if (since == null) {
+      return true;
     }
-
-    /** The next complete line without its newline, or null at the current end. */
-    byte[] next() throws IOException {
-      while (true) {
-        if (pos == len) {
-          len = in.read(buf);
-          pos = 0;
-          if (len <= 0) {
-            len = 0;
-            return null;
-          }
-        }
-        int nl = -1;
-        for (int i = pos; i < len; i++) {
-          if (buf[i] == '\n') {
-            nl = i;
-            break;
-          }
-        }
-        if (nl >= 0) {
-          partial.write(buf, pos, nl - pos);
-          pos = nl + 1;
-          byte[] out = partial.toByteArray();
-          partial.reset();
-          return out;
-        }
-        partial.write(buf, pos, len - pos);
-        pos = len;
-      }
-    }
-
-    /** What was read after the last newline, or null; consumes it. */
-    byte[] rest() {
-      if (partial.size() == 0) {
-        return null;
-      }
-      byte[] out = partial.toByteArray();
-      partial.reset();
-      return out;
-    }
+    Instant t = Line.parse(raw).time();
+    return t == null || !t.isBefore(since);
   }
 
   private static final class Filtered extends InputStream {
@@ -207,12 +192,17 @@ public final class TimestampedLog {
     private boolean ended;
     private volatile boolean closed;
 
+    /**
+     * @param keepTail whether {@code tailLines} is applied here, by keeping the last lines read;
+     *     false when the source already starts at the tail
+     */
     Filtered(
         InputStream source,
         LogOptions options,
         Instant now,
         BooleanSupplier finished,
-        Duration poll) {
+        Duration poll,
+        boolean keepTail) {
       this.source = Objects.requireNonNull(source);
       this.reader = new LineReader(source);
       this.since = options.since(now);
@@ -222,7 +212,7 @@ public final class TimestampedLog {
       this.remaining =
           options.limitBytes() == null ? Long.MAX_VALUE : Math.max(0, options.limitBytes());
       Integer tailLines = options.tailLines();
-      this.tail = tailLines != null && tailLines >= 0 ? tailLines : -1;
+      this.tail = keepTail && tailLines != null && tailLines >= 0 ? tailLines : -1;
     }
 
     private boolean wanted(Line l) {

@@ -12,6 +12,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,11 +35,25 @@ class TimestampedLogTest {
     return out.toByteArray();
   }
 
+  /** Reads through the stream filter and through the file reader; both must agree. */
   static String read(byte[] stored, LogOptions o) throws IOException {
+    String fromStream;
     try (InputStream in =
         TimestampedLog.filter(new ByteArrayInputStream(stored), o, T0.plusSeconds(100))) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      fromStream = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
+    Path f = Files.createTempFile("log", ".txt");
+    try {
+      Files.write(f, stored);
+      try (InputStream in = TimestampedLog.read(f, o, T0.plusSeconds(100))) {
+        assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+            .as("read from a file")
+            .isEqualTo(fromStream);
+      }
+    } finally {
+      Files.delete(f);
+    }
+    return fromStream;
   }
 
   static LogOptions opts(Integer tail, boolean ts, Long limit, Long sinceSec, Instant sinceTime) {
@@ -180,6 +197,73 @@ class TimestampedLogTest {
     AtomicBoolean done = new AtomicBoolean(true);
     try (InputStream in = TimestampedLog.follow(f, follow, T0, done::get, Duration.ofMillis(20))) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("3\n");
+    }
+  }
+
+  @Test
+  void aLongLineIsReadInPiecesOfBoundedSize() throws IOException {
+    int max = TimestampedLog.MAX_READ_LINE_BYTES;
+    byte[] huge = new byte[2 * max + 100];
+    Arrays.fill(huge, (byte) 'x');
+    byte[] exact = new byte[max];
+    Arrays.fill(exact, (byte) 'y');
+    var out = new ByteArrayOutputStream();
+    out.writeBytes(huge);
+    out.write('\n');
+    out.writeBytes(exact);
+    out.write('\n');
+    out.writeBytes("tail".getBytes(StandardCharsets.UTF_8)); // no newline at the end
+    List<String> lines = read(out.toByteArray(), LogOptions.ALL).lines().toList();
+    assertThat(lines).extracting(String::length).containsExactly(max, max, 100, max, 4);
+    assertThat(read(out.toByteArray(), opts(3, false, null, null, null)).lines())
+        .extracting(String::length)
+        .containsExactly(100, max, 4);
+  }
+
+  @Test
+  void tailOfAFileFindsTheSameLinesAsReadingItAll() throws IOException {
+    // Random lines: with or without timestamps, empty, longer than the read limit; random since.
+    Random r = new Random(42);
+    int max = TimestampedLog.MAX_READ_LINE_BYTES;
+    for (int round = 0; round < 30; round++) {
+      var out = new ByteArrayOutputStream();
+      int n = r.nextInt(12);
+      for (int i = 0; i < n; i++) {
+        int kind = r.nextInt(5);
+        byte[] text = new byte[kind == 4 ? max + r.nextInt(2 * max) : r.nextInt(20)];
+        Arrays.fill(text, (byte) ('a' + i));
+        if (kind == 0) {
+          out.writeBytes(text);
+          out.write('\n');
+        } else {
+          out.writeBytes(TimestampedLog.line(T0.plusSeconds(i), "stdout", text, 0, text.length));
+        }
+      }
+      if (r.nextBoolean()) {
+        out.writeBytes("2026-11-24T22:06:30Z stdout unterminated".getBytes(StandardCharsets.UTF_8));
+      }
+      Instant since = r.nextBoolean() ? null : T0.plusSeconds(r.nextInt(12));
+      for (int tail : new int[] {0, 1, 2, 3, 5, 100}) {
+        read(out.toByteArray(), opts(tail, false, null, null, since));
+      }
+    }
+  }
+
+  @Test
+  void tailOfAHugeSingleLineHoldsOnePiece(@TempDir Path dir) throws IOException {
+    Path f = dir.resolve("log");
+    byte[] block = new byte[1 << 20];
+    Arrays.fill(block, (byte) 'z');
+    try (var o = Files.newOutputStream(f)) {
+      for (int i = 0; i < 24; i++) {
+        o.write(block); // 24 MiB, no newline
+      }
+    }
+    try (InputStream in =
+        TimestampedLog.read(f, opts(1, false, null, null, null), T0.plusSeconds(100))) {
+      byte[] last = in.readAllBytes();
+      assertThat(last.length).isLessThanOrEqualTo(TimestampedLog.MAX_READ_LINE_BYTES + 1);
+      assertThat(last[last.length - 1]).isEqualTo((byte) '\n');
     }
   }
 }

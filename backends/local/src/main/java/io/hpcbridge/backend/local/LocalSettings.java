@@ -1,105 +1,107 @@
 package io.hpcbridge.backend.local;
 
 import io.hpcbridge.backend.BackendContext;
-import io.hpcbridge.backend.SettingValues;
+import io.hpcbridge.backend.ResourceQuantity;
+import io.hpcbridge.backend.SettingsBinder;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
 
 /**
- * The {@code local} backend's settings, validated once.
+ * The {@code backends.local} settings, bound by {@link SettingsBinder}: defaults and checks in the
+ * compact constructor, every error names the key ({@code backends.local.pods: must be positive}).
  *
- * @param workDir where pod directories live ({@code workDir}, default {@code <dataDir>/local})
- * @param cpuMillis advertised CPU ({@code cpus}, e.g. {@code 8}, {@code 7500m}); 0 = the machine's
- * @param memoryBytes advertised memory ({@code memory}, e.g. {@code 16Gi}); 0 = the machine's
- * @param pods advertised pod count ({@code pods}, default 110)
- * @param restartBackoff first delay before restarting a failed container ({@code restartBackoff},
- *     default 1s), doubled on each restart
- * @param maxRestartBackoff longest such delay ({@code maxRestartBackoff}, default 60s)
- * @param startTimeout how long a pod may wait for its supervisor to come up before it is failed
- *     ({@code supervisorStartTimeout}, default 60s)
- * @param unshare the {@code unshare} tool ({@code unshare}, default: found in PATH)
- * @param nsenter the {@code nsenter} tool ({@code nsenter}, default: found in PATH)
+ * @param workDir where pod directories live; default {@code <dataDir>/local} (see {@link #from})
+ * @param cpus advertised CPU ({@code 8}, {@code 7500m}); null: the machine's cores
+ * @param memory advertised memory ({@code 16Gi}); null: MemTotal of {@code /proc/meminfo}
+ * @param pods advertised pod count, default 110
+ * @param restartBackoff first delay before restarting a failed container, doubled on each restart
+ * @param maxRestartBackoff longest such delay
+ * @param supervisorStartTimeout how long a pod may wait for its supervisor to come up before it is
+ *     failed
+ * @param unshare the {@code unshare} tool; null: found in PATH
+ * @param nsenter the {@code nsenter} tool; null: found in PATH
+ * @param runAsUser the uid of containers whose securityContext sets none, default 65534 (nobody);
+ *     never 0: a pod runs as root only when its own securityContext asks for uid 0
+ * @param runAsGroup the gid of containers whose securityContext sets none, default 65534
  */
-record LocalSettings(
+public record LocalSettings(
     Path workDir,
-    long cpuMillis,
-    long memoryBytes,
-    long pods,
+    ResourceQuantity cpus,
+    ResourceQuantity memory,
+    Integer pods,
     Duration restartBackoff,
     Duration maxRestartBackoff,
-    Duration startTimeout,
+    Duration supervisorStartTimeout,
     String unshare,
-    String nsenter) {
+    String nsenter,
+    Long runAsUser,
+    Long runAsGroup) {
 
-  static final Set<String> KEYS =
-      Set.of(
-          "workDir",
-          "cpus",
-          "memory",
-          "pods",
-          "restartBackoff",
-          "maxRestartBackoff",
-          "supervisorStartTimeout",
-          "unshare",
-          "nsenter");
+  static final String SECTION = "backends.local";
+  private static final long MAX_ID = 4294967294L;
 
-  /** Reads and checks the settings; a wrong value fails with the key's name. */
-  static LocalSettings from(BackendContext ctx) {
-    for (String k : ctx.settings().keySet()) {
-      if (!KEYS.contains(k)) {
-        throw new IllegalArgumentException(
-            "backend local: unknown setting '"
-                + k
-                + "' (known: "
-                + String.join(", ", new java.util.TreeSet<>(KEYS))
-                + ")");
-      }
+  public LocalSettings {
+    pods = pods == null ? 110 : pods;
+    if (pods <= 0) {
+      throw SettingsBinder.invalid("pods", "must be positive, got " + pods);
     }
-    String wd = ctx.setting("workDir", null);
-    Path workDir = wd == null ? ctx.dataDir().resolve("local") : Path.of(wd);
-    long cpu = parse(ctx, "cpus", 0L, SettingValues::cpuMillis);
-    long mem = parse(ctx, "memory", 0L, SettingValues::bytes);
-    long pods =
-        parse(
-            ctx,
-            "pods",
-            110L,
-            s -> {
-              long v = Long.parseLong(s.trim());
-              if (v <= 0) {
-                throw new IllegalArgumentException("must be positive: " + s);
-              }
-              return v;
-            });
-    Duration backoff = parse(ctx, "restartBackoff", Duration.ofSeconds(1), SettingValues::duration);
-    Duration maxBackoff =
-        parse(ctx, "maxRestartBackoff", Duration.ofSeconds(60), SettingValues::duration);
-    Duration start =
-        parse(ctx, "supervisorStartTimeout", Duration.ofSeconds(60), SettingValues::duration);
-    return new LocalSettings(
-        workDir.toAbsolutePath().normalize(),
-        cpu,
-        mem,
-        pods,
-        backoff,
-        maxBackoff,
-        start,
-        ctx.setting("unshare", null),
-        ctx.setting("nsenter", null));
+    restartBackoff = restartBackoff == null ? Duration.ofSeconds(1) : restartBackoff;
+    maxRestartBackoff = maxRestartBackoff == null ? Duration.ofSeconds(60) : maxRestartBackoff;
+    supervisorStartTimeout =
+        supervisorStartTimeout == null ? Duration.ofSeconds(60) : supervisorStartTimeout;
+    if (maxRestartBackoff.compareTo(restartBackoff) < 0) {
+      throw SettingsBinder.invalid(
+          "maxRestartBackoff", "must not be shorter than restartBackoff (" + restartBackoff + ")");
+    }
+    unshare = blankToNull(unshare);
+    nsenter = blankToNull(nsenter);
+    workDir = workDir == null ? null : workDir.toAbsolutePath().normalize();
+    runAsUser = runAsUser == null ? 65534L : runAsUser;
+    runAsGroup = runAsGroup == null ? 65534L : runAsGroup;
+    if (runAsUser == 0) {
+      throw SettingsBinder.invalid(
+          "runAsUser",
+          "must not be 0: a pod runs as root only when its securityContext asks for uid 0");
+    }
+    if (runAsUser < 0 || runAsUser > MAX_ID) {
+      throw SettingsBinder.invalid("runAsUser", "not a valid uid: " + runAsUser);
+    }
+    if (runAsGroup < 0 || runAsGroup > MAX_ID) {
+      throw SettingsBinder.invalid("runAsGroup", "not a valid gid: " + runAsGroup);
+    }
   }
 
-  private static <T> T parse(
-      BackendContext ctx, String key, T fallback, java.util.function.Function<String, T> parser) {
-    String v = ctx.setting(key, null);
-    if (v == null) {
-      return fallback;
+  /** Binds the backend's section; {@code workDir} defaults to {@code <dataDir>/local}. */
+  static LocalSettings from(BackendContext ctx) {
+    LocalSettings s = SettingsBinder.bind(ctx.settings(), LocalSettings.class, SECTION);
+    if (s.workDir() != null) {
+      return s;
     }
-    try {
-      return parser.apply(v);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          "backend local: setting '" + key + "' is invalid: " + e.getMessage(), e);
-    }
+    return new LocalSettings(
+        ctx.dataDir().resolve("local"),
+        s.cpus,
+        s.memory,
+        s.pods,
+        s.restartBackoff,
+        s.maxRestartBackoff,
+        s.supervisorStartTimeout,
+        s.unshare,
+        s.nsenter,
+        s.runAsUser,
+        s.runAsGroup);
+  }
+
+  /** Advertised CPU in millicores; 0 = the machine's. */
+  long cpuMillis() {
+    return cpus == null ? 0 : cpus.cpuMillis();
+  }
+
+  /** Advertised memory in bytes; 0 = the machine's. */
+  long memoryBytes() {
+    return memory == null ? 0 : memory.bytes();
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s;
   }
 }

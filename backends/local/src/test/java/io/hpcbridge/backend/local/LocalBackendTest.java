@@ -13,8 +13,9 @@ import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
-import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.AtomicFiles;
+import io.hpcbridge.backend.local.common.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,14 +43,39 @@ class LocalBackendTest {
     BackendFactory f = new LocalBackendFactory();
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("memory", "lots"))))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("'memory'");
+        .hasMessageStartingWith("backends.local.memory: ");
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("pods", "-1"))))
-        .hasMessageContaining("'pods'");
+        .hasMessageStartingWith("backends.local.pods: must be positive");
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("cpu", "4"))))
-        .hasMessageContaining("unknown setting 'cpu'");
+        .hasMessageStartingWith("backends.local.cpu: unknown key")
+        .hasMessageContaining("cpus");
     assertThatThrownBy(
             () -> f.create(new BackendContext("n", dir, Map.of("restartBackoff", "soon"))))
-        .hasMessageContaining("'restartBackoff'");
+        .hasMessageStartingWith("backends.local.restartBackoff: not a duration");
+    assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("runAsUser", 0))))
+        .hasMessageStartingWith("backends.local.runAsUser: must not be 0");
+  }
+
+  @Test
+  void settingsHaveDefaultsAndTheWorkDirIsUnderTheDataDir() {
+    LocalSettings s = LocalSettings.from(new BackendContext("n", dir, Map.of()));
+    assertThat(s.workDir()).isEqualTo(dir.resolve("local").toAbsolutePath());
+    assertThat(s.pods()).isEqualTo(110);
+    assertThat(s.restartBackoff()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(s.maxRestartBackoff()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(s.supervisorStartTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(s.cpuMillis()).isZero();
+    assertThat(s.runAsUser()).isEqualTo(65534);
+    assertThat(s.runAsGroup()).isEqualTo(65534);
+    LocalSettings set =
+        LocalSettings.from(
+            new BackendContext(
+                "n",
+                dir,
+                Map.of("workDir", "/srv/pods", "cpus", 4, "supervisorStartTimeout", "2m")));
+    assertThat(set.workDir()).isEqualTo(Path.of("/srv/pods"));
+    assertThat(set.cpuMillis()).isEqualTo(4000);
+    assertThat(set.supervisorStartTimeout()).isEqualTo(Duration.ofMinutes(2));
   }
 
   @Test
@@ -168,11 +194,10 @@ class LocalBackendTest {
   }
 
   @Test
-  void unknownPodsAreReportedNotInvented() throws Exception {
+  void handlesThatNameNoPodAreNotFound() throws Exception {
+    // (unknown pods in observe and find are the contract's)
     try (Backend b = TestPods.backend(dir)) {
-      assertThat(b.find(new PodRef("ns", "p", "no-such-uid"))).isEmpty();
       Handle h = new Handle("local", "no-such-uid");
-      assertThat(b.observe(List.of(h)).get(h).phase()).isEqualTo(Observed.Phase.UNKNOWN);
       assertThatThrownBy(() -> b.cancel(h, Duration.ZERO))
           .isInstanceOf(BackendException.NotFound.class);
       Handle evil = new Handle("local", "../etc");

@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.BackendContext;
 import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.VolumePlan;
+import io.hpcbridge.backend.local.common.ProcFs;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -105,5 +109,16 @@ final class TestPods {
       fail("this test needs root (private mount namespaces) and CI must run it: uid is " + uid);
     }
     Assumptions.abort("needs root for private mount namespaces (uid " + uid + ")");
+  }
+
+  /** A pod's memory cgroup: below this JVM's, where the supervisor it starts sits too. */
+  static Path memoryCgroup(Handle h) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+      String[] f = line.split(":", 3);
+      if (List.of(f[1].split(",")).contains("memory")) {
+        return Path.of("/sys/fs/cgroup/memory" + f[2]).resolve("hpc-bridge-" + h.id());
+      }
+    }
+    throw new AssertionError("no memory cgroup: " + Files.readString(Path.of("/proc/self/cgroup")));
   }
 }

@@ -1,4 +1,4 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** Finds the host tools the backend runs (util-linux, coreutils) as absolute paths. */
-final class Tools {
+public final class Tools {
 
   private Tools() {}
 
@@ -17,7 +17,7 @@ final class Tools {
    * The absolute path of {@code name}: {@code override} when set (a path or a name), else the first
    * executable found in {@code PATH} and the usual system directories; null when there is none.
    */
-  static String find(String name, String override) {
+  public static String find(String name, String override) {
     String want = override == null || override.isBlank() ? name : override;
     if (want.contains("/")) {
       Path p = Path.of(want);
@@ -44,9 +44,17 @@ final class Tools {
   }
 
   /** Runs a short helper command and returns its exit code with its output (for messages). */
-  static Result run(List<String> argv, long timeoutMillis) {
+  public static Result run(List<String> argv, long timeoutMillis) {
+    return run(argv, timeoutMillis, null);
+  }
+
+  /** Like {@link #run(List, long)}, in the working directory {@code cwd} (null: this one's). */
+  public static Result run(List<String> argv, long timeoutMillis, Path cwd) {
     List<String> cmd = new ArrayList<>(argv);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    if (cwd != null) {
+      pb.directory(cwd.toFile());
+    }
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Map<String, String> env = pb.environment();
     env.keySet().removeIf(k -> !k.equals("PATH"));
@@ -68,14 +76,14 @@ final class Tools {
     }
   }
 
-  record Result(int exitCode, String output) {
-    boolean ok() {
+  public record Result(int exitCode, String output) {
+    public boolean ok() {
       return exitCode == 0;
     }
   }
 
   /** Sends {@code signal} (e.g. {@code TERM}) to the process group {@code pgid}. */
-  static boolean killGroup(String killTool, long pgid, String signal) {
+  public static boolean killGroup(String killTool, long pgid, String signal) {
     if (pgid <= 1) {
       return false;
     }

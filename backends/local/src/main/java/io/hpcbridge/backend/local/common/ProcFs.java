@@ -1,12 +1,14 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /** Facts about processes from {@code /proc}. */
-final class ProcFs {
+public final class ProcFs {
 
   private ProcFs() {}
 
@@ -26,13 +28,13 @@ final class ProcFs {
   }
 
   /** The process's start time in clock ticks since boot (field 22), or -1 when it is gone. */
-  static long startTicks(long pid) {
+  public static long startTicks(long pid) {
     String[] f = stat(pid);
     return f == null || f.length < 20 ? -1 : Long.parseLong(f[19]);
   }
 
   /** The process group id (field 5), or -1 when the process is gone. */
-  static long pgid(long pid) {
+  public static long pgid(long pid) {
     String[] f = stat(pid);
     return f == null || f.length < 3 ? -1 : Long.parseLong(f[2]);
   }
@@ -41,7 +43,7 @@ final class ProcFs {
    * True when {@code pid} runs (not a zombie) and is the same process as recorded: its start time
    * equals {@code startTicks}, so a recycled pid never counts.
    */
-  static boolean alive(long pid, long startTicks) {
+  public static boolean alive(long pid, long startTicks) {
     if (pid <= 0) {
       return false;
     }
@@ -56,7 +58,7 @@ final class ProcFs {
   }
 
   /** The mount namespace link of a process ({@code mnt:[4026531841]}), or null. */
-  static String mountNamespace(String pid) {
+  public static String mountNamespace(String pid) {
     try {
       return Files.readSymbolicLink(Path.of("/proc", pid, "ns", "mnt")).toString();
     } catch (IOException e) {
@@ -64,17 +66,48 @@ final class ProcFs {
     }
   }
 
-  /** The effective uid of this process. */
-  static long effectiveUid() {
+  /** The executable of a process ({@code /proc/PID/exe}), or null when it is gone. */
+  public static String exe(long pid) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe")).toString();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** The effective uid of this process, or -1 when unknown. */
+  public static long effectiveUid() {
+    String[] f = status("Uid:");
+    return f.length > 1 ? Long.parseLong(f[1]) : -1;
+  }
+
+  /** The effective gid of this process, or -1 when unknown. */
+  public static long effectiveGid() {
+    String[] f = status("Gid:");
+    return f.length > 1 ? Long.parseLong(f[1]) : -1;
+  }
+
+  /** The supplementary groups of this process. */
+  public static Set<Long> groups() {
+    Set<Long> out = new LinkedHashSet<>();
+    for (String g : status("Groups:")) {
+      out.add(Long.parseLong(g));
+    }
+    return out;
+  }
+
+  /** The fields of one line of {@code /proc/self/status}, without its name. */
+  private static String[] status(String name) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("Uid:")) {
-          return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
+        if (line.startsWith(name)) {
+          String v = line.substring(name.length()).trim();
+          return v.isEmpty() ? new String[0] : v.split("\\s+");
         }
       }
     } catch (IOException | RuntimeException e) {
       // fall through
     }
-    return -1;
+    return new String[0];
   }
 }

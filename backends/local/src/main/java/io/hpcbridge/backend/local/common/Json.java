@@ -1,4 +1,4 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -26,13 +26,13 @@ import java.util.Optional;
  * as ISO-8601 text, {@link Optional} as its value or null, unknown fields ignored so older
  * supervisors and newer bridges can read each other's files.
  */
-final class Json {
+public final class Json {
 
-  static final ObjectMapper MAPPER = create();
+  public static final ObjectMapper MAPPER = create();
 
   private Json() {}
 
-  static ObjectMapper create() {
+  public static ObjectMapper create() {
     SimpleModule optional = new SimpleModule("optional");
     optional.addSerializer(new OptionalSerializer());
     optional.addDeserializer(Optional.class, new OptionalDeserializer(null));
@@ -45,16 +45,16 @@ final class Json {
         .build();
   }
 
-  static byte[] write(Object value) throws IOException {
+  public static byte[] write(Object value) throws IOException {
     return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(value);
   }
 
-  static <T> T read(Path file, Class<T> type) throws IOException {
+  public static <T> T read(Path file, Class<T> type) throws IOException {
     return MAPPER.readValue(Files.readAllBytes(file), type);
   }
 
   /** The file's content, or null when it does not exist. */
-  static <T> T readIfExists(Path file, Class<T> type) throws IOException {
+  public static <T> T readIfExists(Path file, Class<T> type) throws IOException {
     try {
       return read(file, type);
     } catch (NoSuchFileException e) {

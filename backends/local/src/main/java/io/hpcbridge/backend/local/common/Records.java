@@ -1,11 +1,12 @@
-package io.hpcbridge.backend.local;
+package io.hpcbridge.backend.local.common;
 
 import io.hpcbridge.backend.Observed;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
-/** The JSON files a pod directory holds besides the plan. */
-final class Records {
+/** The JSON files a pod directory holds besides the plan (see {@link PodLayout}). */
+public final class Records {
 
   private Records() {}
 
@@ -21,7 +22,7 @@ final class Records {
    * @param supervisorStartTicks its start time in clock ticks (guards against pid reuse)
    * @param cancelled whether a stop request was seen
    */
-  record PodStatus(
+  public record PodStatus(
       Observed.Phase phase,
       String reason,
       String message,
@@ -33,12 +34,12 @@ final class Records {
       List<ContainerStatus> initContainers,
       List<ContainerStatus> containers) {
 
-    PodStatus {
+    public PodStatus {
       initContainers = initContainers == null ? List.of() : List.copyOf(initContainers);
       containers = containers == null ? List.of() : List.copyOf(containers);
     }
 
-    ContainerStatus container(String name) {
+    public ContainerStatus container(String name) {
       for (ContainerStatus c : initContainers) {
         if (c.name().equals(name)) {
           return c;
@@ -61,7 +62,7 @@ final class Records {
    * @param pidStartTicks that process's start time in clock ticks
    * @param last the previous run's termination, once restarted
    */
-  record ContainerStatus(
+  public record ContainerStatus(
       String name,
       Observed.State state,
       String reason,
@@ -73,9 +74,27 @@ final class Records {
       int runs,
       long pid,
       long pidStartTicks,
-      Termination last) {}
+      Termination last) {
 
-  record Termination(int exitCode, String reason, Instant startedAt, Instant finishedAt) {}
+    /** In the SPI's terms. */
+    public Observed.ContainerStatus toObserved() {
+      return new Observed.ContainerStatus(
+          name,
+          state,
+          reason,
+          message,
+          exitCode,
+          startedAt,
+          finishedAt,
+          restartCount,
+          last == null
+              ? null
+              : new Observed.Termination(
+                  last.exitCode(), last.reason(), null, last.startedAt(), last.finishedAt()));
+    }
+  }
+
+  public record Termination(int exitCode, String reason, Instant startedAt, Instant finishedAt) {}
 
   /**
    * {@code cancel.json}: a stop request that outlives the bridge.
@@ -83,19 +102,48 @@ final class Records {
    * @param requestedAt when it was asked
    * @param killAt when SIGKILL replaces SIGTERM
    */
-  record CancelRequest(Instant requestedAt, Instant killAt) {}
+  public record CancelRequest(Instant requestedAt, Instant killAt) {}
 
-  /** {@code options.json}: how the supervisor behaves, fixed at submit. */
-  record SupervisorOptions(
+  /**
+   * {@code options.json}: how the supervisor behaves, fixed at submit.
+   *
+   * @param tools absolute paths of the host tools it runs, by name ({@code setsid}, {@code
+   *     setpriv}, {@code nsenter}, ...)
+   * @param runAs who each container runs as, by container name
+   * @param owner who owns the pod's writable directories
+   */
+  public record SupervisorOptions(
       long restartBackoffMillis,
       long maxRestartBackoffMillis,
-      String setsid,
-      String unshare,
-      String nsenter,
-      String mount,
-      String kill,
-      String sleep) {}
+      Map<String, String> tools,
+      Map<String, RunAs> runAs,
+      Owner owner) {
+
+    public SupervisorOptions {
+      tools = Map.copyOf(tools == null ? Map.of() : tools);
+      runAs = Map.copyOf(runAs == null ? Map.of() : runAs);
+    }
+
+    /** The path of a host tool; fails loudly when the backend did not find it. */
+    public String tool(String name) {
+      String p = tools.get(name);
+      if (p == null) {
+        throw new IllegalStateException("the '" + name + "' command is not available");
+      }
+      return p;
+    }
+  }
+
+  /**
+   * The owner of a pod's working directory and volumes.
+   *
+   * @param uid the user that owns them (the uid of the pod's first container)
+   * @param gid their group: {@code fsGroup}, else that container's group
+   * @param shared whether {@code fsGroup} was set: directories are then group-writable and setgid,
+   *     files group-readable
+   */
+  public record Owner(long uid, long gid, boolean shared) {}
 
   /** {@code launched}: when the supervisor was started. */
-  record Launched(Instant at) {}
+  public record Launched(Instant at) {}
 }

@@ -1,0 +1,75 @@
+package io.hpcbridge.backend.local.supervisor;
+
+import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
+import io.hpcbridge.backend.local.common.RootHelperEnv;
+import io.hpcbridge.backend.local.common.RunAs;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The argv and env of one container run. Each word executes the next in the same process, so the
+ * pod's program keeps the pid (and process group) the supervisor watches, and no shell ever sees a
+ * pod's text:
+ *
+ * <pre>
+ * [flock -F -s GATE]                     wait until the supervisor put the process into its cgroups
+ * setsid --                              a process group (and session) of its own
+ * [setpriv --reuid --regid --groups --inh-caps --bounding-set --no-new-privs --]  the pod's user
+ *   or, with volumes: [setpriv (all but the uid) -- nsenter -t HOLDER -m [--wd=DIR] -S UID --]
+ * [env [-C WORKINGDIR] -- [NAME=VALUE...]]  as the pod's user: its working directory, and the
+ *                                        variables kept from the root helpers ({@link RootHelperEnv})
+ * command args...
+ * </pre>
+ *
+ * <p>The steps before setpriv run as root, so they get the pod's env without what could make them
+ * run the pod's code ({@code LD_PRELOAD}, ...); those variables come back after setpriv, on env's
+ * command line (never a Secret's: the validator refuses that).
+ */
+record LaunchCommand(List<String> argv, Map<String, String> env) {
+
+  /**
+   * @param gate a lock file the supervisor holds until the process is in its cgroups, or null
+   * @param enter the namespace step with the user switch ({@link MountNamespace#enter}), or empty:
+   *     then setpriv switches
+   * @param workingDir an explicit working directory, or null when the caller sets the cwd
+   */
+  static LaunchCommand of(
+      SupervisorOptions opts,
+      RunAs runAs,
+      String gate,
+      List<String> enter,
+      String workingDir,
+      List<String> command,
+      Map<String, String> podEnv) {
+    Map<String, String> env = new LinkedHashMap<>();
+    List<String> later = new ArrayList<>();
+    for (Map.Entry<String, String> e : podEnv.entrySet()) {
+      if (runAs.switchUser() && RootHelperEnv.unsafe(e.getKey())) {
+        later.add(e.getKey() + "=" + (e.getValue() == null ? "" : e.getValue()));
+      } else {
+        env.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
+      }
+    }
+    List<String> cmd = new ArrayList<>();
+    if (gate != null) {
+      // -F: exec, not fork, so the pid stays; the lock's descriptor stays open in the container
+      // (flock cannot close it without forking): a read-only handle on an empty root file.
+      cmd.addAll(List.of(opts.tool("flock"), "-F", "-s", gate));
+    }
+    cmd.add(opts.tool("setsid"));
+    cmd.add("--");
+    cmd.addAll(enter.isEmpty() ? runAs.setpriv(opts.tool("setpriv")) : enter);
+    if (workingDir != null || !later.isEmpty()) {
+      cmd.add(opts.tool("env"));
+      if (workingDir != null) {
+        cmd.addAll(List.of("-C", workingDir));
+      }
+      cmd.add("--");
+      cmd.addAll(later);
+    }
+    cmd.addAll(command);
+    return new LaunchCommand(List.copyOf(cmd), env);
+  }
+}
