@@ -252,8 +252,7 @@ class BridgeIT {
   @Test
   void deletingARunningPodSendsSigtermAndRemovesItWhenItExits() throws Exception {
     String ns = namespace("it-delete");
-    Path marker = tmp.resolve("marker");
-    Files.createDirectories(marker);
+    Path marker = ItPods.sharedDir(tmp.resolve("marker"));
     Pod p =
         pod(
                 ns,

@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +39,23 @@ final class ItPods {
         .withCommand("sh", "-c", script)
         .endContainer()
         .endSpec();
+  }
+
+  /**
+   * A directory every pod may write, as an operator would give pods a scratch area: the local
+   * backend runs pods as an unprivileged user, not as the bridge's root.
+   */
+  static Path sharedDir(Path dir) throws java.io.IOException {
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    for (Path p = dir.getParent();
+        p != null && p.startsWith(dir.getRoot().resolve("tmp"));
+        p = p.getParent()) {
+      if (p.getNameCount() > 1) {
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx--x--x"));
+      }
+    }
+    return dir;
   }
 
   /** Waits until a pod of Job {@code job} runs and returns its name. */

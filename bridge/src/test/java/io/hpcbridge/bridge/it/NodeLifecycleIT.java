@@ -96,8 +96,7 @@ class NodeLifecycleIT {
         .namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
         .createOr(x -> x.update());
-    Path marker = tmp.resolve("starts");
-    Files.createDirectories(marker);
+    Path marker = ItPods.sharedDir(tmp.resolve("starts"));
     for (var e : Map.of("ok", 0, "three", 3).entrySet()) {
       Pod p =
           ItPods.onNode(
