@@ -219,8 +219,8 @@ class DockerHostDownIT {
                   Duration.ofSeconds(5),
                   2,
                   1,
-                  0,
-                  0))) {
+                  null,
+                  null))) {
         h.client.pingCmd().exec();
         return true;
       } catch (RuntimeException e) {
