@@ -1,16 +1,9 @@
 package io.hpcbridge.backend.docker;
 
-import com.github.dockerjava.api.command.CreateContainerCmd;
-import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.LogContainerCmd;
-import com.github.dockerjava.api.command.PullImageResultCallback;
-import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.api.model.ContainerNetwork;
-import com.github.dockerjava.api.model.Info;
 import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.BackendCondition;
 import io.hpcbridge.backend.BackendException;
@@ -27,7 +20,6 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -64,13 +56,13 @@ public final class DockerBackend implements Backend {
 
   private final String nodeName;
   private final DockerSettings settings;
-  private final Map<String, DockerHost> hosts = new LinkedHashMap<>();
+  private final DockerHosts hosts;
   private final PodStore store;
   private final ExecutorService io;
   private final ScheduledExecutorService timer;
-  private final Object placementLock = new Object();
-  private final Map<String, Placement.Request> pendingPlacements = new HashMap<>();
-  private final Map<String, String> pendingHosts = new HashMap<>();
+  private final Placer placer;
+  private final ImagePuller puller;
+  private final PodLogs logs;
   private final ConcurrentHashMap<String, Object> podLocks = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, PodRuntime> pods = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Map<String, Cached>> caches = new ConcurrentHashMap<>();
@@ -78,8 +70,6 @@ public final class DockerBackend implements Backend {
   /** What this instance knows of a pod beyond Docker's own state. */
   private static final class PodRuntime {
     final Map<String, PodStatusMapper.Waiting> waiting = new ConcurrentHashMap<>();
-    final Map<String, Integer> pullFailures = new ConcurrentHashMap<>();
-    final Map<String, Long> nextPullNanos = new ConcurrentHashMap<>();
     final Map<String, String> startErrors = new ConcurrentHashMap<>();
     final Map<String, Long> nextStartNanos = new ConcurrentHashMap<>();
     final AtomicBoolean creating = new AtomicBoolean();
@@ -99,24 +89,6 @@ public final class DockerBackend implements Backend {
   public DockerBackend(String nodeName, Path dataDir, DockerSettings settings) {
     this.nodeName = nodeName;
     this.settings = settings;
-    for (int i = 0; i < settings.hosts().size(); i++) {
-      DockerSettings.HostSettings h = settings.hosts().get(i);
-      try {
-        hosts.put(h.name(), new DockerHost(h));
-      } catch (RuntimeException e) {
-        hosts.values().forEach(DockerHost::close);
-        String key =
-            DockerSettings.PREFIX
-                + "hosts["
-                + i
-                + "]"
-                + (h.tlsCertDir() != null ? ".tlsCertDir" : ".uri");
-        throw new IllegalArgumentException(
-            key + ": cannot set up a Docker client for " + h.uri() + ": " + DockerHost.describe(e),
-            e);
-      }
-    }
-    this.store = new PodStore(dataDir);
     AtomicInteger n = new AtomicInteger();
     this.io =
         Executors.newCachedThreadPool(
@@ -132,6 +104,17 @@ public final class DockerBackend implements Backend {
               t.setDaemon(true);
               return t;
             });
+    try {
+      this.hosts = new DockerHosts(settings, io);
+    } catch (RuntimeException e) {
+      io.shutdownNow();
+      timer.shutdownNow();
+      throw e;
+    }
+    this.store = new PodStore(dataDir);
+    this.placer = new Placer(hosts, settings.placement(), nodeName, store, io);
+    this.puller = new ImagePuller(settings.imagePullTimeout());
+    this.logs = new PodLogs(nodeName);
   }
 
   @Override
@@ -145,79 +128,30 @@ public final class DockerBackend implements Backend {
 
   /** Per-host health, for node conditions: one entry per configured host, in config order. */
   public List<HostHealth> hostHealth() {
-    return hosts.values().stream().map(DockerHost::health).toList();
+    return hosts.health();
   }
 
   /** The node condition type that reports the Docker hosts: True when every host answers. */
-  public static final String HOSTS_CONDITION = "DockerHostsReachable";
+  public static final String HOSTS_CONDITION = DockerHosts.HOSTS_CONDITION;
 
   /**
    * One condition, {@value #HOSTS_CONDITION}: {@code True} (reason {@code AllHostsReachable}) when
    * every host answered the last {@link #ping()}, else {@code False} with reason {@code
-   * HostUnreachable} and, for each host down, its name, URI, since when and the last error.
+   * HostUnreachable} naming each host down.
    */
   @Override
   public List<BackendCondition> conditions() {
-    return conditions(hostHealth());
-  }
-
-  static List<BackendCondition> conditions(List<HostHealth> health) {
-    List<HostHealth> down = health.stream().filter(h -> !h.reachable()).toList();
-    if (down.isEmpty()) {
-      return List.of(
-          new BackendCondition(
-              HOSTS_CONDITION,
-              BackendCondition.Status.TRUE,
-              "AllHostsReachable",
-              "all " + health.size() + " docker hosts reachable"));
-    }
-    String detail =
-        down.stream()
-            .map(
-                h ->
-                    "docker host "
-                        + h.name()
-                        + " ("
-                        + h.uri()
-                        + ") unreachable"
-                        + (h.unreachableSince() == null ? "" : " since " + h.unreachableSince())
-                        + ": "
-                        + (h.message() == null ? "no answer" : h.message()))
-            .collect(Collectors.joining("; "));
-    return List.of(
-        new BackendCondition(
-            HOSTS_CONDITION,
-            BackendCondition.Status.FALSE,
-            "HostUnreachable",
-            (health.size() - down.size())
-                + " of "
-                + health.size()
-                + " docker hosts reachable; "
-                + detail));
+    return DockerHosts.conditions(hostHealth());
   }
 
   // ---------------------------------------------------------------- handles
 
   static Handle handle(String host, String uid) {
-    return new Handle(NAME, host + "/" + uid);
+    return DockerHosts.handle(host, uid);
   }
 
-  private record Target(DockerHost host, String uid) {}
-
-  private Target target(Handle h) throws BackendException {
-    if (!NAME.equals(h.backend())) {
-      throw new BackendException.NotFound("not a docker handle: " + h);
-    }
-    int i = h.id().indexOf('/');
-    if (i <= 0) {
-      throw new BackendException.NotFound("malformed docker handle: " + h);
-    }
-    DockerHost host = hosts.get(h.id().substring(0, i));
-    if (host == null) {
-      throw new BackendException.NotFound(
-          "docker host " + h.id().substring(0, i) + " is not configured any more");
-    }
-    return new Target(host, h.id().substring(i + 1));
+  private DockerHosts.Target target(Handle h) throws BackendException {
+    return hosts.target(h);
   }
 
   private Object lock(String uid) {
@@ -251,7 +185,7 @@ public final class DockerBackend implements Backend {
       }
       boolean placedNow = false;
       if (hostName == null) {
-        hostName = place(plan);
+        hostName = placer.place(plan);
         placedNow = true;
       }
       DockerHost host = hosts.get(hostName);
@@ -269,13 +203,10 @@ public final class DockerBackend implements Backend {
           ensureSandbox(host, plan);
         }
       } catch (RuntimeException e) {
-        throw transientOrWrap(host, "creating the sandbox of " + plan.pod(), e);
+        throw DockerHosts.transientOrWrap(host, "creating the sandbox of " + plan.pod(), e);
       } finally {
         if (placedNow) {
-          synchronized (placementLock) {
-            pendingPlacements.remove(uid);
-            pendingHosts.remove(uid);
-          }
+          placer.settled(uid);
         }
       }
       if (placedNow) {
@@ -285,139 +216,6 @@ public final class DockerBackend implements Backend {
       }
       scheduleCreate(uid, 0);
       return handle(hostName, uid);
-    }
-  }
-
-  /** A host's load as listed, and which pods (uids) it counted. */
-  private record Listed(Placement.HostLoad load, java.util.Set<String> uids) {}
-
-  /**
-   * Chooses a host and records the choice before anything is created there. Runs under one lock:
-   * the hosts are listed inside it, and pods placed but whose sandbox is not listed yet count as
-   * pending, so concurrent submits see each other.
-   */
-  private String place(PodPlan plan) throws BackendException {
-    Placement.Request req = Placement.Request.of(plan);
-    synchronized (placementLock) {
-      Map<String, CompletableFuture<Listed>> loads = new LinkedHashMap<>();
-      for (DockerHost h : hosts.values()) {
-        loads.put(h.name(), CompletableFuture.supplyAsync(() -> load(h), io));
-      }
-      List<Placement.HostLoad> reachable = new ArrayList<>();
-      List<String> errors = new ArrayList<>();
-      for (var e : loads.entrySet()) {
-        Listed l;
-        try {
-          l = e.getValue().join();
-        } catch (RuntimeException ex) {
-          errors.add(e.getKey() + ": " + DockerHost.describe(ex));
-          continue;
-        }
-        Placement.HostLoad hl = l.load();
-        long cpu = hl.usedCpuMillis();
-        long mem = hl.usedMemoryBytes();
-        int n = hl.pods();
-        for (var p : pendingHosts.entrySet()) {
-          if (p.getValue().equals(hl.name()) && !l.uids().contains(p.getKey())) {
-            Placement.Request r = pendingPlacements.get(p.getKey());
-            cpu += r.cpuMillis();
-            mem += r.memoryBytes();
-            n++;
-          }
-        }
-        reachable.add(
-            new Placement.HostLoad(
-                hl.name(), hl.cpuMillis(), hl.memoryBytes(), hl.maxPods(), cpu, mem, n));
-      }
-      if (reachable.isEmpty()) {
-        throw new BackendException.Transient(
-            "no docker host is reachable: " + String.join("; ", errors));
-      }
-      Optional<String> chosen = Placement.choose(settings.placement(), reachable, req);
-      if (chosen.isEmpty()) {
-        String msg =
-            "no docker host has room for "
-                + req.cpuMillis()
-                + "m CPU and "
-                + req.memoryBytes()
-                + " bytes of memory";
-        if (errors.isEmpty() && !Placement.couldEverFit(reachable, req)) {
-          throw new BackendException.InvalidPod(
-              "OutOfResources", msg + " (larger than every host)");
-        }
-        throw new BackendException.Transient(msg);
-      }
-      String uid = plan.pod().uid();
-      pendingPlacements.put(uid, req);
-      pendingHosts.put(uid, chosen.get());
-      store.saveHost(uid, chosen.get());
-      return chosen.get();
-    }
-  }
-
-  /** A host's totals and what its active pods requested, from one list call. */
-  private Listed load(DockerHost h) {
-    List<Container> list;
-    Info info;
-    try {
-      info = h.info() != null && h.reachable() ? h.info() : h.refresh();
-      list =
-          h.client
-              .listContainersCmd()
-              .withShowAll(true)
-              .withLabelFilter(
-                  Map.of(Names.LABEL_NODE, nodeName, Names.LABEL_ROLE, Names.ROLE_SANDBOX))
-              .exec();
-      h.ok();
-    } catch (RuntimeException e) {
-      h.failed(e);
-      throw e;
-    }
-    long cpu = 0;
-    long mem = 0;
-    int pods = 0;
-    java.util.Set<String> uids = new java.util.HashSet<>();
-    for (Container c : list) {
-      uids.add(c.getLabels().get(Names.LABEL_POD_UID));
-      String s = c.getState();
-      if (!"running".equals(s) && !"created".equals(s) && !"restarting".equals(s)) {
-        continue;
-      }
-      pods++;
-      cpu += parseLong(c.getLabels().get(Names.LABEL_CPU_REQUEST));
-      mem += parseLong(c.getLabels().get(Names.LABEL_MEMORY_REQUEST));
-    }
-    return new Listed(
-        new Placement.HostLoad(
-            h.name(),
-            cpuMillis(h, info),
-            memoryBytes(h, info),
-            h.settings.maxPods(),
-            cpu,
-            mem,
-            pods),
-        uids);
-  }
-
-  private static long cpuMillis(DockerHost h, Info info) {
-    if (h.settings.cpuMillis() > 0) {
-      return h.settings.cpuMillis();
-    }
-    return info == null || info.getNCPU() == null ? 0 : info.getNCPU() * 1000L;
-  }
-
-  private static long memoryBytes(DockerHost h, Info info) {
-    if (h.settings.memoryBytes() > 0) {
-      return h.settings.memoryBytes();
-    }
-    return info == null || info.getMemTotal() == null ? 0 : info.getMemTotal();
-  }
-
-  private static long parseLong(String s) {
-    try {
-      return s == null ? 0 : Long.parseLong(s);
-    } catch (NumberFormatException e) {
-      return 0;
     }
   }
 
@@ -442,8 +240,8 @@ public final class DockerBackend implements Backend {
       }
     }
     try {
-      ensureImage(host, settings.sandboxImage(), "IfNotPresent");
-    } catch (PullFailure e) {
+      puller.ensure(host, settings.sandboxImage(), "IfNotPresent");
+    } catch (ImagePuller.PullFailure e) {
       throw new BackendException.Transient(
           "sandbox image "
               + settings.sandboxImage()
@@ -453,138 +251,8 @@ public final class DockerBackend implements Backend {
               + e.getMessage());
     }
     ContainerSpecs.Spec spec = ContainerSpecs.sandbox(plan, nodeName, settings);
-    String id = create(host, spec);
-    start(host, id);
-  }
-
-  /** Creates a container; an existing one of the same name is the same container. */
-  private String create(DockerHost host, ContainerSpecs.Spec spec) {
-    CreateContainerCmd cmd =
-        host.client
-            .createContainerCmd(spec.image())
-            .withName(spec.name())
-            .withLabels(spec.labels())
-            .withEnv(spec.env())
-            .withHostConfig(spec.hostConfig())
-            .withStopTimeout(spec.stopTimeoutSeconds());
-    if (spec.entrypoint() != null) {
-      cmd.withEntrypoint(spec.entrypoint());
-    }
-    if (spec.cmd() != null) {
-      cmd.withCmd(spec.cmd());
-    }
-    if (spec.workingDir() != null) {
-      cmd.withWorkingDir(spec.workingDir());
-    }
-    if (spec.hostname() != null) {
-      cmd.withHostName(spec.hostname());
-    }
-    if (!spec.exposedPorts().isEmpty()) {
-      cmd.withExposedPorts(spec.exposedPorts());
-    }
-    try {
-      return cmd.exec().getId();
-    } catch (ConflictException e) {
-      return host.client.inspectContainerCmd(spec.name()).exec().getId();
-    }
-  }
-
-  private static void start(DockerHost host, String id) {
-    try {
-      host.client.startContainerCmd(id).exec();
-    } catch (NotModifiedException e) {
-      // already running
-    }
-  }
-
-  // ---------------------------------------------------------------- images
-
-  /** An image that could not be made present; {@code reason} is the kubelet's. */
-  static final class PullFailure extends Exception {
-    final String reason;
-
-    PullFailure(String reason, String message) {
-      super(message);
-      this.reason = reason;
-    }
-  }
-
-  private void ensureImage(DockerHost host, String image, String policy) throws PullFailure {
-    String ref = ContainerSpecs.normalizeImage(image);
-    boolean present;
-    try {
-      host.client.inspectImageCmd(ref).exec();
-      present = true;
-    } catch (NotFoundException e) {
-      present = false;
-    }
-    switch (policy) {
-      case "Never" -> {
-        if (!present) {
-          throw new PullFailure(
-              "ErrImageNeverPull",
-              "Container image \"" + ref + "\" is not present with pull policy of Never");
-        }
-        return;
-      }
-      case "Always" -> {}
-      default -> {
-        if (present) {
-          return;
-        }
-      }
-    }
-    try {
-      String repo = ref;
-      String tag = null;
-      if (!ref.contains("@")) {
-        int colon = ref.lastIndexOf(':');
-        repo = ref.substring(0, colon);
-        tag = ref.substring(colon + 1);
-      }
-      var pull = host.streams.pullImageCmd(repo);
-      if (tag != null) {
-        pull.withTag(tag);
-      }
-      Throwable[] failure = new Throwable[1];
-      PullImageResultCallback cb =
-          new PullImageResultCallback() {
-            @Override
-            public void onError(Throwable t) {
-              // reported as the container's waiting reason, not as a logged stack trace
-              failure[0] = t;
-              try {
-                close();
-              } catch (java.io.IOException e) {
-                // closing a finished pull
-              }
-            }
-          };
-      boolean done =
-          pull.exec(cb)
-              .awaitCompletion(settings.imagePullTimeout().toMillis(), TimeUnit.MILLISECONDS);
-      if (failure[0] instanceof RuntimeException re) {
-        throw re;
-      }
-      if (failure[0] != null) {
-        throw new RuntimeException(failure[0].getMessage(), failure[0]);
-      }
-      if (!done) {
-        cb.close();
-        throw new PullFailure("ErrImagePull", "pulling " + ref + " timed out");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new PullFailure("ErrImagePull", "interrupted while pulling " + ref);
-    } catch (java.io.IOException e) {
-      throw new PullFailure("ErrImagePull", "pulling " + ref + ": " + e.getMessage());
-    } catch (RuntimeException e) {
-      if (DockerHost.isConnectionFailure(e)) {
-        throw e;
-      }
-      String m = e.getMessage() == null ? e.toString() : e.getMessage().trim();
-      throw new PullFailure("ErrImagePull", "failed to pull image \"" + ref + "\": " + m);
-    }
+    String id = Containers.create(host, spec);
+    Containers.start(host, id);
   }
 
   // ---------------------------------------------------------------- creating containers
@@ -637,7 +305,7 @@ public final class DockerBackend implements Backend {
       }
       Optional<String> hostName = store.host(uid);
       Optional<PodPlan> maybePlan = store.plan(uid);
-      if (hostName.isEmpty() || !hosts.containsKey(hostName.get())) {
+      if (hostName.isEmpty() || hosts.get(hostName.get()) == null) {
         return;
       }
       if (maybePlan.isEmpty()) {
@@ -691,38 +359,16 @@ public final class DockerBackend implements Backend {
         String id;
         if (have == null) {
           // each container pulls on its own back-off, like the kubelet
-          long now = System.nanoTime();
-          Long due = rt.nextPullNanos.get(c.name());
-          if (due != null && now - due < 0) {
-            retry = Math.min(retry, TimeUnit.NANOSECONDS.toMillis(due - now) + 1);
-            continue;
-          }
-          try {
-            ensureImage(host, c.image(), c.imagePullPolicy());
-          } catch (PullFailure f) {
-            int n = rt.pullFailures.merge(c.name(), 1, Integer::sum);
-            String reason =
-                n == 1 || !"ErrImagePull".equals(f.reason) ? f.reason : "ImagePullBackOff";
-            String msg =
-                n == 1
-                    ? f.getMessage()
-                    : "Back-off pulling image \"" + c.image() + "\": " + f.getMessage();
-            rt.waiting.put(c.name(), new PodStatusMapper.Waiting(reason, msg));
-            long delay = Math.min(300_000L, 10_000L << Math.min(5, n - 1));
-            rt.nextPullNanos.put(c.name(), now + TimeUnit.MILLISECONDS.toNanos(delay));
-            retry = Math.min(retry, delay);
-            log.info(
-                "pod {} container {}: {}; retrying in {} s",
-                plan.pod(),
-                c.name(),
-                f.getMessage(),
-                delay / 1000);
+          ImagePuller.Outcome pulled = puller.pull(host, uid, c, true);
+          if (!pulled.present()) {
+            rt.waiting.put(c.name(), pulled.waiting());
+            retry = Math.min(retry, pulled.retryMillis());
             continue;
           }
           rt.waiting.remove(c.name());
-          rt.pullFailures.remove(c.name());
-          rt.nextPullNanos.remove(c.name());
-          id = create(host, ContainerSpecs.container(plan, nodeName, c, initIndex, sandboxId));
+          id =
+              Containers.create(
+                  host, ContainerSpecs.container(plan, nodeName, c, initIndex, sandboxId));
         } else {
           id = have.getId();
         }
@@ -758,11 +404,7 @@ public final class DockerBackend implements Backend {
   }
 
   private List<Container> listPod(DockerHost host, String uid) {
-    return host.client
-        .listContainersCmd()
-        .withShowAll(true)
-        .withLabelFilter(Map.of(Names.LABEL_POD_UID, uid, Names.LABEL_NODE, nodeName))
-        .exec();
+    return Containers.ofPod(host, nodeName, uid);
   }
 
   /**
@@ -788,7 +430,7 @@ public final class DockerBackend implements Backend {
               .filter(v -> Names.ROLE_INIT.equals(v.role()))
               .sorted(
                   java.util.Comparator.comparingLong(
-                      v -> parseLong(v.labels().get(Names.LABEL_INIT_INDEX))))
+                      v -> Names.number(v.labels().get(Names.LABEL_INIT_INDEX))))
               .toList();
       int expectedInits = splitNames(sandbox.labels().get(Names.LABEL_INIT_CONTAINERS)).size();
       if (inits.size() < expectedInits) {
@@ -825,7 +467,7 @@ public final class DockerBackend implements Backend {
       return false;
     }
     try {
-      start(host, v.id());
+      Containers.start(host, v.id());
       rt.startErrors.remove(v.name());
       rt.nextStartNanos.remove(v.name());
       return true;
@@ -974,45 +616,10 @@ public final class DockerBackend implements Backend {
 
   /** Inspects one container; null when it is gone. */
   private ContainerView inspect(DockerHost host, String id, ContainerView prev) {
-    InspectContainerResponse r;
-    try {
-      r = host.client.inspectContainerCmd(id).exec();
-    } catch (NotFoundException e) {
+    ContainerView v = Containers.inspect(host, id);
+    if (v == null) {
       return null;
     }
-    var st = r.getState();
-    Map<String, String> labels =
-        r.getConfig() == null || r.getConfig().getLabels() == null
-            ? Map.of()
-            : r.getConfig().getLabels();
-    String ip = null;
-    if (r.getNetworkSettings() != null) {
-      ip = r.getNetworkSettings().getIpAddress();
-      if ((ip == null || ip.isEmpty()) && r.getNetworkSettings().getNetworks() != null) {
-        ip =
-            r.getNetworkSettings().getNetworks().values().stream()
-                .map(ContainerNetwork::getIpAddress)
-                .filter(a -> a != null && !a.isEmpty())
-                .findFirst()
-                .orElse(null);
-      }
-    }
-    Long exit = st.getExitCodeLong();
-    ContainerView v =
-        new ContainerView(
-            r.getId(),
-            labels.getOrDefault(Names.LABEL_CONTAINER_NAME, ""),
-            labels.getOrDefault(Names.LABEL_ROLE, ""),
-            st.getStatus(),
-            exit == null ? 0 : exit.intValue(),
-            Boolean.TRUE.equals(st.getOOMKilled()),
-            time(st.getStartedAt()),
-            time(st.getFinishedAt()),
-            r.getRestartCount() == null ? 0 : r.getRestartCount(),
-            st.getError(),
-            ip,
-            labels,
-            null);
     if (prev != null) {
       if (v.restartCount() > prev.restartCount() && prev.exited()) {
         v = v.withLastTermination(prev.termination());
@@ -1029,18 +636,6 @@ public final class DockerBackend implements Backend {
       }
     }
     return v;
-  }
-
-  /** Docker's zero time ({@code 0001-01-01T00:00:00Z}) means never. */
-  static Instant time(String s) {
-    if (s == null || s.isEmpty() || s.startsWith("0001-")) {
-      return null;
-    }
-    try {
-      return Instant.parse(s);
-    } catch (DateTimeParseException e) {
-      return null;
-    }
   }
 
   private Observed observePod(DockerHost host, String uid, List<ContainerView> views) {
@@ -1134,7 +729,7 @@ public final class DockerBackend implements Backend {
         rt.deadlineExceeded = true;
         rt.cancelled = true;
         rt.cancelNanos = System.nanoTime();
-        rt.grace = Duration.ofSeconds(parseLong(sandbox.labels().get(Names.LABEL_GRACE)));
+        rt.grace = Duration.ofSeconds(Names.number(sandbox.labels().get(Names.LABEL_GRACE)));
       }
       log.info("pod {} ran past its activeDeadlineSeconds; stopping it", uid);
       stopAsync(host, uid, rt.grace);
@@ -1198,7 +793,7 @@ public final class DockerBackend implements Backend {
 
   @Override
   public void cancel(Handle handle, Duration grace) throws BackendException {
-    Target t = target(handle);
+    DockerHosts.Target t = target(handle);
     PodRuntime rt = runtime(t.uid());
     synchronized (lock(t.uid())) {
       if (!rt.cancelled) {
@@ -1273,7 +868,7 @@ public final class DockerBackend implements Backend {
 
   @Override
   public void release(Handle handle) throws BackendException {
-    Target t = target(handle);
+    DockerHosts.Target t = target(handle);
     DockerHost host = t.host();
     synchronized (lock(t.uid())) {
       try {
@@ -1308,7 +903,7 @@ public final class DockerBackend implements Backend {
         }
         host.ok();
       } catch (RuntimeException e) {
-        throw transientOrWrap(host, "releasing pod " + t.uid(), e);
+        throw DockerHosts.transientOrWrap(host, "releasing pod " + t.uid(), e);
       }
       store.forget(t.uid());
       pods.remove(t.uid());
@@ -1321,59 +916,8 @@ public final class DockerBackend implements Backend {
   @Override
   public InputStream logs(Handle handle, String container, LogOptions options)
       throws BackendException {
-    Target t = target(handle);
-    if (options.previous()) {
-      throw new BackendException.NotFound(
-          "the docker backend keeps no log of a previous run of container " + container);
-    }
-    Optional<Container> found;
-    try {
-      found =
-          t
-              .host()
-              .client
-              .listContainersCmd()
-              .withShowAll(true)
-              .withLabelFilter(
-                  Map.of(
-                      Names.LABEL_POD_UID, t.uid(),
-                      Names.LABEL_NODE, nodeName,
-                      Names.LABEL_CONTAINER_NAME, container))
-              .exec()
-              .stream()
-              .filter(x -> !Names.ROLE_SANDBOX.equals(x.getLabels().get(Names.LABEL_ROLE)))
-              .findFirst();
-    } catch (RuntimeException e) {
-      throw transientOrWrap(t.host(), "listing containers", e);
-    }
-    if (found.isEmpty()) {
-      throw new BackendException.NotFound(
-          "container " + container + " of pod " + t.uid() + " does not exist (yet)");
-    }
-    Container c = found.get();
-    if ("created".equals(c.getState())) {
-      return InputStream.nullInputStream();
-    }
-    LogContainerCmd cmd =
-        t.host()
-            .streams
-            .logContainerCmd(c.getId())
-            .withStdOut(true)
-            .withStdErr(true)
-            .withFollowStream(options.follow())
-            .withTimestamps(options.timestamps());
-    if (options.tailLines() != null) {
-      cmd.withTail(Math.max(0, options.tailLines()));
-    } else {
-      cmd.withTailAll();
-    }
-    Instant since = options.since(Instant.now());
-    if (since != null) {
-      cmd.withSince((int) Math.max(0, since.getEpochSecond()));
-    }
-    LogStream stream = new LogStream(options.limitBytes());
-    cmd.exec(stream.callback());
-    return stream;
+    DockerHosts.Target t = target(handle);
+    return logs.logs(t.host(), t.uid(), container, options);
   }
 
   // ---------------------------------------------------------------- find, capacity, ping
@@ -1381,7 +925,7 @@ public final class DockerBackend implements Backend {
   @Override
   public Optional<Handle> find(PodRef pod) throws BackendException {
     Optional<String> recorded = store.host(pod.uid());
-    if (recorded.isPresent() && hosts.containsKey(recorded.get())) {
+    if (recorded.isPresent() && hosts.get(recorded.get()) != null) {
       DockerHost h = hosts.get(recorded.get());
       try {
         boolean any =
@@ -1404,7 +948,7 @@ public final class DockerBackend implements Backend {
 
   /** Looks for the pod's sandbox on every reachable host. */
   private Optional<String> findOnHosts(String uid) {
-    for (DockerHost h : hosts.values()) {
+    for (DockerHost h : hosts.all()) {
       try {
         boolean any =
             listPod(h, uid).stream()
@@ -1427,69 +971,7 @@ public final class DockerBackend implements Backend {
 
   @Override
   public Capacity capacity() throws BackendException {
-    refreshAll();
-    long cpu = 0;
-    long mem = 0;
-    long podsTotal = 0;
-    Map<String, String> info = new LinkedHashMap<>();
-    List<String> states = new ArrayList<>();
-    Info first = null;
-    for (DockerHost h : hosts.values()) {
-      states.add(h.name() + "=" + (h.reachable() ? "Reachable" : "Unreachable"));
-      if (!h.reachable() || h.info() == null) {
-        continue;
-      }
-      Info i = h.info();
-      if (first == null) {
-        first = i;
-      }
-      cpu += cpuMillis(h, i);
-      mem += memoryBytes(h, i);
-      podsTotal += h.settings.maxPods();
-    }
-    if (first == null) {
-      throw new BackendException.Transient("no docker host is reachable: " + unreachableSummary());
-    }
-    info.put("runtimeVersion", first.getServerVersion());
-    if (first.getKernelVersion() != null) {
-      info.put("kernelVersion", first.getKernelVersion());
-    }
-    if (first.getOperatingSystem() != null) {
-      info.put("osImage", first.getOperatingSystem());
-    }
-    if (first.getArchitecture() != null) {
-      info.put("architecture", first.getArchitecture());
-    }
-    info.put("docker.hosts", String.join(",", states));
-    String down = unreachableSummary();
-    if (!down.isEmpty()) {
-      info.put("docker.unreachable", down);
-    }
-    return new Capacity(cpu, mem, 0, podsTotal, info);
-  }
-
-  private String unreachableSummary() {
-    return hosts.values().stream()
-        .filter(h -> !h.reachable())
-        .map(h -> h.name() + ": " + h.lastError())
-        .collect(Collectors.joining("; "));
-  }
-
-  private void refreshAll() {
-    List<CompletableFuture<Void>> all = new ArrayList<>();
-    for (DockerHost h : hosts.values()) {
-      all.add(
-          CompletableFuture.runAsync(
-              () -> {
-                try {
-                  h.refresh();
-                } catch (RuntimeException e) {
-                  // recorded in the host's health
-                }
-              },
-              io));
-    }
-    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+    return hosts.capacity();
   }
 
   /**
@@ -1498,28 +980,14 @@ public final class DockerBackend implements Backend {
    */
   @Override
   public void ping() throws BackendException {
-    refreshAll();
-    if (hosts.values().stream().noneMatch(DockerHost::reachable)) {
-      throw new BackendException.Transient("no docker host is reachable: " + unreachableSummary());
-    }
-  }
-
-  private static BackendException transientOrWrap(
-      DockerHost host, String what, RuntimeException e) {
-    if (DockerHost.isConnectionFailure(e)) {
-      host.failed(e);
-      return new BackendException.Transient(
-          what + ": docker host " + host.name() + " unreachable: " + DockerHost.describe(e), e);
-    }
-    return new BackendException.Transient(
-        what + " on docker host " + host.name() + ": " + DockerHost.describe(e), e);
+    hosts.ping();
   }
 
   @Override
   public void close() {
     io.shutdownNow();
     timer.shutdownNow();
-    hosts.values().forEach(DockerHost::close);
+    hosts.close();
   }
 
   /** For tests: the backend's node name. */

@@ -79,6 +79,23 @@ public final class Names {
     return "/.hpcbridge/volumes/" + clean(volume);
   }
 
+  /** A number from a label; 0 when absent or malformed. */
+  static long number(String s) {
+    try {
+      return s == null ? 0 : Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** A comma-separated list of names from a label, without empty entries. */
+  static java.util.List<String> split(String s) {
+    if (s == null || s.isEmpty()) {
+      return java.util.List.of();
+    }
+    return java.util.Arrays.stream(s.split(",")).filter(x -> !x.isEmpty()).toList();
+  }
+
   /** Docker allows {@code [a-zA-Z0-9][a-zA-Z0-9_.-]*}; anything else becomes '-'. */
   static String clean(String s) {
     String out = s.replaceAll("[^A-Za-z0-9.-]", "-");
