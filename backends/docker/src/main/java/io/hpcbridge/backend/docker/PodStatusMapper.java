@@ -39,6 +39,96 @@ public final class PodStatusMapper {
       boolean cancelled,
       String hostIP) {}
 
+  /**
+   * What the backend knows of a pod beyond Docker's own state.
+   *
+   * @param cancelled the pod was asked to stop (or ran past its deadline)
+   * @param deadlineExceeded the pod ran past its activeDeadlineSeconds
+   * @param waiting per-container waiting reasons (failed pulls, config errors)
+   * @param startErrors per-container errors of the last failed start
+   */
+  public record PodFacts(
+      boolean cancelled,
+      boolean deadlineExceeded,
+      Map<String, Waiting> waiting,
+      Map<String, String> startErrors) {
+    public static final PodFacts NONE = new PodFacts(false, false, Map.of(), Map.of());
+
+    public PodFacts {
+      waiting = Map.copyOf(waiting);
+      startErrors = Map.copyOf(startErrors);
+    }
+  }
+
+  /**
+   * The pod as the bridge sees it, from its containers' views (the sandbox among them), what the
+   * backend knows beyond Docker, the host's address and the time now. {@code podIpFallback} is the
+   * sandbox's last known address, for a sandbox already stopped.
+   */
+  static Observed observe(
+      java.util.Collection<ContainerView> views,
+      PodFacts facts,
+      String hostIP,
+      java.time.Instant now,
+      String podIpFallback) {
+    ContainerView sandbox =
+        views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
+    if (sandbox == null) {
+      return Observed.unknown("SandboxNotFound", "no containers of this pod on its docker host");
+    }
+    Map<String, ContainerView> byName = new java.util.HashMap<>();
+    for (ContainerView v : views) {
+      if (Names.ROLE_SANDBOX.equals(v.role())) {
+        continue;
+      }
+      String err = facts.startErrors().get(v.name());
+      if (err != null && v.notStarted()) {
+        v = v.failedToStart(err);
+      }
+      byName.put(v.name(), v);
+    }
+    PodPlan.RestartPolicy policy;
+    try {
+      policy =
+          PodPlan.RestartPolicy.fromKubernetes(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
+    } catch (IllegalArgumentException e) {
+      policy = PodPlan.RestartPolicy.ALWAYS;
+    }
+    ContainerView sb = sandbox;
+    if ((sb.ip() == null || sb.ip().isEmpty()) && podIpFallback != null) {
+      sb = sb.withIp(podIpFallback);
+    }
+    boolean deadline =
+        facts.deadlineExceeded()
+            || (!facts.cancelled()
+                && ContainerSpecs.deadlineExceeded(sandbox.labels(), sandbox.startedAt(), now));
+    Observed o =
+        map(
+            new PodView(
+                policy,
+                Names.split(sandbox.labels().get(Names.LABEL_INIT_CONTAINERS)),
+                Names.split(sandbox.labels().get(Names.LABEL_CONTAINERS)),
+                sb,
+                byName,
+                facts.waiting(),
+                facts.cancelled() || deadline,
+                hostIP));
+    if (deadline) {
+      // like the kubelet: the pod fails at once, its containers are being stopped
+      o =
+          new Observed(
+              Phase.FAILED,
+              "DeadlineExceeded",
+              "Pod was active on the node longer than the specified deadline",
+              o.hostIP(),
+              o.podIP(),
+              o.startTime(),
+              o.initContainers(),
+              o.containers());
+    }
+    return o;
+  }
+
   public static Observed map(PodView p) {
     if (p.sandbox() == null) {
       return Observed.unknown(

@@ -89,6 +89,19 @@ final class PodStore {
     return Files.exists(dir(uid).resolve("deadline-exceeded"));
   }
 
+  /** The pods this store knows, by uid (after a restart: the pods to resume). */
+  java.util.List<String> uids() {
+    try (Stream<Path> s = Files.list(root)) {
+      return s.filter(Files::isDirectory)
+          .filter(d -> Files.exists(d.resolve("host")))
+          .map(d -> d.getFileName().toString())
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + root, e);
+    }
+  }
+
   void forget(String uid) {
     Path d = dir(uid);
     if (!Files.exists(d)) {
