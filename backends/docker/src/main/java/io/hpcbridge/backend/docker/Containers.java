@@ -103,6 +103,10 @@ final class Containers {
     Long exit = st.getExitCodeLong();
     Instant started = time(st.getStartedAt());
     Instant finished = time(st.getFinishedAt());
+    if (started != null && finished != null && finished.isBefore(started)) {
+      // Docker stamps a container that exits at once with a FinishedAt a little before StartedAt
+      finished = started;
+    }
     return new ContainerView(
         r.getId(),
         labels.getOrDefault(Names.LABEL_CONTAINER_NAME, ""),
