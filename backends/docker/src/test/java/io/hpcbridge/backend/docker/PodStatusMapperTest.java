@@ -139,6 +139,28 @@ class PodStatusMapperTest {
   }
 
   @Test
+  void phaseFollowsTheKubeletsRules() {
+    Map<String, ContainerView> cs = new HashMap<>();
+    cs.put("a", v("a", "container", "running", 0));
+    cs.put("b", v("b", "container", "created", 0));
+    // one container still waiting to start keeps the pod Pending, like the kubelet
+    assertThat(map(RestartPolicy.NEVER, List.of(), List.of("a", "b"), cs, Map.of(), false).phase())
+        .isEqualTo(Phase.PENDING);
+    cs.put("a", v("a", "container", "exited", 0));
+    cs.put("b", v("b", "container", "exited", 0));
+    assertThat(
+            map(RestartPolicy.ON_FAILURE, List.of(), List.of("a", "b"), cs, Map.of(), false)
+                .phase())
+        .isEqualTo(Phase.SUCCEEDED);
+    assertThat(map(RestartPolicy.ALWAYS, List.of(), List.of("a", "b"), cs, Map.of(), false).phase())
+        .isEqualTo(Phase.RUNNING);
+    cs.put("b", v("b", "container", "exited", 2));
+    Observed o = map(RestartPolicy.ON_FAILURE, List.of(), List.of("a", "b"), cs, Map.of(), false);
+    assertThat(o.phase()).isEqualTo(Phase.RUNNING);
+    assertThat(o.container("b").orElseThrow().reason()).isEqualTo("CrashLoopBackOff");
+  }
+
+  @Test
   void oomKilledIsTheReason() {
     var oom =
         new ContainerView(
