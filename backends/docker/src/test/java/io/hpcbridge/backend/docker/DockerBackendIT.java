@@ -310,6 +310,39 @@ class DockerBackendIT {
   }
 
   @Test
+  void observingAPodNeverMovesItOn() throws Exception {
+    PodPlan plan =
+        Plans.pod(
+            "still", List.of(Plans.sh("init", "sleep 1")), List.of(Plans.sh("c", "echo ran")));
+    Handle h = backend.submit(plan);
+    backend.close(); // its start-up stops with it: once the init container ends, nothing starts c
+
+    // another instance that does not own the pod only reads, however often it observes
+    DockerBackend reader = new DockerBackend(node, data.resolve("reader"), settings);
+    others.add(reader);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(300))
+        .until(
+            () -> observe(reader, h).initContainers().get(0).state() == Observed.State.TERMINATED);
+    await()
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(100))
+        .untilAsserted(
+            () -> {
+              Observed o = observe(reader, h);
+              assertThat(o.phase()).isEqualTo(Phase.PENDING);
+              assertThat(o.container("c").orElseThrow().state()).isEqualTo(Observed.State.WAITING);
+            });
+
+    // the owner, restarted over its data directory, moves it on by itself
+    DockerBackend owner = new DockerBackend(node, data, settings);
+    others.add(owner);
+    awaitPhase(owner, h, Set.of(Phase.SUCCEEDED), Duration.ofSeconds(30));
+  }
+
+  @Test
   void pullFailuresBecomeWaitingReasonsWithTheDaemonsMessage() throws Exception {
     ContainerPlan missing =
         Plans.container("app", "hpcbridge-it-missing/image:1", List.of("true"), List.of());
