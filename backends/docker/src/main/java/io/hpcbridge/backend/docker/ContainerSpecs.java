@@ -2,6 +2,7 @@ package io.hpcbridge.backend.docker;
 
 import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
@@ -43,6 +44,7 @@ public final class ContainerSpecs {
    * @param env {@code NAME=value} entries
    * @param workingDir the working directory or null
    * @param hostname the hostname (sandbox only) or null
+   * @param user the user ({@code uid}, {@code uid:gid}) or null for the image's
    * @param labels the container's labels
    * @param exposedPorts ports to expose (sandbox only)
    * @param hostConfig the host config
@@ -56,6 +58,7 @@ public final class ContainerSpecs {
       List<String> env,
       String workingDir,
       String hostname,
+      String user,
       Map<String, String> labels,
       List<ExposedPort> exposedPorts,
       HostConfig hostConfig,
@@ -77,6 +80,7 @@ public final class ContainerSpecs {
   /** Rejects what this backend cannot run, before anything is created. */
   static void validate(PodPlan plan) throws BackendException.InvalidPod {
     for (ContainerPlan c : plan.allContainers().toList()) {
+      SecuritySpecs.validate(c);
       if (c.image().isBlank()) {
         throw new BackendException.InvalidPod(
             "InvalidImageName", "container " + c.name() + " has no image");
@@ -156,12 +160,15 @@ public final class ContainerSpecs {
               exposed.add(e);
               bindings.bind(e, Ports.Binding.bindPort(p.hostPort()));
             });
+    // it only sleeps: no capability, no way to gain one
     HostConfig hc =
         HostConfig.newHostConfig()
             .withNetworkMode(settings.network())
             .withIpcMode("shareable")
             .withRestartPolicy(RestartPolicy.unlessStoppedRestart())
-            .withPortBindings(bindings);
+            .withPortBindings(bindings)
+            .withCapDrop(Capability.ALL)
+            .withSecurityOpts(List.of("no-new-privileges"));
     String hostname = plan.pod().name();
     if (hostname.length() > 63) {
       hostname = hostname.substring(0, 63);
@@ -174,15 +181,24 @@ public final class ContainerSpecs {
         List.of(),
         null,
         hostname,
+        null,
         labels,
         exposed,
         hc,
         2);
   }
 
-  /** An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}). */
+  /**
+   * An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}); {@code
+   * imageUser} is its image's configured user (for a runAsGroup without runAsUser).
+   */
   static Spec container(
-      PodPlan plan, String nodeName, ContainerPlan c, int initIndex, String sandboxId) {
+      PodPlan plan,
+      String nodeName,
+      ContainerPlan c,
+      int initIndex,
+      String sandboxId,
+      String imageUser) {
     boolean init = initIndex >= 0;
     Map<String, String> labels =
         podLabels(plan, nodeName, c.name(), init ? Names.ROLE_INIT : Names.ROLE_CONTAINER);
@@ -220,6 +236,7 @@ public final class ContainerSpecs {
             .withRestartPolicy(restartPolicy(plan.restartPolicy(), init))
             .withBinds(binds);
     applyResources(hc, c.resources());
+    SecuritySpecs.apply(c.security(), hc);
     return new Spec(
         Names.container(plan.pod(), c.name()),
         normalizeImage(c.image()),
@@ -228,6 +245,7 @@ public final class ContainerSpecs {
         env,
         c.workingDir() == null || c.workingDir().isEmpty() ? null : c.workingDir(),
         null,
+        SecuritySpecs.user(c.security(), imageUser),
         labels,
         List.of(),
         hc,

@@ -51,6 +51,9 @@ final class Containers {
     if (spec.hostname() != null) {
       cmd.withHostName(spec.hostname());
     }
+    if (spec.user() != null) {
+      cmd.withUser(spec.user());
+    }
     if (!spec.exposedPorts().isEmpty()) {
       cmd.withExposedPorts(spec.exposedPorts());
     }

@@ -341,6 +341,14 @@ final class PodStartup {
         retry = min(retry, pulled.retryMillis());
         continue;
       }
+      String imageUser =
+          pulled.image().getConfig() == null ? null : pulled.image().getConfig().getUser();
+      String refusal = SecuritySpecs.nonRootViolation(plan.pod(), c, imageUser);
+      if (refusal != null) {
+        // like the kubelet: the container is not made, the pod waits
+        waiting.put(c.name(), new PodStatusMapper.Waiting("CreateContainerConfigError", refusal));
+        continue;
+      }
       int initIndex = i < plan.initContainers().size() ? i : -1;
       String id;
       try {
@@ -350,7 +358,9 @@ final class PodStartup {
           }
           id =
               Containers.create(
-                  host, ContainerSpecs.container(plan, env.nodeName(), c, initIndex, sandboxId));
+                  host,
+                  ContainerSpecs.container(
+                      plan, env.nodeName(), c, initIndex, sandboxId, imageUser));
         }
       } catch (DockerException e) {
         if (DockerHost.isConnectionFailure(e)) {

@@ -96,7 +96,7 @@ class ContainerSpecsTest {
             List.of());
     PodPlan p =
         Plans.pod("web", List.of(), List.of(c), List.of(), PodPlan.RestartPolicy.ON_FAILURE);
-    var s = ContainerSpecs.container(p, "vnode", c, -1, "sandbox123");
+    var s = ContainerSpecs.container(p, "vnode", c, -1, "sandbox123", null);
     assertThat(s.image()).isEqualTo("busybox:latest");
     assertThat(s.entrypoint()).containsExactly("sh");
     assertThat(s.cmd()).containsExactly("-c", "echo hi");
@@ -126,7 +126,7 @@ class ContainerSpecsTest {
   @Test
   void emptyArgsAndCommandKeepTheImageDefaults() {
     ContainerPlan c = Plans.container("app", "local/busybox:1", List.of(), List.of());
-    var s = ContainerSpecs.container(Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb");
+    var s = ContainerSpecs.container(Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb", null);
     assertThat(s.entrypoint()).isNull();
     assertThat(s.cmd()).isNull();
   }
@@ -185,7 +185,7 @@ class ContainerSpecsTest {
                 new ContainerPlan.Mount("sec", "/var/run/secret", null, true)),
             List.of());
     PodPlan p = Plans.pod("p", List.of(), List.of(c), vols, PodPlan.RestartPolicy.NEVER);
-    var s = ContainerSpecs.container(p, "n", c, -1, "sb");
+    var s = ContainerSpecs.container(p, "n", c, -1, "sb", null);
     assertThat(s.hostConfig().getBinds())
         .extracting(Object::toString)
         .containsExactly(Names.volume(p.pod(), "cache") + ":/cache:rw", "/srv/data/logs:/data:ro");
