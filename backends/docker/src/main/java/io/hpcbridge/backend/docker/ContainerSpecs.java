@@ -1,6 +1,5 @@
 package io.hpcbridge.backend.docker;
 
-import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -8,7 +7,6 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.RestartPolicy;
-import com.github.dockerjava.api.model.Volume;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
@@ -23,9 +21,7 @@ import java.util.stream.Collectors;
 /**
  * Turns a {@link PodPlan} into Docker create requests. Pure: no Docker calls, so it is unit tested.
  *
- * <p>Volumes: emptyDir becomes a Docker volume per pod (shared by its containers); hostPath a bind
- * mount of the Docker host's path; configMap, secret, downwardAPI and projected volumes are copied
- * into each container that mounts them before it starts (see {@link #filesFor}).
+ * <p>Volumes: see {@link PodVolumes}; hostPath is a bind mount of the Docker host's path.
  */
 public final class ContainerSpecs {
 
@@ -77,8 +73,26 @@ public final class ContainerSpecs {
     return l;
   }
 
+  /**
+   * A volume's files may not use the names the volume's own layout needs ({@code ..data} and the
+   * versions beside it, see {@link PodVolumes}).
+   */
+  static void validateFiles(VolumePlan v) throws BackendException.InvalidPod {
+    for (VolumePlan.FilePlan f : v.files()) {
+      List<String> seg = PodVolumes.segments(f.path());
+      if (!seg.isEmpty() && seg.get(0).startsWith("..")) {
+        throw new BackendException.InvalidPod(
+            "InvalidVolumePath",
+            "volume " + v.name() + ": a file path must not start with '..': " + f.path());
+      }
+    }
+  }
+
   /** Rejects what this backend cannot run, before anything is created. */
   static void validate(PodPlan plan) throws BackendException.InvalidPod {
+    for (VolumePlan v : plan.volumes()) {
+      validateFiles(v);
+    }
     for (ContainerPlan c : plan.allContainers().toList()) {
       SecuritySpecs.validate(c);
       if (c.image().isBlank()) {
@@ -167,6 +181,7 @@ public final class ContainerSpecs {
             .withIpcMode("shareable")
             .withRestartPolicy(RestartPolicy.unlessStoppedRestart())
             .withPortBindings(bindings)
+            .withBinds(PodVolumes.sandboxBinds(plan))
             .withCapDrop(Capability.ALL)
             .withSecurityOpts(List.of("no-new-privileges"));
     String hostname = plan.pod().name();
@@ -190,7 +205,9 @@ public final class ContainerSpecs {
 
   /**
    * An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}); {@code
-   * imageUser} is its image's configured user (for a runAsGroup without runAsUser).
+   * imageUser} is its image's configured user (for a runAsGroup without runAsUser), {@code
+   * volumePaths} the Docker hosts' paths of the pod's volumes it mounts a subPath of ({@link
+   * PodVolumes#binds}).
    */
   static Spec container(
       PodPlan plan,
@@ -198,7 +215,8 @@ public final class ContainerSpecs {
       ContainerPlan c,
       int initIndex,
       String sandboxId,
-      String imageUser) {
+      String imageUser,
+      Map<String, String> volumePaths) {
     boolean init = initIndex >= 0;
     Map<String, String> labels =
         podLabels(plan, nodeName, c.name(), init ? Names.ROLE_INIT : Names.ROLE_CONTAINER);
@@ -208,26 +226,7 @@ public final class ContainerSpecs {
     List<String> env = new ArrayList<>();
     c.env().forEach((k, v) -> env.add(k + "=" + v));
 
-    List<Bind> binds = new ArrayList<>();
-    for (ContainerPlan.Mount m : c.mounts()) {
-      VolumePlan v = plan.volume(m.volume()).orElseThrow();
-      AccessMode mode = m.readOnly() ? AccessMode.ro : AccessMode.rw;
-      switch (v.type()) {
-        case EMPTY_DIR ->
-            binds.add(
-                new Bind(Names.volume(plan.pod(), v.name()), new Volume(m.mountPath()), mode));
-        case HOST_PATH -> {
-          String src = v.hostPath();
-          if (m.subPath() != null && !m.subPath().isEmpty()) {
-            src = src.replaceAll("/+$", "") + "/" + m.subPath();
-          }
-          binds.add(new Bind(src, new Volume(m.mountPath()), mode));
-        }
-        default -> {
-          // copied in before start, see filesFor
-        }
-      }
-    }
+    List<Bind> binds = PodVolumes.binds(plan, c, volumePaths);
 
     HostConfig hc =
         HostConfig.newHostConfig()
@@ -306,37 +305,5 @@ public final class ContainerSpecs {
     int slash = image.lastIndexOf('/');
     int colon = image.lastIndexOf(':');
     return colon > slash ? image : image + ":latest";
-  }
-
-  /** A file to copy into a container before it starts: absolute path, content, mode. */
-  public record CopyFile(String path, byte[] content, int mode) {}
-
-  /**
-   * Files of configMap, secret, downwardAPI and projected volumes that container {@code c} mounts,
-   * at their absolute paths in the container. With a subPath, only that file or directory of the
-   * volume, placed at mountPath.
-   */
-  static List<CopyFile> filesFor(PodPlan plan, ContainerPlan c) {
-    List<CopyFile> out = new ArrayList<>();
-    for (ContainerPlan.Mount m : c.mounts()) {
-      VolumePlan v = plan.volume(m.volume()).orElseThrow();
-      if (v.type() == VolumePlan.Type.EMPTY_DIR || v.type() == VolumePlan.Type.HOST_PATH) {
-        continue;
-      }
-      String base = m.mountPath().replaceAll("/+$", "");
-      String sub = m.subPath() == null ? "" : m.subPath().replaceAll("/+$", "");
-      for (VolumePlan.FilePlan f : v.files()) {
-        if (sub.isEmpty()) {
-          out.add(new CopyFile(base + "/" + f.path(), f.content(), f.mode()));
-        } else if (f.path().equals(sub)) {
-          out.add(new CopyFile(base.isEmpty() ? "/" : base, f.content(), f.mode()));
-        } else if (f.path().startsWith(sub + "/")) {
-          out.add(
-              new CopyFile(
-                  base + "/" + f.path().substring(sub.length() + 1), f.content(), f.mode()));
-        }
-      }
-    }
-    return out;
   }
 }

@@ -5,8 +5,6 @@ import com.github.dockerjava.api.model.Container;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPhaseRules;
 import io.hpcbridge.backend.PodPlan;
-import io.hpcbridge.backend.VolumePlan;
-import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -156,6 +154,10 @@ final class PodStartup {
         if (cancelled) {
           return -1;
         }
+        if (plan.isPresent()) {
+          PodVolumes.write(
+              host, sandbox.id(), PodVolumes.initial(plan.get(), PodVolumes.FIRST_VERSION));
+        }
         Containers.start(host, sandbox.id());
       }
     } else if ("exited".equals(sandbox.state()) || "dead".equals(sandbox.state())) {
@@ -195,7 +197,7 @@ final class PodStartup {
         if (never && startErrors.containsKey(name)) {
           return finish(sandbox); // it could not start: the pod failed for good
         }
-        return min(next, min(tryStart(e, plan), FALLBACK_MILLIS));
+        return min(next, min(tryStart(e), FALLBACK_MILLIS));
       }
       if (e.active()) {
         return min(next, FALLBACK_MILLIS);
@@ -216,7 +218,7 @@ final class PodStartup {
       if (e == null) {
         allStarted = false;
       } else if ("created".equals(e.state()) && !(never && startErrors.containsKey(name))) {
-        long d = tryStart(e, plan);
+        long d = tryStart(e);
         if (d > 0) {
           next = min(next, d);
           allStarted = false;
@@ -279,17 +281,9 @@ final class PodStartup {
     return 0;
   }
 
-  /** Creates the pod's emptyDir volumes and its sandbox (not started yet); its id. */
+  /** Creates the pod's volumes and its sandbox (not started yet); its id. */
   private String createSandbox(PodPlan plan) {
-    for (VolumePlan v : plan.volumes()) {
-      if (v.type() == VolumePlan.Type.EMPTY_DIR) {
-        host.client
-            .createVolumeCmd()
-            .withName(Names.volume(plan.pod(), v.name()))
-            .withLabels(Map.of(Names.LABEL_POD_UID, uid, Names.LABEL_NODE, env.nodeName()))
-            .exec();
-      }
-    }
+    PodVolumes.create(host, plan, env.nodeName());
     String image = env.settings().sandboxImage();
     try {
       env.puller().ensure(host, image, "IfNotPresent");
@@ -352,6 +346,11 @@ final class PodStartup {
       int initIndex = i < plan.initContainers().size() ? i : -1;
       String id;
       try {
+        Map<String, String> volumePaths = new HashMap<>();
+        for (String v : PodVolumes.subPathVolumes(plan, c)) {
+          volumePaths.put(
+              v, host.client.inspectVolumeCmd(Names.volume(plan.pod(), v)).exec().getMountpoint());
+        }
         synchronized (this) {
           if (cancelled) {
             return -1;
@@ -360,7 +359,7 @@ final class PodStartup {
               Containers.create(
                   host,
                   ContainerSpecs.container(
-                      plan, env.nodeName(), c, initIndex, sandboxId, imageUser));
+                      plan, env.nodeName(), c, initIndex, sandboxId, imageUser, volumePaths));
         }
       } catch (DockerException e) {
         if (DockerHost.isConnectionFailure(e)) {
@@ -400,7 +399,7 @@ final class PodStartup {
    * Copies the container's volume files into it and starts it, unless it waits for a retry after a
    * failed start. Returns 0 when started, else the milliseconds until the next attempt.
    */
-  private long tryStart(Entry e, Optional<PodPlan> plan) {
+  private long tryStart(Entry e) {
     Long next = nextStartNanos.get(e.name());
     long now = System.nanoTime();
     if (next != null && now - next < 0) {
@@ -410,19 +409,6 @@ final class PodStartup {
       synchronized (this) {
         if (cancelled) {
           return -1;
-        }
-        ContainerPlan c =
-            plan.flatMap(p -> p.allContainers().filter(x -> x.name().equals(e.name())).findFirst())
-                .orElse(null);
-        if (c != null) {
-          List<ContainerSpecs.CopyFile> files = ContainerSpecs.filesFor(plan.get(), c);
-          if (!files.isEmpty()) {
-            host.client
-                .copyArchiveToContainerCmd(e.id())
-                .withRemotePath("/")
-                .withTarInputStream(new ByteArrayInputStream(Tar.of(files)))
-                .exec();
-          }
         }
         Containers.start(host, e.id());
       }

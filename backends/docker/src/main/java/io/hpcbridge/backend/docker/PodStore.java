@@ -73,6 +73,15 @@ final class PodStore {
     return read(uid, "host");
   }
 
+  /** The version of a volume's files now in place (after an update), see {@link PodVolumes}. */
+  void saveVolumeVersion(String uid, String volume, String version) {
+    write(uid, "version." + Names.clean(volume), version.getBytes(StandardCharsets.UTF_8));
+  }
+
+  Optional<String> volumeVersion(String uid, String volume) {
+    return read(uid, "version." + Names.clean(volume));
+  }
+
   void markCancelled(String uid) {
     write(uid, "cancelled", new byte[0]);
   }

@@ -131,8 +131,9 @@ class DockerBackendIT {
             List.of("sh", "-c"),
             List.of(
                 "cat /work/order; echo \"$GREETING\"; pwd; cat /etc/app/app.conf; cat"
-                    + " /var/run/sec/token; echo; stat -c %a /var/run/sec/token; for i in 1 2 3 4"
-                    + " 5; do echo line$i; done; exit 3"),
+                    + " /etc/single.conf; cat"
+                    + " /var/run/sec/token; echo; stat -L -c %a /var/run/sec/token; for i in 1 2 3"
+                    + " 4 5; do echo line$i; done; exit 3"),
             "/tmp",
             env,
             null,
@@ -140,6 +141,7 @@ class DockerBackendIT {
             List.of(
                 new ContainerPlan.Mount("work", "/work", null, true),
                 new ContainerPlan.Mount("cfg", "/etc/app", null, true),
+                new ContainerPlan.Mount("cfg", "/etc/single.conf", "app.conf", true),
                 new ContainerPlan.Mount("sec", "/var/run/sec", null, true)),
             List.of());
     PodPlan plan =
@@ -166,7 +168,7 @@ class DockerBackendIT {
             "first\nsecond\n",
             "hello from env",
             "/tmp\n",
-            "mode=fast",
+            "mode=fast\nmode=fast\n",
             "t0ps3cret",
             "\n600\n",
             "line5");
@@ -340,6 +342,87 @@ class DockerBackendIT {
     DockerBackend owner = new DockerBackend(node, data, settings);
     others.add(owner);
     awaitPhase(owner, h, Set.of(Phase.SUCCEEDED), Duration.ofSeconds(30));
+  }
+
+  static VolumePlan token(String version) {
+    byte[] content = (version + "-" + "x".repeat(4000)).getBytes(StandardCharsets.UTF_8);
+    return new VolumePlan(
+        "tok",
+        VolumePlan.Type.SECRET,
+        List.of(new VolumePlan.FilePlan("token", content, 0644)),
+        null,
+        true);
+  }
+
+  @Test
+  void updatedVolumeFilesReachEveryContainerWholeAndAtOnce() throws Exception {
+    ContainerPlan reader =
+        Plans.sh(
+            "reader",
+            "while :; do cat /var/run/tok/token > /tmp/t 2>/dev/null; echo \"$(head -c 2"
+                + " /tmp/t) $(wc -c < /tmp/t)\"; sleep 0.02; done");
+    ContainerPlan other =
+        Plans.sh("other", "while :; do head -c 2 /etc/tok/token; echo; sleep 0.2; done");
+    reader = withMounts(reader, new ContainerPlan.Mount("tok", "/var/run/tok", null, true));
+    other = withMounts(other, new ContainerPlan.Mount("tok", "/etc/tok", null, true));
+    Handle h =
+        backend.submit(
+            Plans.pod(
+                "rotate",
+                List.of(),
+                List.of(reader, other),
+                List.of(token("v0")),
+                PodPlan.RestartPolicy.NEVER));
+    awaitPhase(backend, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+    for (int i = 1; i <= 5; i++) {
+      backend.updateVolume(h, token("v" + i));
+    }
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(300))
+        .until(
+            () ->
+                read(backend.logs(h, "other", LogOptions.ALL)).contains("v5")
+                    && read(backend.logs(h, "reader", LogOptions.ALL)).contains("v5 4003"));
+    // every read saw one whole version (or, while ..data is swapped, no file): never a mix
+    for (String line : read(backend.logs(h, "reader", LogOptions.ALL)).split("\n")) {
+      assertThat(line).matches("(v[0-5] 4003| 0)");
+    }
+    assertThat(read(backend.logs(h, "other", LogOptions.ALL))).startsWith("v0");
+    // only the current version is kept
+    try (DockerHost host = host(h)) {
+      String sandbox =
+          DockerEngines.containers(host, node).stream()
+              .filter(c -> Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE)))
+              .findFirst()
+              .orElseThrow()
+              .getId();
+      assertThat(
+              DockerEngines.exec(host, sandbox, "ls", "-a", "/.hpcbridge/volumes/tok").split("\n"))
+          .filteredOn(n -> n.startsWith("..2"))
+          .hasSize(1);
+    }
+    backend.cancel(h, Duration.ZERO);
+  }
+
+  DockerHost host(Handle h) {
+    return new DockerHost(settings.hosts().get(DockerEngines.hostOf(h).equals("h1") ? 0 : 1));
+  }
+
+  static ContainerPlan withMounts(ContainerPlan c, ContainerPlan.Mount... mounts) {
+    return new ContainerPlan(
+        c.name(),
+        c.image(),
+        c.imagePullPolicy(),
+        c.command(),
+        c.args(),
+        c.workingDir(),
+        c.env(),
+        c.secretEnv(),
+        c.resources(),
+        List.of(mounts),
+        c.ports(),
+        c.security());
   }
 
   @Test

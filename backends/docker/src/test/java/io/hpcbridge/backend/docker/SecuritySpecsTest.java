@@ -38,7 +38,7 @@ class SecuritySpecsTest {
   static HostConfig hostConfig(SecurityPlan s) {
     ContainerPlan c = with(s);
     PodPlan p = Plans.pod("p", List.of(), List.of(c));
-    return ContainerSpecs.container(p, "n", c, -1, "sb", null).hostConfig();
+    return ContainerSpecs.container(p, "n", c, -1, "sb", null, java.util.Map.of()).hostConfig();
   }
 
   @Test
@@ -58,7 +58,8 @@ class SecuritySpecsTest {
             "Unconfined");
     ContainerPlan c = with(s);
     var spec =
-        ContainerSpecs.container(Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb", null);
+        ContainerSpecs.container(
+            Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb", null, java.util.Map.of());
     assertThat(spec.user()).isEqualTo("65534:65533");
     HostConfig hc = spec.hostConfig();
     assertThat(hc.getGroupAdd()).containsExactly("10", "11", "2000");
