@@ -57,6 +57,7 @@ public final class DockerBackend implements Backend {
   private final Observer observer;
   private final PodLogs logs;
   private final Map<String, Object> submitLocks = new ConcurrentHashMap<>();
+  private final java.util.Set<String> engineSockets;
 
   public DockerBackend(String nodeName, Path dataDir, DockerSettings settings) {
     this.nodeName = nodeName;
@@ -83,6 +84,7 @@ public final class DockerBackend implements Backend {
       timer.shutdownNow();
       throw e;
     }
+    this.engineSockets = EngineSockets.of(settings.hosts());
     this.store = new PodStore(dataDir);
     this.placer = new Placer(hosts, settings.placement(), nodeName, store, io);
     this.puller = new ImagePuller(settings.imagePullTimeout());
@@ -123,6 +125,7 @@ public final class DockerBackend implements Backend {
   @Override
   public Handle submit(PodPlan plan) throws BackendException {
     ContainerSpecs.validate(plan);
+    EngineSockets.check(plan, engineSockets);
     String uid = plan.pod().uid();
     synchronized (submitLocks.computeIfAbsent(uid, k -> new Object())) {
       String hostName = store.host(uid).orElse(null);
