@@ -89,6 +89,8 @@ public record DockerSettings(
    * @param maxPods how many pods this host accepts
    * @param cpu CPU to advertise instead of the host's, or null
    * @param memory memory to advertise instead of the host's, or null
+   * @param allowInsecureTcp accept a plain {@code tcp://} host without TLS: anyone who reaches its
+   *     port controls the engine, and so is root on that host
    */
   public record HostSettings(
       String name,
@@ -100,7 +102,8 @@ public record DockerSettings(
       Integer maxConnections,
       Integer maxPods,
       ResourceQuantity cpu,
-      ResourceQuantity memory) {
+      ResourceQuantity memory,
+      Boolean allowInsecureTcp) {
 
     public HostSettings {
       if (name != null && !name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
@@ -117,6 +120,17 @@ public record DockerSettings(
                 "tlsCertDir", tlsCertDir.resolve(f) + " is missing or unreadable");
           }
         }
+      }
+      allowInsecureTcp = Boolean.TRUE.equals(allowInsecureTcp);
+      if ("tcp".equals(uri.getScheme()) && tlsCertDir == null && !allowInsecureTcp) {
+        throw SettingsBinder.invalid(
+            "uri",
+            "plain tcp:// without TLS gives anyone who reaches "
+                + uri.getHost()
+                + ":"
+                + uri.getPort()
+                + " root on that host; set tlsCertDir (ca.pem, cert.pem, key.pem), or"
+                + " allowInsecureTcp: true on this host to accept that");
       }
       connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
       responseTimeout = responseTimeout == null ? Duration.ofSeconds(30) : responseTimeout;
@@ -163,7 +177,8 @@ public record DockerSettings(
           maxConnections,
           maxPods,
           cpu,
-          memory);
+          memory,
+          allowInsecureTcp);
     }
 
     /** CPU to advertise in millicores, or 0 to use the host's. */

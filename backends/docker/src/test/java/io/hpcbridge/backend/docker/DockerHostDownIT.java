@@ -220,6 +220,7 @@ class DockerHostDownIT {
                   2,
                   1,
                   null,
+                  null,
                   null))) {
         h.client.pingCmd().exec();
         return true;

@@ -119,6 +119,29 @@ class DockerSettingsTest {
   }
 
   @Test
+  void plainTcpNeedsAnExplicitOptIn() {
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "tcp://10.0.0.5:2375")))))
+        .hasMessageStartingWith(
+            "backends.docker.hosts[0].uri: plain tcp:// without TLS gives anyone who reaches"
+                + " 10.0.0.5:2375 root on that host")
+        .hasMessageContaining("allowInsecureTcp: true");
+    var s =
+        DockerSettings.parse(
+            Map.of(
+                "hosts", List.of(Map.of("uri", "tcp://10.0.0.5:2375", "allowInsecureTcp", true))));
+    assertThat(s.hosts().get(0).allowInsecureTcp()).isTrue();
+    assertThat(
+            DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "unix:///a"))))
+                .hosts()
+                .get(0)
+                .allowInsecureTcp())
+        .isFalse();
+  }
+
+  @Test
   void unnamedHostsAreNamedByTheirPosition() {
     var s =
         DockerSettings.parse(
