@@ -157,10 +157,15 @@ public final class ContainerSpecs {
     plan.activeDeadline()
         .ifPresent(d -> labels.put(Names.LABEL_ACTIVE_DEADLINE, Long.toString(d.toSeconds())));
     labels.put(Names.LABEL_GRACE, Long.toString(plan.terminationGracePeriod().toSeconds()));
+    PodPlan.HostAccess host = plan.hostAccess();
+    if (host.network()) {
+      labels.put(Names.LABEL_HOST_NETWORK, "true");
+    }
 
     List<ExposedPort> exposed = new ArrayList<>();
     Ports bindings = new Ports();
     plan.allContainers()
+        .filter(c -> !host.network()) // on the host's network a port is the host's already
         .flatMap(c -> c.ports().stream())
         .filter(p -> p.hostPort() > 0)
         .forEach(
@@ -177,15 +182,18 @@ public final class ContainerSpecs {
     // it only sleeps: no capability, no way to gain one
     HostConfig hc =
         HostConfig.newHostConfig()
-            .withNetworkMode(settings.network())
-            .withIpcMode("shareable")
+            .withNetworkMode(host.network() ? "host" : settings.network())
+            .withIpcMode(host.ipc() ? "host" : "shareable")
             .withRestartPolicy(RestartPolicy.unlessStoppedRestart())
             .withPortBindings(bindings)
             .withBinds(PodVolumes.sandboxBinds(plan))
             .withCapDrop(Capability.ALL)
             .withSecurityOpts(List.of("no-new-privileges"));
-    String hostname = plan.pod().name();
-    if (hostname.length() > 63) {
+    if (host.pid()) {
+      hc.withPidMode("host");
+    }
+    String hostname = host.network() ? null : plan.pod().name();
+    if (hostname != null && hostname.length() > 63) {
       hostname = hostname.substring(0, 63);
     }
     return new Spec(
@@ -228,12 +236,16 @@ public final class ContainerSpecs {
 
     List<Bind> binds = PodVolumes.binds(plan, c, volumePaths);
 
+    PodPlan.HostAccess host = plan.hostAccess();
     HostConfig hc =
         HostConfig.newHostConfig()
-            .withNetworkMode("container:" + sandboxId)
-            .withIpcMode("container:" + sandboxId)
+            .withNetworkMode(host.network() ? "host" : "container:" + sandboxId)
+            .withIpcMode(host.ipc() ? "host" : "container:" + sandboxId)
             .withRestartPolicy(restartPolicy(plan.restartPolicy(), init))
             .withBinds(binds);
+    if (host.pid()) {
+      hc.withPidMode("host");
+    }
     applyResources(hc, c.resources());
     SecuritySpecs.apply(c.security(), hc);
     return new Spec(

@@ -45,6 +45,9 @@ public final class Names {
   /** On the sandbox: the pod's termination grace period in seconds. */
   public static final String LABEL_GRACE = "io.hpcbridge.pod.grace-seconds";
 
+  /** On the sandbox: the pod shares the host's network (its IP is the host's). */
+  public static final String LABEL_HOST_NETWORK = "io.hpcbridge.pod.host-network";
+
   public static final String ROLE_SANDBOX = "sandbox";
   public static final String ROLE_INIT = "init";
   public static final String ROLE_CONTAINER = "container";

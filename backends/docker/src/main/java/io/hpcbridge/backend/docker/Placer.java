@@ -51,9 +51,20 @@ final class Placer {
    */
   String place(PodPlan plan) throws BackendException {
     Placement.Request req = Placement.Request.of(plan);
+    List<DockerHost> candidates =
+        hosts.all().stream()
+            .filter(h -> plan.allowedHosts().isEmpty() || plan.allowedHosts().contains(h.name()))
+            .toList();
+    if (candidates.isEmpty()) {
+      // like a pod no host has room for: it waits (the hosts may be configured later)
+      throw new BackendException.Transient(
+          "none of the docker hosts the pod may use ("
+              + String.join(", ", plan.allowedHosts())
+              + ") is configured");
+    }
     synchronized (lock) {
       Map<String, CompletableFuture<Listed>> loads = new LinkedHashMap<>();
-      for (DockerHost h : hosts.all()) {
+      for (DockerHost h : candidates) {
         loads.put(h.name(), CompletableFuture.supplyAsync(() -> load(h), io));
       }
       List<Placement.HostLoad> reachable = new ArrayList<>();
@@ -70,7 +81,10 @@ final class Placer {
       }
       if (reachable.isEmpty()) {
         throw new BackendException.Transient(
-            "no docker host is reachable: " + String.join("; ", errors));
+            "no docker host "
+                + (plan.allowedHosts().isEmpty() ? "" : "the pod may use ")
+                + "is reachable: "
+                + String.join("; ", errors));
       }
       Optional<String> chosen = Placement.choose(policy, reachable, req);
       if (chosen.isEmpty()) {

@@ -96,7 +96,9 @@ public final class PodStatusMapper {
       policy = PodPlan.RestartPolicy.ALWAYS;
     }
     ContainerView sb = sandbox;
-    if ((sb.ip() == null || sb.ip().isEmpty()) && podIpFallback != null) {
+    if ("true".equals(sandbox.labels().get(Names.LABEL_HOST_NETWORK))) {
+      sb = sb.withIp(hostIP); // hostNetwork: the pod's address is the host's, like the kubelet's
+    } else if ((sb.ip() == null || sb.ip().isEmpty()) && podIpFallback != null) {
       sb = sb.withIp(podIpFallback);
     }
     boolean deadline =

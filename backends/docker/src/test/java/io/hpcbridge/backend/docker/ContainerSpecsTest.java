@@ -116,6 +116,46 @@ class ContainerSpecsTest {
   }
 
   @Test
+  void hostNamespacesReachSandboxAndContainers() {
+    ContainerPlan app =
+        new ContainerPlan(
+            "app",
+            "nginx",
+            null,
+            List.of(),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(),
+            List.of(new ContainerPlan.Port("http", 80, 8080, "TCP")));
+    PodPlan p =
+        Plans.pod("web", List.of(), List.of(app))
+            .withPlacement(new PodPlan.HostAccess(true, true, true), List.of());
+    var sb = ContainerSpecs.sandbox(p, "vnode", SETTINGS);
+    assertThat(sb.hostConfig().getNetworkMode()).isEqualTo("host");
+    assertThat(sb.hostConfig().getIpcMode()).isEqualTo("host");
+    assertThat(sb.hostConfig().getPidMode()).isEqualTo("host");
+    assertThat(sb.hostname()).isNull();
+    assertThat(sb.exposedPorts()).isEmpty();
+    assertThat(sb.labels()).containsEntry(Names.LABEL_HOST_NETWORK, "true");
+    var c = ContainerSpecs.container(p, "vnode", app, -1, "sb1", null, Map.of());
+    assertThat(c.hostConfig().getNetworkMode()).isEqualTo("host");
+    assertThat(c.hostConfig().getIpcMode()).isEqualTo("host");
+    assertThat(c.hostConfig().getPidMode()).isEqualTo("host");
+    // only the network: the rest stays the pod's own
+    PodPlan net =
+        Plans.pod("web", List.of(), List.of(app))
+            .withPlacement(new PodPlan.HostAccess(true, false, false), List.of());
+    var c2 = ContainerSpecs.container(net, "vnode", app, -1, "sb1", null, Map.of());
+    assertThat(c2.hostConfig().getIpcMode()).isEqualTo("container:sb1");
+    assertThat(c2.hostConfig().getPidMode()).isNull();
+    assertThat(ContainerSpecs.sandbox(net, "vnode", SETTINGS).hostConfig().getIpcMode())
+        .isEqualTo("shareable");
+  }
+
+  @Test
   void imageDefaultsAreKept() {
     assertThat(ContainerSpecs.normalizeImage("debian:bookworm")).isEqualTo("debian:bookworm");
     assertThat(ContainerSpecs.normalizeImage("localhost:5000/x"))

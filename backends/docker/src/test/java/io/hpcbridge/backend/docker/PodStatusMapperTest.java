@@ -197,6 +197,34 @@ class PodStatusMapperTest {
   }
 
   @Test
+  void aPodOnTheHostsNetworkHasTheHostsAddress() {
+    ContainerView sb =
+        new ContainerView(
+            "sb",
+            "POD",
+            "sandbox",
+            "running",
+            0,
+            false,
+            T0,
+            null,
+            0,
+            null,
+            "",
+            Map.of(Names.LABEL_HOST_NETWORK, "true", Names.LABEL_CONTAINERS, "a"),
+            null);
+    Observed o =
+        PodStatusMapper.observe(
+            List.of(sb, v("a", "container", "running", 0)),
+            PodStatusMapper.PodFacts.NONE,
+            "10.0.0.7",
+            T1,
+            null);
+    assertThat(o.podIP()).isEqualTo("10.0.0.7");
+    assertThat(o.phase()).isEqualTo(Phase.RUNNING);
+  }
+
+  @Test
   void missingSandboxIsUnknown() {
     Observed o =
         PodStatusMapper.map(
