@@ -93,8 +93,14 @@ public final class DockerBackend implements Backend {
         new PodStartups(
             hosts, new PodStartup.Env(nodeName, settings, store, puller, stopper), io, timer);
     this.observer =
-        new Observer(hosts, nodeName, settings.unreachableTimeout(), startups::facts, io);
-    this.logs = new PodLogs(nodeName);
+        new Observer(
+            hosts,
+            nodeName,
+            settings.unreachableTimeout(),
+            settings.observeTimeout(),
+            startups::facts,
+            io);
+    this.logs = new PodLogs(nodeName, timer);
     startups.start();
   }
 
@@ -176,6 +182,11 @@ public final class DockerBackend implements Backend {
     return observer.observe(handles);
   }
 
+  /** For tests: log follows open now. */
+  int openFollows() {
+    return logs.follows();
+  }
+
   /** For tests: engine requests made by {@link #observe} so far. */
   long observeRequests() {
     return observer.requests();
@@ -194,6 +205,7 @@ public final class DockerBackend implements Backend {
     startups.forget(t.uid());
     puller.forget(t.uid());
     observer.forget(t.uid());
+    logs.release(t.uid());
     submitLocks.remove(t.uid());
   }
 

@@ -25,6 +25,8 @@ import java.util.Set;
  *     reported Failed
  * @param imagePullTimeout the longest one image pull may take
  * @param network the Docker network sandboxes join (their pod IP comes from it)
+ * @param observeTimeout the longest one observation waits for a host or a container; what is late
+ *     is reported by a later one
  */
 public record DockerSettings(
     List<HostSettings> hosts,
@@ -33,7 +35,8 @@ public record DockerSettings(
     List<String> sandboxCommand,
     Duration unreachableTimeout,
     Duration imagePullTimeout,
-    String network) {
+    String network,
+    Duration observeTimeout) {
 
   static final String SECTION = "backends.docker";
   static final String PREFIX = SECTION + ".";
@@ -73,6 +76,10 @@ public record DockerSettings(
     unreachableTimeout = unreachableTimeout == null ? Duration.ofMinutes(5) : unreachableTimeout;
     imagePullTimeout = imagePullTimeout == null ? Duration.ofMinutes(10) : imagePullTimeout;
     network = network == null || network.isBlank() ? "bridge" : network;
+    observeTimeout = observeTimeout == null ? Duration.ofSeconds(10) : observeTimeout;
+    if (observeTimeout.isZero() || observeTimeout.isNegative()) {
+      throw SettingsBinder.invalid("observeTimeout", "must be positive");
+    }
   }
 
   /**

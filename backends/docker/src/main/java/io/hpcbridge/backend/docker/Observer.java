@@ -15,8 +15,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -40,6 +43,11 @@ final class Observer {
   private final Map<String, Map<String, Cached>> caches = new ConcurrentHashMap<>();
   private final Map<String, String> lastPodIps = new ConcurrentHashMap<>();
   private final AtomicLong requests = new AtomicLong();
+  private final Map<String, CompletableFuture<ContainerView>> inflight = new ConcurrentHashMap<>();
+  private final Duration timeout;
+
+  /** Beyond the timeout, the time to hand over what a host's refresh learnt. */
+  private static final long BOUND_SLACK = TimeUnit.MILLISECONDS.toNanos(200);
 
   private record Cached(ListStatus.Seen seen, ContainerView view) {}
 
@@ -47,8 +55,10 @@ final class Observer {
       DockerHosts hosts,
       String nodeName,
       Duration unreachableTimeout,
+      Duration timeout,
       Function<String, PodStatusMapper.PodFacts> facts,
       Executor io) {
+    this.timeout = timeout;
     this.hosts = hosts;
     this.nodeName = nodeName;
     this.unreachableTimeout = unreachableTimeout;
@@ -61,7 +71,14 @@ final class Observer {
     return requests.get();
   }
 
+  /**
+   * One batched observation. Waits at most the observe timeout for any host: a host whose list has
+   * not answered by then, and a pod with a container whose inspect has not, are left out of this
+   * answer (no news) rather than holding up every other pod; their calls finish in the background
+   * and the next observe uses what they learnt.
+   */
   Map<Handle, Observed> observe(Collection<Handle> handles) {
+    long deadline = System.nanoTime() + timeout.toNanos();
     Map<Handle, Observed> out = new LinkedHashMap<>();
     Map<DockerHost, List<Handle>> byHost = new LinkedHashMap<>();
     for (Handle h : handles) {
@@ -71,28 +88,44 @@ final class Observer {
         out.put(h, Observed.unknown("NotFound", e.getMessage()));
       }
     }
-    Map<DockerHost, CompletableFuture<List<ContainerView>>> lists = new LinkedHashMap<>();
+    Map<DockerHost, CompletableFuture<HostView>> lists = new LinkedHashMap<>();
     for (DockerHost host : byHost.keySet()) {
-      lists.put(host, CompletableFuture.supplyAsync(() -> refresh(host), io));
+      lists.put(host, CompletableFuture.supplyAsync(() -> refresh(host, deadline), io));
     }
     Instant now = Instant.now();
     for (var e : byHost.entrySet()) {
       DockerHost host = e.getKey();
-      List<ContainerView> views;
+      HostView seen;
       try {
-        views = lists.get(host).join();
-      } catch (RuntimeException ex) {
+        seen =
+            lists
+                .get(host)
+                .get(Math.max(0, deadline - System.nanoTime()) + BOUND_SLACK, TimeUnit.NANOSECONDS);
+      } catch (TimeoutException ex) {
+        log.info(
+            "docker host {} did not list its containers within {}: its pods are left out of this"
+                + " observation",
+            host.name(),
+            timeout);
+        continue;
+      } catch (ExecutionException ex) {
         for (Handle h : e.getValue()) {
           out.put(h, unreachable(host));
         }
         continue;
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        return out;
       }
       Map<String, List<ContainerView>> byPod =
-          views.stream()
+          seen.views().stream()
               .collect(
                   Collectors.groupingBy(v -> v.labels().getOrDefault(Names.LABEL_POD_UID, "")));
       for (Handle h : e.getValue()) {
         String uid = h.id().substring(h.id().indexOf('/') + 1);
+        if (seen.unsettled().contains(uid)) {
+          continue; // an inspect of one of its containers is still out: no news of it yet
+        }
         try {
           out.put(h, pod(host, uid, byPod.getOrDefault(uid, List.of()), now));
         } catch (RuntimeException ex) {
@@ -146,8 +179,15 @@ final class Observer {
         List.of());
   }
 
-  /** One list call; inspects only containers whose list entry changed since the last inspect. */
-  private List<ContainerView> refresh(DockerHost host) {
+  /** What one host showed: container views, and the pods some of whose views are not in yet. */
+  private record HostView(List<ContainerView> views, Set<String> unsettled) {}
+
+  /**
+   * One list call; inspects (in parallel) only containers whose list entry changed since the last
+   * inspect, waiting for them until {@code deadline}. A container whose inspect is late keeps its
+   * previous view; one never seen before leaves its pod unsettled.
+   */
+  private HostView refresh(DockerHost host, long deadline) {
     List<Container> list;
     try {
       requests.incrementAndGet();
@@ -164,6 +204,7 @@ final class Observer {
     }
     Map<String, Cached> cache = caches.computeIfAbsent(host.name(), k -> new ConcurrentHashMap<>());
     long now = System.nanoTime();
+    Map<Container, CompletableFuture<ContainerView>> pending = new LinkedHashMap<>();
     List<ContainerView> out = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (Container c : list) {
@@ -175,21 +216,72 @@ final class Observer {
         out.add(prev.view());
         continue;
       }
-      requests.incrementAndGet();
-      ContainerView v = Containers.inspect(host, c.getId());
-      if (v == null) {
-        cache.remove(c.getId());
-        continue;
-      }
-      v = withHistory(v, prev == null ? null : prev.view());
-      // an unchanged entry keeps when it was first seen, so the OOM window closes
       ListStatus.Seen seenNow =
           changed ? ListStatus.seen(c.getState(), c.getStatus(), now) : prev.seen();
-      cache.put(c.getId(), new Cached(seenNow, v));
-      out.add(v);
+      pending.put(c, inspect(host, cache, c.getId(), seenNow));
     }
     cache.keySet().retainAll(seen);
-    return out;
+    Set<String> unsettled = new HashSet<>();
+    for (var e : pending.entrySet()) {
+      Container c = e.getKey();
+      ContainerView v;
+      try {
+        v = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException | ExecutionException ex) {
+        Cached prev = cache.get(c.getId());
+        if (prev != null) {
+          out.add(prev.view()); // late: what it was
+        } else {
+          unsettled.add(c.getLabels().getOrDefault(Names.LABEL_POD_UID, ""));
+        }
+        continue;
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", ex);
+      }
+      if (v != null) {
+        out.add(v);
+      }
+    }
+    return new HostView(out, unsettled);
+  }
+
+  /**
+   * Inspects a container in the background, at most once at a time, and caches what it saw with the
+   * list entry it was asked for.
+   */
+  private CompletableFuture<ContainerView> inspect(
+      DockerHost host, Map<String, Cached> cache, String id, ListStatus.Seen seenNow) {
+    CompletableFuture<ContainerView> mine = new CompletableFuture<>();
+    CompletableFuture<ContainerView> running = inflight.putIfAbsent(id, mine);
+    if (running != null) {
+      return running;
+    }
+    requests.incrementAndGet();
+    try {
+      io.execute(
+          () -> {
+            try {
+              ContainerView v = Containers.inspect(host, id);
+              if (v == null) {
+                cache.remove(id);
+              } else {
+                Cached prev = cache.get(id);
+                v = withHistory(v, prev == null ? null : prev.view());
+                cache.put(id, new Cached(seenNow, v));
+              }
+              inflight.remove(id, mine);
+              mine.complete(v);
+            } catch (RuntimeException e) {
+              inflight.remove(id, mine);
+              mine.completeExceptionally(e);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      inflight.remove(id, mine);
+      mine.completeExceptionally(e);
+    }
+    return mine;
   }
 
   /** Carries the previous run over a restart Docker made between two inspects. */

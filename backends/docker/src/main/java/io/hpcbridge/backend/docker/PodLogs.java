@@ -8,13 +8,55 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
-/** A container's log from Docker, filtered by Docker itself where it can (tail, since). */
+/**
+ * A container's log from Docker, filtered by Docker itself where it can (tail, since), in bounded
+ * memory ({@link LogStream}). A follow ends when the container stops (Docker ends it), when the
+ * reader closes it, when its pod is released, and when its host stops answering (checked every few
+ * seconds: a silent network would otherwise keep it open for ever).
+ */
 final class PodLogs {
   private final String nodeName;
+  private final Map<LogStream, Follow> follows = new ConcurrentHashMap<>();
 
-  PodLogs(String nodeName) {
+  private record Follow(DockerHost host, String uid) {}
+
+  PodLogs(String nodeName, ScheduledExecutorService timer) {
     this.nodeName = nodeName;
+    timer.scheduleWithFixedDelay(this::endUnreachable, 5, 5, TimeUnit.SECONDS);
+  }
+
+  private void endUnreachable() {
+    follows.forEach(
+        (s, f) -> {
+          if (!f.host().reachable()) {
+            end(s, "docker host " + f.host().name() + " stopped answering");
+          }
+        });
+  }
+
+  /** Ends every follow of a pod that is gone. */
+  void release(String uid) {
+    follows.forEach(
+        (s, f) -> {
+          if (f.uid().equals(uid)) {
+            end(s, "pod " + uid + " is gone");
+          }
+        });
+  }
+
+  private void end(LogStream s, String why) {
+    if (follows.remove(s) != null) {
+      s.fail(why);
+    }
+  }
+
+  /** How many follows are open (for tests). */
+  int follows() {
+    return follows.size();
   }
 
   InputStream logs(DockerHost host, String uid, String container, LogOptions options)
@@ -67,6 +109,10 @@ final class PodLogs {
       cmd.withSince((int) Math.max(0, since.getEpochSecond()));
     }
     LogStream stream = new LogStream(options.limitBytes());
+    if (options.follow()) {
+      follows.put(stream, new Follow(host, uid));
+      stream.onClose(() -> follows.remove(stream));
+    }
     cmd.exec(stream.callback());
     return stream;
   }

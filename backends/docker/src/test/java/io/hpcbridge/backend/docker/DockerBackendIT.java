@@ -344,6 +344,55 @@ class DockerBackendIT {
     awaitPhase(owner, h, Set.of(Phase.SUCCEEDED), Duration.ofSeconds(30));
   }
 
+  static long streamThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith("docker-java-stream"))
+        .count();
+  }
+
+  @Test
+  void aFollowEndsWhenItsReaderClosesItOrItsPodIsGone() throws Exception {
+    Handle h =
+        backend.submit(
+            Plans.pod(
+                "chatty",
+                List.of(),
+                List.of(
+                    Plans.sh("c", "i=0; while :; do i=$((i+1)); echo line$i; sleep 0.1; done"))));
+    awaitPhase(backend, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+    LogOptions follow = new LogOptions(true, 1, false, null, null, null, false);
+
+    long before = streamThreads();
+    InputStream first = backend.logs(h, "c", follow);
+    assertThat(first.read(new byte[4])).isPositive();
+    assertThat(backend.openFollows()).isEqualTo(1);
+    assertThat(streamThreads()).isGreaterThan(before);
+    first.close(); // the reader leaves: the engine's stream is closed with it
+    assertThat(backend.openFollows()).isZero();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> streamThreads() <= before);
+
+    InputStream second = backend.logs(h, "c", follow);
+    assertThat(second.read(new byte[4])).isPositive();
+    backend.cancel(h, Duration.ZERO);
+    backend.release(h);
+    java.util.concurrent.Future<?> drained =
+        java.util.concurrent.Executors.newSingleThreadExecutor()
+            .submit(
+                () -> {
+                  try (second) {
+                    second.readAllBytes();
+                  } catch (java.io.IOException e) {
+                    // ended by the backend: the pod is gone
+                  }
+                  return null;
+                });
+    drained.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(backend.openFollows()).isZero();
+  }
+
   static VolumePlan token(String version) {
     byte[] content = (version + "-" + "x".repeat(4000)).getBytes(StandardCharsets.UTF_8);
     return new VolumePlan(
@@ -363,8 +412,8 @@ class DockerBackendIT {
                 + " /tmp/t) $(wc -c < /tmp/t)\"; sleep 0.02; done");
     ContainerPlan other =
         Plans.sh("other", "while :; do head -c 2 /etc/tok/token; echo; sleep 0.2; done");
-    reader = withMounts(reader, new ContainerPlan.Mount("tok", "/var/run/tok", null, true));
-    other = withMounts(other, new ContainerPlan.Mount("tok", "/etc/tok", null, true));
+    reader = Plans.withMounts(reader, new ContainerPlan.Mount("tok", "/var/run/tok", null, true));
+    other = Plans.withMounts(other, new ContainerPlan.Mount("tok", "/etc/tok", null, true));
     Handle h =
         backend.submit(
             Plans.pod(
@@ -407,22 +456,6 @@ class DockerBackendIT {
 
   DockerHost host(Handle h) {
     return new DockerHost(settings.hosts().get(DockerEngines.hostOf(h).equals("h1") ? 0 : 1));
-  }
-
-  static ContainerPlan withMounts(ContainerPlan c, ContainerPlan.Mount... mounts) {
-    return new ContainerPlan(
-        c.name(),
-        c.image(),
-        c.imagePullPolicy(),
-        c.command(),
-        c.args(),
-        c.workingDir(),
-        c.env(),
-        c.secretEnv(),
-        c.resources(),
-        List.of(mounts),
-        c.ports(),
-        c.security());
   }
 
   @Test
