@@ -1,0 +1,454 @@
+package io.hpcbridge.backend.docker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.hpcbridge.backend.BackendException;
+import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.Handle;
+import io.hpcbridge.backend.LogOptions;
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.backend.Observed.Phase;
+import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.SecurityPlan;
+import io.hpcbridge.backend.VolumePlan;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A tenant's ways out, tried on the two real engines: each is refused or contained with the
+ * expected reason, and the allowed variant runs.
+ */
+class DockerSecurityIT {
+  @TempDir Path data;
+  String node;
+  DockerSettings settings;
+  DockerBackend backend;
+
+  @BeforeEach
+  void setUp() {
+    node = DockerEngines.uniqueNode();
+    settings = DockerSettings.parse(DockerEngines.settings("spread", Map.of()));
+    backend = new DockerBackend(node, data, settings);
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (backend == null) {
+      return; // engines missing
+    }
+    backend.close();
+    DockerEngines.sweep(settings, node);
+  }
+
+  /** A securityContext, field by field. */
+  static SecurityPlan security(
+      Long runAsUser,
+      Long runAsGroup,
+      Boolean runAsNonRoot,
+      List<Long> supplementalGroups,
+      Long fsGroup,
+      boolean privileged,
+      Boolean allowPrivilegeEscalation,
+      List<String> add,
+      List<String> drop,
+      boolean readOnlyRootFilesystem,
+      String seccompProfile) {
+    return new SecurityPlan(
+        runAsUser,
+        runAsGroup,
+        runAsNonRoot,
+        supplementalGroups,
+        fsGroup,
+        privileged,
+        allowPrivilegeEscalation,
+        add,
+        drop,
+        readOnlyRootFilesystem,
+        seccompProfile);
+  }
+
+  static String read(InputStream in) throws Exception {
+    try (in) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** The {@code key=value} lines a container printed. */
+  Map<String, String> facts(Handle h, String container) throws Exception {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String line : read(backend.logs(h, container, LogOptions.ALL)).split("\n")) {
+      int i = line.indexOf('=');
+      if (i > 0) {
+        out.put(line.substring(0, i), line.substring(i + 1).trim());
+      }
+    }
+    return out;
+  }
+
+  Observed awaitPhase(Handle h, Set<Phase> phases) {
+    Observed[] last = new Observed[1];
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              last[0] = backend.observe(List.of(h)).get(h);
+              assertThat(last[0].phase()).as("%s", last[0]).isIn(phases);
+            });
+    return last[0];
+  }
+
+  static PodPlan hostPathPod(String name, String hostPath) {
+    ContainerPlan c =
+        Plans.withMounts(
+            Plans.sh("c", "cat /host/probe.txt"),
+            new ContainerPlan.Mount("host", "/host", null, true));
+    return Plans.pod(
+        name,
+        List.of(),
+        List.of(c),
+        List.of(new VolumePlan("host", VolumePlan.Type.HOST_PATH, List.of(), hostPath, false)),
+        PodPlan.RestartPolicy.NEVER);
+  }
+
+  @Test
+  void engineSocketsAndTheDirectoriesAboveThemAreNeverBound() throws Exception {
+    String socket2 = DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", "");
+    for (String path :
+        List.of(
+            "/var/run/docker.sock",
+            "/",
+            "/run",
+            "/var/run/",
+            "/var",
+            socket2,
+            Path.of(socket2).getParent().toString(),
+            "/proc/1/root")) {
+      assertThatThrownBy(() -> backend.submit(hostPathPod("escape", path)))
+          .as(path)
+          .isInstanceOf(BackendException.InvalidPod.class)
+          .hasMessageStartingWith("hostPath volume host (")
+          .hasMessageContaining("never binds an engine socket")
+          .extracting(e -> ((BackendException.InvalidPod) e).reason())
+          .isEqualTo("PolicyViolation");
+    }
+    for (DockerSettings.HostSettings hs : settings.hosts()) {
+      try (DockerHost h = new DockerHost(hs)) {
+        assertThat(DockerEngines.containers(h, node)).as("created on %s", hs.name()).isEmpty();
+      }
+    }
+    // an ordinary directory is bound
+    Path dir = Files.createTempDirectory("hpcb-allowed");
+    Files.writeString(dir.resolve("probe.txt"), "from the host");
+    Handle ok = backend.submit(hostPathPod("allowed", dir.toString()));
+    awaitPhase(ok, Set.of(Phase.SUCCEEDED));
+    assertThat(read(backend.logs(ok, "c", LogOptions.ALL))).isEqualTo("from the host");
+  }
+
+  @Test
+  void runAsNonRootKeepsARootImageFromStarting() throws Exception {
+    SecurityPlan nonRoot =
+        security(null, null, true, null, null, false, null, null, null, false, null);
+    PodPlan root =
+        Plans.pod("nonroot", List.of(), List.of(Plans.sh("c", "id -u").withSecurity(nonRoot)));
+    PodPlan zero =
+        Plans.pod(
+            "uid0",
+            List.of(),
+            List.of(Plans.sh("c", "id -u").withSecurity(nonRoot.withUser(0L, null))));
+    Handle h = backend.submit(root);
+    Handle z = backend.submit(zero);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              Map<Handle, Observed> seen = backend.observe(List.of(h, z));
+              Observed.ContainerStatus c = seen.get(h).container("c").orElseThrow();
+              assertThat(seen.get(h).phase()).isEqualTo(Phase.PENDING);
+              assertThat(c.state()).isEqualTo(Observed.State.WAITING);
+              assertThat(c.reason()).isEqualTo("CreateContainerConfigError");
+              assertThat(c.message())
+                  .isEqualTo(
+                      "container has runAsNonRoot and image will run as root (pod:"
+                          + " \"nonroot_default("
+                          + root.pod().uid()
+                          + ")\", container: c)");
+              assertThat(seen.get(z).container("c").orElseThrow().message())
+                  .startsWith("container's runAsUser breaks non-root policy");
+            });
+    // the container was never made: only the sandboxes exist
+    for (DockerSettings.HostSettings hs : settings.hosts()) {
+      try (DockerHost host = new DockerHost(hs)) {
+        assertThat(DockerEngines.containers(host, node))
+            .allMatch(c -> Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE)));
+      }
+    }
+    // with a non-root user it runs
+    Handle ok =
+        backend.submit(
+            Plans.pod(
+                "nonroot-ok",
+                List.of(),
+                List.of(Plans.sh("c", "id -u").withSecurity(nonRoot.withUser(65534L, null)))));
+    awaitPhase(ok, Set.of(Phase.SUCCEEDED));
+    assertThat(read(backend.logs(ok, "c", LogOptions.ALL))).isEqualTo("65534\n");
+  }
+
+  @Test
+  void userGroupsAndVolumeOwnershipFollowTheSecurityContext() throws Exception {
+    SecurityPlan s =
+        security(65534L, 65533L, true, List.of(1234L), 2000L, false, null, null, null, false, null);
+    ContainerPlan c =
+        Plans.withMounts(
+            Plans.sh(
+                    "c",
+                    "echo id=$(id -u):$(id -g); echo groups=$(id -G); echo hi > /scratch/f && echo"
+                        + " scratch=written; echo scratchmode=$(stat -c %a:%g /scratch); echo"
+                        + " token=$(cat /sec/token); echo tokenmode=$(stat -L -c %a:%g"
+                        + " /sec/token)")
+                .withSecurity(s),
+            new ContainerPlan.Mount("scratch", "/scratch", null, false),
+            new ContainerPlan.Mount("sec", "/sec", null, true));
+    List<VolumePlan> vols =
+        List.of(
+            new VolumePlan("scratch", VolumePlan.Type.EMPTY_DIR, List.of(), null, false),
+            new VolumePlan(
+                "sec",
+                VolumePlan.Type.SECRET,
+                List.of(
+                    new VolumePlan.FilePlan(
+                        "token", "s3cret".getBytes(StandardCharsets.UTF_8), 0600)),
+                null,
+                true));
+    Handle h =
+        backend.submit(Plans.pod("user", List.of(), List.of(c), vols, PodPlan.RestartPolicy.NEVER));
+    awaitPhase(h, Set.of(Phase.SUCCEEDED));
+    Map<String, String> f = facts(h, "c");
+    assertThat(f.get("id")).isEqualTo("65534:65533");
+    assertThat(f.get("groups").split(" ")).contains("65533", "1234", "2000");
+    assertThat(f.get("scratch")).isEqualTo("written");
+    assertThat(f.get("scratchmode")).isEqualTo("2777:2000");
+    assertThat(f.get("token")).isEqualTo("s3cret");
+    assertThat(f.get("tokenmode")).isEqualTo("640:2000");
+  }
+
+  static final String PROBE =
+      "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -d ' \\t' | sed 's/:/=/';"
+          + " mkdir -p /tmp/m 2>/dev/null; if mount -t tmpfs none /tmp/m 2>/dev/null; then echo"
+          + " mount=yes; else echo mount=no; fi; if touch /probe 2>/dev/null; then echo rootfs=rw;"
+          + " else echo rootfs=ro; fi; true";
+
+  @Test
+  void capabilitiesPrivilegesSeccompAndRootFileSystem() throws Exception {
+    ContainerPlan plain = Plans.sh("plain", PROBE);
+    ContainerPlan locked =
+        Plans.withMounts(
+            Plans.sh("locked", PROBE + "; echo cfg=$(cat /cfg/key)")
+                .withSecurity(
+                    security(
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        false,
+                        false,
+                        null,
+                        List.of("ALL"),
+                        true,
+                        "RuntimeDefault")),
+            new ContainerPlan.Mount("cfg", "/cfg", null, true));
+    ContainerPlan opened =
+        Plans.sh("opened", PROBE)
+            .withSecurity(
+                security(
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    false,
+                    true,
+                    List.of("NET_ADMIN"),
+                    null,
+                    false,
+                    "Unconfined"));
+    List<VolumePlan> vols =
+        List.of(
+            new VolumePlan(
+                "cfg",
+                VolumePlan.Type.CONFIG_MAP,
+                List.of(
+                    new VolumePlan.FilePlan("key", "value".getBytes(StandardCharsets.UTF_8), 0644)),
+                null,
+                false));
+    Handle h =
+        backend.submit(
+            Plans.pod(
+                "caps",
+                List.of(),
+                List.of(plain, locked, opened),
+                vols,
+                PodPlan.RestartPolicy.NEVER));
+    awaitPhase(h, Set.of(Phase.SUCCEEDED));
+
+    // no securityContext: Docker's default capabilities, no way to gain more, Docker's seccomp
+    Map<String, String> p = facts(h, "plain");
+    assertThat(p.get("NoNewPrivs")).isEqualTo("1");
+    assertThat(p.get("Seccomp")).isEqualTo("2");
+    assertThat(p.get("mount")).isEqualTo("no");
+    assertThat(p.get("rootfs")).isEqualTo("rw");
+    long defaults = Long.parseLong(p.get("CapEff"), 16);
+    assertThat(defaults & (1L << 21)).as("CAP_SYS_ADMIN").isZero();
+
+    Map<String, String> l = facts(h, "locked");
+    assertThat(l.get("CapEff")).isEqualTo("0000000000000000");
+    assertThat(l.get("rootfs")).isEqualTo("ro");
+    assertThat(l.get("mount")).isEqualTo("no");
+    assertThat(l.get("cfg")).isEqualTo("value"); // volumes still arrive under a read-only root
+
+    Map<String, String> o = facts(h, "opened");
+    assertThat(o.get("NoNewPrivs")).isEqualTo("0");
+    assertThat(o.get("Seccomp")).isEqualTo("0");
+    assertThat(Long.parseLong(o.get("CapEff"), 16) & (1L << 12)).as("CAP_NET_ADMIN").isNotZero();
+
+    // privileged (only when the bridge's policy allowed it) reaches Docker as asked; whether it can
+    // run depends on the host (a Docker host that is itself a container may refuse it)
+    PodPlan priv =
+        Plans.pod(
+            "privileged",
+            List.of(),
+            List.of(
+                Plans.sh("c", PROBE)
+                    .withSecurity(
+                        security(
+                            null, null, null, null, null, true, null, null, null, false, null))));
+    Handle ph = backend.submit(priv);
+    try (DockerHost host =
+        new DockerHost(settings.hosts().get(DockerEngines.hostOf(ph).equals("h1") ? 0 : 1))) {
+      var c =
+          DockerEngines.containers(host, node).stream()
+              .filter(x -> priv.pod().uid().equals(x.getLabels().get(Names.LABEL_POD_UID)))
+              .filter(x -> "c".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
+              .findFirst()
+              .orElseThrow();
+      var hc = host.client.inspectContainerCmd(c.getId()).exec().getHostConfig();
+      assertThat(hc.getPrivileged()).isTrue();
+      assertThat(hc.getSecurityOpts()).doesNotContain("no-new-privileges");
+    }
+  }
+
+  @Test
+  void hostNamespacesAndAllowedHosts() throws Exception {
+    String probe = "grep -c docker0 /proc/net/dev; true";
+    PodPlan onHost =
+        Plans.pod("hostnet", List.of(), List.of(Plans.sh("c", probe)))
+            .withPlacement(new PodPlan.HostAccess(true, true, true), List.of("h2"));
+    PodPlan own = Plans.pod("ownnet", List.of(), List.of(Plans.sh("c", probe)));
+    Handle h = backend.submit(onHost);
+    Handle o = backend.submit(own);
+    assertThat(DockerEngines.hostOf(h)).isEqualTo("h2"); // spread alone would have picked h1
+    awaitPhase(h, Set.of(Phase.SUCCEEDED));
+    awaitPhase(o, Set.of(Phase.SUCCEEDED));
+    assertThat(read(backend.logs(h, "c", LogOptions.ALL))).isEqualTo("1\n");
+    assertThat(read(backend.logs(o, "c", LogOptions.ALL))).isEqualTo("0\n");
+    try (DockerHost host = new DockerHost(settings.hosts().get(1))) {
+      var c =
+          DockerEngines.containers(host, node).stream()
+              .filter(x -> onHost.pod().uid().equals(x.getLabels().get(Names.LABEL_POD_UID)))
+              .filter(x -> "c".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
+              .findFirst()
+              .orElseThrow();
+      var hc = host.client.inspectContainerCmd(c.getId()).exec().getHostConfig();
+      assertThat(hc.getNetworkMode()).isEqualTo("host");
+      assertThat(hc.getPidMode()).isEqualTo("host");
+      assertThat(hc.getIpcMode()).isEqualTo("host");
+    }
+    // no allowed host configured: the pod waits, nothing is placed
+    PodPlan nowhere =
+        Plans.pod("nowhere", List.of(), List.of(Plans.sh("c", "true")))
+            .withPlacement(PodPlan.HostAccess.NONE, List.of("nope"));
+    assertThatThrownBy(() -> backend.submit(nowhere))
+        .isInstanceOf(BackendException.Transient.class)
+        .hasMessageContaining("(nope)");
+    assertThat(backend.find(nowhere.pod())).isEmpty();
+  }
+
+  @Test
+  void anEngineSlowForOneContainerDoesNotHoldUpTheOtherPods() throws Exception {
+    Path engine2 =
+        Path.of(DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", ""));
+    try (SlowEngine proxy = new SlowEngine(engine2)) {
+      Map<String, Object> host = new HashMap<>();
+      host.put("name", "slow");
+      host.put("uri", "unix://" + proxy.socket);
+      host.put("responseTimeout", "60s");
+      DockerSettings s =
+          DockerSettings.parse(Map.of("hosts", List.of(host), "observeTimeout", "2s"));
+      try (DockerBackend b = new DockerBackend(node, data.resolve("slow"), s)) {
+        PodPlan a = Plans.pod("slow-a", List.of(), List.of(Plans.sh("c", "sleep 4")));
+        PodPlan other = Plans.pod("slow-b", List.of(), List.of(Plans.sh("c", "sleep 4")));
+        Handle ha = b.submit(a);
+        Handle hb = b.submit(other);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(300))
+            .until(
+                () ->
+                    b.observe(List.of(ha, hb)).values().stream()
+                        .allMatch(x -> x.phase() == Phase.RUNNING));
+        String slowId;
+        try (DockerHost h2 = new DockerHost(settings.hosts().get(1))) {
+          slowId =
+              DockerEngines.containers(h2, node).stream()
+                  .filter(x -> a.pod().uid().equals(x.getLabels().get(Names.LABEL_POD_UID)))
+                  .filter(x -> "c".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
+                  .findFirst()
+                  .orElseThrow()
+                  .getId();
+        }
+        // from now on the engine takes 25 s to inspect a's container
+        proxy.slow("/containers/" + slowId + "/json", Duration.ofSeconds(25));
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .pollInterval(Duration.ofMillis(300))
+            .untilAsserted(
+                () -> {
+                  long t0 = System.nanoTime();
+                  Map<Handle, Observed> seen = b.observe(List.of(ha, hb));
+                  assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                      .isLessThan(Duration.ofSeconds(4));
+                  assertThat(seen.get(hb).phase()).isEqualTo(Phase.SUCCEEDED);
+                  // a: what was known before, or no news; never a wrong answer
+                  if (seen.containsKey(ha)) {
+                    assertThat(seen.get(ha).phase()).isIn(Phase.RUNNING, Phase.SUCCEEDED);
+                  }
+                });
+        proxy.slow(null, Duration.ZERO);
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(500))
+            .until(
+                () -> {
+                  Observed x = b.observe(List.of(ha)).get(ha);
+                  return x != null && x.phase() == Phase.SUCCEEDED;
+                });
+      }
+    }
+  }
+}
