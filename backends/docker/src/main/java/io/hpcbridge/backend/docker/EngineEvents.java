@@ -13,10 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One host's container events ({@code die}, {@code start}) for this node's containers, so a pod's
- * start-up moves on when an init container exits, instead of polling. Reconnects with back-off,
- * asking for the events it missed; after each (re)connection every pod on the host is woken, in
- * case an event fell between two streams.
+ * One host's {@code die} events of this node's containers, so a pod's start-up moves on when an
+ * init container exits, instead of polling. Reconnects with back-off, asking for the events it
+ * missed; after each (re)connection every pod on the host is woken, in case an event fell between
+ * two streams.
  */
 final class EngineEvents implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EngineEvents.class);
@@ -52,7 +52,7 @@ final class EngineEvents implements AutoCloseable {
         host.streams
             .eventsCmd()
             .withEventTypeFilter(EventType.CONTAINER)
-            .withEventFilter("die", "start")
+            .withEventFilter("die")
             .withLabelFilter(Map.of(Names.LABEL_NODE, nodeName));
     if (lastEventSeconds > 0) {
       cmd.withSince(Long.toString(lastEventSeconds));

@@ -2,7 +2,6 @@ package io.hpcbridge.backend.docker;
 
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.model.Container;
-import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPhaseRules;
 import io.hpcbridge.backend.PodPlan;
 import java.time.Duration;
@@ -23,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * something may have moved it on (submit, a container event, a timer):
  *
  * <pre>
- * PREPARING     emptyDir volumes, sandbox image, sandbox created and started
- * CREATING      each container created in order, its image pulled as its policy says
+ * PREPARING     volumes, sandbox image, sandbox created, volume files written, sandbox started
+ * CREATING      each container created in order, its image pulled as its policy says ({@link
+ *               PodCreator})
  * INITIALIZING  init containers started one after the other, each once the previous exited 0
  * STARTING      the containers started together
  * RUNNING       Docker's restart policies run the pod; once it ended, its sandbox is stopped
@@ -69,10 +69,9 @@ final class PodStartup {
   volatile boolean deadlineExceeded;
   volatile boolean released;
   volatile Duration grace = Duration.ZERO;
-  private final Map<String, PodStatusMapper.Waiting> waiting = new ConcurrentHashMap<>();
+  private final PodCreator creator;
   private final Map<String, String> startErrors = new ConcurrentHashMap<>();
   private final Map<String, Long> nextStartNanos = new ConcurrentHashMap<>();
-  private final Map<String, Long> nextCreateNanos = new ConcurrentHashMap<>();
 
   // driven by PodStartups: one step at a time, a wake during a step runs another
   final AtomicBoolean running = new AtomicBoolean();
@@ -85,6 +84,7 @@ final class PodStartup {
     this.uid = uid;
     this.host = host;
     this.env = env;
+    this.creator = new PodCreator(this, env);
     this.cancelled = env.store().cancelled(uid);
     this.deadlineExceeded = env.store().deadlineExceeded(uid);
     if (cancelled) {
@@ -96,13 +96,18 @@ final class PodStartup {
     return stage;
   }
 
+  void stage(Stage s) {
+    stage = s;
+  }
+
   /** What observe needs to know beyond Docker's state. */
   PodStatusMapper.PodFacts facts() {
-    return new PodStatusMapper.PodFacts(cancelled, deadlineExceeded, waiting, startErrors);
+    return new PodStatusMapper.PodFacts(
+        cancelled, deadlineExceeded, creator.waiting(), startErrors);
   }
 
   /** One container of the pod as the list showed it. */
-  private record Entry(String id, String name, String state, Integer exitCode) {
+  record Entry(String id, String name, String state, Integer exitCode) {
     boolean active() {
       return "running".equals(state)
           || "restarting".equals(state)
@@ -147,7 +152,7 @@ final class PodStartup {
         stage = Stage.DONE; // released, or nothing to build it from
         return -1;
       }
-      sandbox = new Entry(createSandbox(plan.get()), Names.SANDBOX, "created", null);
+      sandbox = new Entry(creator.createSandbox(plan.get()), Names.SANDBOX, "created", null);
     }
     if ("created".equals(sandbox.state())) {
       synchronized (this) {
@@ -178,7 +183,9 @@ final class PodStartup {
       return -1;
     }
     long retry =
-        plan.isPresent() ? create(plan.get(), sandbox.id(), byName, mayPull) : lost(labels, byName);
+        plan.isPresent()
+            ? creator.createMissing(plan.get(), sandbox.id(), byName, mayPull)
+            : creator.lost(labels, byName);
     if (retry == 0) {
       return 0; // a pull is due: run again where pulls may wait
     }
@@ -251,7 +258,7 @@ final class PodStartup {
     return new Entry(e.id(), e.name(), v.status(), v.exited() ? v.exitCode() : null);
   }
 
-  private static long min(long a, long b) {
+  static long min(long a, long b) {
     if (a < 0) {
       return b;
     }
@@ -281,123 +288,9 @@ final class PodStartup {
     return 0;
   }
 
-  /** Creates the pod's volumes and its sandbox (not started yet); its id. */
-  private String createSandbox(PodPlan plan) {
-    PodVolumes.create(host, plan, env.nodeName());
-    String image = env.settings().sandboxImage();
-    try {
-      env.puller().ensure(host, image, "IfNotPresent");
-    } catch (ImagePuller.PullFailure e) {
-      throw new SandboxImageMissing(
-          "sandbox image " + image + " on docker host " + host.name() + ": " + e.getMessage());
-    }
-    synchronized (this) {
-      if (cancelled) {
-        throw new IllegalStateException("pod " + uid + " was cancelled while starting");
-      }
-      return Containers.create(host, ContainerSpecs.sandbox(plan, env.nodeName(), env.settings()));
-    }
-  }
-
-  /** The sandbox image cannot be made present: submit reports it, a later step tries again. */
-  static final class SandboxImageMissing extends RuntimeException {
-    SandboxImageMissing(String message) {
-      super(message);
-    }
-  }
-
   /**
-   * Creates the missing containers in order, each once its image is present. Returns the
-   * milliseconds until a failed pull or create may be tried again (-1: none), or 0 when a pull is
-   * due and {@code mayPull} is false.
-   */
-  private long create(PodPlan plan, String sandboxId, Map<String, Entry> byName, boolean mayPull) {
-    long retry = -1;
-    List<ContainerPlan> all = plan.allContainers().toList();
-    for (int i = 0; i < all.size(); i++) {
-      ContainerPlan c = all.get(i);
-      if (byName.containsKey(c.name())) {
-        continue;
-      }
-      stage = Stage.CREATING;
-      long now = System.nanoTime();
-      Long due = nextCreateNanos.get(c.name());
-      if (due != null && now - due < 0) {
-        retry = min(retry, TimeUnit.NANOSECONDS.toMillis(due - now) + 1);
-        continue;
-      }
-      ImagePuller.Outcome pulled = env.puller().pull(host, uid, c, mayPull);
-      if (pulled.deferred()) {
-        return 0;
-      }
-      if (!pulled.present()) {
-        waiting.put(c.name(), pulled.waiting());
-        retry = min(retry, pulled.retryMillis());
-        continue;
-      }
-      String imageUser =
-          pulled.image().getConfig() == null ? null : pulled.image().getConfig().getUser();
-      String refusal = SecuritySpecs.nonRootViolation(plan.pod(), c, imageUser);
-      if (refusal != null) {
-        // like the kubelet: the container is not made, the pod waits
-        waiting.put(c.name(), new PodStatusMapper.Waiting("CreateContainerConfigError", refusal));
-        continue;
-      }
-      int initIndex = i < plan.initContainers().size() ? i : -1;
-      String id;
-      try {
-        Map<String, String> volumePaths = new HashMap<>();
-        for (String v : PodVolumes.subPathVolumes(plan, c)) {
-          volumePaths.put(
-              v, host.client.inspectVolumeCmd(Names.volume(plan.pod(), v)).exec().getMountpoint());
-        }
-        synchronized (this) {
-          if (cancelled) {
-            return -1;
-          }
-          id =
-              Containers.create(
-                  host,
-                  ContainerSpecs.container(
-                      plan, env.nodeName(), c, initIndex, sandboxId, imageUser, volumePaths));
-        }
-      } catch (DockerException e) {
-        if (DockerHost.isConnectionFailure(e)) {
-          throw e;
-        }
-        waiting.put(
-            c.name(), new PodStatusMapper.Waiting("CreateContainerError", DockerHost.describe(e)));
-        nextCreateNanos.put(c.name(), now + TimeUnit.SECONDS.toNanos(10));
-        retry = min(retry, 10_000);
-        continue;
-      }
-      waiting.remove(c.name());
-      nextCreateNanos.remove(c.name());
-      byName.put(c.name(), new Entry(id, c.name(), "created", null));
-    }
-    return retry;
-  }
-
-  /** Found by label with the data directory lost: run what exists, say what cannot be made. */
-  private long lost(PodLabels labels, Map<String, Entry> byName) {
-    List<String> names = new ArrayList<>(labels.inits());
-    names.addAll(labels.names());
-    for (String n : names) {
-      if (!byName.containsKey(n)) {
-        waiting.putIfAbsent(
-            n,
-            new PodStatusMapper.Waiting(
-                "CreateContainerConfigError",
-                "the backend's record of this pod is gone (data directory lost); submit the"
-                    + " pod again"));
-      }
-    }
-    return -1;
-  }
-
-  /**
-   * Copies the container's volume files into it and starts it, unless it waits for a retry after a
-   * failed start. Returns 0 when started, else the milliseconds until the next attempt.
+   * Starts the container, unless it waits for a retry after a failed start. Returns 0 when started,
+   * else the milliseconds until the next attempt.
    */
   private long tryStart(Entry e) {
     Long next = nextStartNanos.get(e.name());

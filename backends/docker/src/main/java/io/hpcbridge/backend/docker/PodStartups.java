@@ -120,7 +120,7 @@ final class PodStartups implements AutoCloseable {
       s.again = false;
       next = s.step(false);
       log.debug("pod {}: {} after submit, next step in {} ms", s.uid, s.stage(), next);
-    } catch (PodStartup.SandboxImageMissing e) {
+    } catch (PodCreator.SandboxImageMissing e) {
       release(s, 10_000);
       throw new BackendException.Transient(e.getMessage());
     } catch (RuntimeException e) {

@@ -13,46 +13,20 @@ import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.SecurityPlan;
 import io.hpcbridge.backend.VolumePlan;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A tenant's ways out, tried on the two real engines: each is refused or contained with the
  * expected reason, and the allowed variant runs.
  */
-class DockerSecurityIT {
-  @TempDir Path data;
-  String node;
-  DockerSettings settings;
-  DockerBackend backend;
-
-  @BeforeEach
-  void setUp() {
-    node = DockerEngines.uniqueNode();
-    settings = DockerSettings.parse(DockerEngines.settings("spread", Map.of()));
-    backend = new DockerBackend(node, data, settings);
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (backend == null) {
-      return; // engines missing
-    }
-    backend.close();
-    DockerEngines.sweep(settings, node);
-  }
+class DockerSecurityIT extends EngineTest {
 
   /** A securityContext, field by field. */
   static SecurityPlan security(
@@ -81,12 +55,6 @@ class DockerSecurityIT {
         seccompProfile);
   }
 
-  static String read(InputStream in) throws Exception {
-    try (in) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-  }
-
   /** The {@code key=value} lines a container printed. */
   Map<String, String> facts(Handle h, String container) throws Exception {
     Map<String, String> out = new LinkedHashMap<>();
@@ -97,19 +65,6 @@ class DockerSecurityIT {
       }
     }
     return out;
-  }
-
-  Observed awaitPhase(Handle h, Set<Phase> phases) {
-    Observed[] last = new Observed[1];
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(300))
-        .untilAsserted(
-            () -> {
-              last[0] = backend.observe(List.of(h)).get(h);
-              assertThat(last[0].phase()).as("%s", last[0]).isIn(phases);
-            });
-    return last[0];
   }
 
   static PodPlan hostPathPod(String name, String hostPath) {
@@ -155,7 +110,7 @@ class DockerSecurityIT {
     Path dir = Files.createTempDirectory("hpcb-allowed");
     Files.writeString(dir.resolve("probe.txt"), "from the host");
     Handle ok = backend.submit(hostPathPod("allowed", dir.toString()));
-    awaitPhase(ok, Set.of(Phase.SUCCEEDED));
+    awaitPhase(ok, Phase.SUCCEEDED);
     assertThat(read(backend.logs(ok, "c", LogOptions.ALL))).isEqualTo("from the host");
   }
 
@@ -205,7 +160,7 @@ class DockerSecurityIT {
                 "nonroot-ok",
                 List.of(),
                 List.of(Plans.sh("c", "id -u").withSecurity(nonRoot.withUser(65534L, null)))));
-    awaitPhase(ok, Set.of(Phase.SUCCEEDED));
+    awaitPhase(ok, Phase.SUCCEEDED);
     assertThat(read(backend.logs(ok, "c", LogOptions.ALL))).isEqualTo("65534\n");
   }
 
@@ -237,7 +192,7 @@ class DockerSecurityIT {
                 true));
     Handle h =
         backend.submit(Plans.pod("user", List.of(), List.of(c), vols, PodPlan.RestartPolicy.NEVER));
-    awaitPhase(h, Set.of(Phase.SUCCEEDED));
+    awaitPhase(h, Phase.SUCCEEDED);
     Map<String, String> f = facts(h, "c");
     assertThat(f.get("id")).isEqualTo("65534:65533");
     assertThat(f.get("groups").split(" ")).contains("65533", "1234", "2000");
@@ -305,7 +260,7 @@ class DockerSecurityIT {
                 List.of(plain, locked, opened),
                 vols,
                 PodPlan.RestartPolicy.NEVER));
-    awaitPhase(h, Set.of(Phase.SUCCEEDED));
+    awaitPhase(h, Phase.SUCCEEDED);
 
     // no securityContext: Docker's default capabilities, no way to gain more, Docker's seccomp
     Map<String, String> p = facts(h, "plain");
@@ -363,8 +318,8 @@ class DockerSecurityIT {
     Handle h = backend.submit(onHost);
     Handle o = backend.submit(own);
     assertThat(DockerEngines.hostOf(h)).isEqualTo("h2"); // spread alone would have picked h1
-    awaitPhase(h, Set.of(Phase.SUCCEEDED));
-    awaitPhase(o, Set.of(Phase.SUCCEEDED));
+    awaitPhase(h, Phase.SUCCEEDED);
+    awaitPhase(o, Phase.SUCCEEDED);
     assertThat(read(backend.logs(h, "c", LogOptions.ALL))).isEqualTo("1\n");
     assertThat(read(backend.logs(o, "c", LogOptions.ALL))).isEqualTo("0\n");
     try (DockerHost host = new DockerHost(settings.hosts().get(1))) {
@@ -387,68 +342,5 @@ class DockerSecurityIT {
         .isInstanceOf(BackendException.Transient.class)
         .hasMessageContaining("(nope)");
     assertThat(backend.find(nowhere.pod())).isEmpty();
-  }
-
-  @Test
-  void anEngineSlowForOneContainerDoesNotHoldUpTheOtherPods() throws Exception {
-    Path engine2 =
-        Path.of(DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", ""));
-    try (SlowEngine proxy = new SlowEngine(engine2)) {
-      Map<String, Object> host = new HashMap<>();
-      host.put("name", "slow");
-      host.put("uri", "unix://" + proxy.socket);
-      host.put("responseTimeout", "60s");
-      DockerSettings s =
-          DockerSettings.parse(Map.of("hosts", List.of(host), "observeTimeout", "2s"));
-      try (DockerBackend b = new DockerBackend(node, data.resolve("slow"), s)) {
-        PodPlan a = Plans.pod("slow-a", List.of(), List.of(Plans.sh("c", "sleep 4")));
-        PodPlan other = Plans.pod("slow-b", List.of(), List.of(Plans.sh("c", "sleep 4")));
-        Handle ha = b.submit(a);
-        Handle hb = b.submit(other);
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(300))
-            .until(
-                () ->
-                    b.observe(List.of(ha, hb)).values().stream()
-                        .allMatch(x -> x.phase() == Phase.RUNNING));
-        String slowId;
-        try (DockerHost h2 = new DockerHost(settings.hosts().get(1))) {
-          slowId =
-              DockerEngines.containers(h2, node).stream()
-                  .filter(x -> a.pod().uid().equals(x.getLabels().get(Names.LABEL_POD_UID)))
-                  .filter(x -> "c".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
-                  .findFirst()
-                  .orElseThrow()
-                  .getId();
-        }
-        // from now on the engine takes 25 s to inspect a's container
-        proxy.slow("/containers/" + slowId + "/json", Duration.ofSeconds(25));
-        await()
-            .atMost(Duration.ofSeconds(20))
-            .pollInterval(Duration.ofMillis(300))
-            .untilAsserted(
-                () -> {
-                  long t0 = System.nanoTime();
-                  Map<Handle, Observed> seen = b.observe(List.of(ha, hb));
-                  assertThat(Duration.ofNanos(System.nanoTime() - t0))
-                      .isLessThan(Duration.ofSeconds(4));
-                  assertThat(seen.get(hb).phase()).isEqualTo(Phase.SUCCEEDED);
-                  // a: what was known before, or no news; never a wrong answer
-                  if (seen.containsKey(ha)) {
-                    assertThat(seen.get(ha).phase()).isIn(Phase.RUNNING, Phase.SUCCEEDED);
-                  }
-                });
-        proxy.slow(null, Duration.ZERO);
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(500))
-            .until(
-                () -> {
-                  Observed x = b.observe(List.of(ha)).get(ha);
-                  return x != null && x.phase() == Phase.SUCCEEDED;
-                });
-      }
-    }
   }
 }
