@@ -343,6 +343,4 @@ class DockerBackendIT extends EngineTest {
     backend.cancel(h, Duration.ofSeconds(1));
     awaitPhase(backend, h, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(30));
   }
-
-}
 }

@@ -294,18 +294,9 @@ class DockerSecurityIT extends EngineTest {
                         security(
                             null, null, null, null, null, true, null, null, null, false, null))));
     Handle ph = backend.submit(priv);
-    try (DockerHost host =
-        new DockerHost(settings.hosts().get(DockerEngines.hostOf(ph).equals("h1") ? 0 : 1))) {
-      var c =
-          DockerEngines.containers(host, node).stream()
-              .filter(x -> priv.pod().uid().equals(x.getLabels().get(Names.LABEL_POD_UID)))
-              .filter(x -> "c".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
-              .findFirst()
-              .orElseThrow();
-      var hc = host.client.inspectContainerCmd(c.getId()).exec().getHostConfig();
-      assertThat(hc.getPrivileged()).isTrue();
-      assertThat(hc.getSecurityOpts()).doesNotContain("no-new-privileges");
-    }
+    var hc = inspect(ph, priv.pod(), "c").getHostConfig();
+    assertThat(hc.getPrivileged()).isTrue();
+    assertThat(hc.getSecurityOpts()).doesNotContain("no-new-privileges");
   }
 
   @Test
@@ -322,18 +313,10 @@ class DockerSecurityIT extends EngineTest {
     awaitPhase(o, Phase.SUCCEEDED);
     assertThat(read(backend.logs(h, "c", LogOptions.ALL))).isEqualTo("1\n");
     assertThat(read(backend.logs(o, "c", LogOptions.ALL))).isEqualTo("0\n");
-    try (DockerHost host = new DockerHost(settings.hosts().get(1))) {
-      var c =
-          DockerEngines.containers(host, node).stream()
-              .filter(x -> onHost.pod().uid().equals(x.getLabels().get(Names.LABEL_POD_UID)))
-              .filter(x -> "c".equals(x.getLabels().get(Names.LABEL_CONTAINER_NAME)))
-              .findFirst()
-              .orElseThrow();
-      var hc = host.client.inspectContainerCmd(c.getId()).exec().getHostConfig();
-      assertThat(hc.getNetworkMode()).isEqualTo("host");
-      assertThat(hc.getPidMode()).isEqualTo("host");
-      assertThat(hc.getIpcMode()).isEqualTo("host");
-    }
+    var hc = inspect(h, onHost.pod(), "c").getHostConfig();
+    assertThat(hc.getNetworkMode()).isEqualTo("host");
+    assertThat(hc.getPidMode()).isEqualTo("host");
+    assertThat(hc.getIpcMode()).isEqualTo("host");
     // no allowed host configured: the pod waits, nothing is placed
     PodPlan nowhere =
         Plans.pod("nowhere", List.of(), List.of(Plans.sh("c", "true")))
