@@ -93,6 +93,7 @@ public final class ContainerSpecs {
     for (VolumePlan v : plan.volumes()) {
       validateFiles(v);
     }
+    SecuritySpecs.validatePod(plan.allContainers().toList());
     for (ContainerPlan c : plan.allContainers().toList()) {
       SecuritySpecs.validate(c);
       if (c.image().isBlank()) {

@@ -39,6 +39,30 @@ final class SecuritySpecs {
 
   static final String UNSUPPORTED = "UnsupportedSecurityContext";
 
+  /**
+   * fsGroup is the pod's: its volumes have one group. Containers that disagree cannot be honoured.
+   */
+  static void validatePod(java.util.Collection<ContainerPlan> containers)
+      throws BackendException.InvalidPod {
+    Long first = null;
+    for (ContainerPlan c : containers) {
+      Long g = c.security().fsGroup();
+      if (g == null) {
+        continue;
+      }
+      if (first != null && !first.equals(g)) {
+        throw unsupported(
+            c,
+            "fsGroup",
+            g
+                + " differs from another container's "
+                + first
+                + " (the pod's volumes have one group)");
+      }
+      first = g;
+    }
+  }
+
   /** Refuses, naming the field and the container, what this backend cannot enforce. */
   static void validate(ContainerPlan c) throws BackendException.InvalidPod {
     SecurityPlan s = c.security();

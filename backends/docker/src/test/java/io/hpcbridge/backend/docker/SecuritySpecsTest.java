@@ -147,6 +147,21 @@ class SecuritySpecsTest {
         "container app: securityContext.supplementalGroups:");
   }
 
+  @Test
+  void fsGroupIsThePods() {
+    SecurityPlan a = plan(null, null, null, null, 100L, false, null, null, null, false, null);
+    SecurityPlan b = plan(null, null, null, null, 200L, false, null, null, null, false, null);
+    PodPlan p =
+        Plans.pod(
+            "p",
+            List.of(),
+            List.of(
+                Plans.sh("one", "true").withSecurity(a), Plans.sh("two", "true").withSecurity(b)));
+    assertThatThrownBy(() -> ContainerSpecs.validate(p))
+        .isInstanceOf(BackendException.InvalidPod.class)
+        .hasMessageStartingWith("container two: securityContext.fsGroup: 200 differs");
+  }
+
   static void assertRefused(SecurityPlan s, String message) {
     PodPlan p = Plans.pod("p", List.of(), List.of(with(s)));
     assertThatThrownBy(() -> ContainerSpecs.validate(p))
