@@ -158,6 +158,7 @@ public final class DockerBackend implements Backend {
         }
         PodStartup s = startups.track(uid, host);
         if (!s.cancelled) {
+          s.submitted = true;
           startups.stepNow(s);
         }
       } catch (RuntimeException e) {

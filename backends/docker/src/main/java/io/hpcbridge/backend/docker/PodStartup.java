@@ -68,6 +68,10 @@ final class PodStartup {
   volatile boolean cancelled;
   volatile boolean deadlineExceeded;
   volatile boolean released;
+
+  /** Set by submit: only then may a missing sandbox be created. */
+  volatile boolean submitted;
+
   volatile Duration grace = Duration.ZERO;
   private final PodCreator creator;
   private final Map<String, String> startErrors = new ConcurrentHashMap<>();
@@ -148,8 +152,10 @@ final class PodStartup {
       }
     }
     if (sandbox == null) {
-      if (stage != Stage.PREPARING || plan.isEmpty()) {
-        stage = Stage.DONE; // released, or nothing to build it from
+      if (!submitted || stage != Stage.PREPARING || plan.isEmpty()) {
+        // removed (released, pruned by hand) or never made: only a submit makes a sandbox, so a
+        // pod whose containers are gone is never started again by a resumed start-up
+        stage = Stage.DONE;
         return -1;
       }
       sandbox = new Entry(creator.createSandbox(plan.get()), Names.SANDBOX, "created", null);

@@ -263,6 +263,29 @@ class DockerBackendIT extends EngineTest {
   }
 
   @Test
+  void aPodRemovedByHandIsNeverStartedAgainAfterARestart() throws Exception {
+    PodPlan plan = Plans.pod("pruned", List.of(), List.of(Plans.sh("c", "exit 0")));
+    Handle h = backend.submit(plan);
+    awaitPhase(h, Phase.SUCCEEDED);
+    backend.close();
+    DockerEngines.sweep(settings, node); // like `docker container prune` on the host
+
+    DockerBackend again = new DockerBackend(node, data, settings);
+    others.add(again);
+    await()
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              assertThat(observe(again, h).reason()).isEqualTo("SandboxNotFound");
+              try (DockerHost host = host(h)) {
+                assertThat(DockerEngines.containers(host, node)).isEmpty();
+              }
+            });
+  }
+
+  @Test
   void observingAPodNeverMovesItOn() throws Exception {
     PodPlan plan =
         Plans.pod(
