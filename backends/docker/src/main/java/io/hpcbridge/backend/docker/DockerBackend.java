@@ -219,72 +219,8 @@ public final class DockerBackend implements Backend {
   public void updateVolume(Handle handle, VolumePlan volume) throws BackendException {
     DockerHosts.Target t = hosts.target(handle);
     synchronized (submitLocks.computeIfAbsent(t.uid(), k -> new Object())) {
-      PodPlan plan =
-          store
-              .plan(t.uid())
-              .orElseThrow(
-                  () -> new BackendException.NotFound("no record of pod " + t.uid() + " here"));
-      VolumePlan old =
-          plan.volume(volume.name())
-              .orElseThrow(
-                  () ->
-                      new BackendException.NotFound(
-                          "pod " + plan.pod() + " has no volume " + volume.name()));
-      if (!PodVolumes.hasFiles(old) || !PodVolumes.hasFiles(volume)) {
-        throw new BackendException.InvalidPod(
-            "UnsupportedVolumeUpdate",
-            "only the files of configMap, secret, downwardAPI and projected volumes can be"
-                + " replaced, not volume "
-                + volume.name());
-      }
-      ContainerSpecs.validateFiles(volume);
-      try {
-        String sandbox =
-            Containers.ofPod(t.host(), nodeName, t.uid()).stream()
-                .filter(Containers::isSandbox)
-                .map(c -> c.getId())
-                .findFirst()
-                .orElseThrow(
-                    () ->
-                        new BackendException.NotFound(
-                            "pod " + plan.pod() + " has no sandbox on " + t.host().name()));
-        String previous =
-            store.volumeVersion(t.uid(), volume.name()).orElse(PodVolumes.FIRST_VERSION);
-        String version = PodVolumes.newVersion();
-        PodVolumes.write(
-            t.host(),
-            sandbox,
-            PodVolumes.version(
-                Names.clean(volume.name()),
-                volume,
-                version,
-                PodVolumes.fsGroup(plan),
-                PodVolumes.topNames(old)));
-        store.saveVolumeVersion(t.uid(), volume.name(), version);
-        store.savePlan(withVolume(plan, volume));
-        PodVolumes.removeVersion(t.host(), sandbox, volume.name(), previous);
-      } catch (RuntimeException e) {
-        throw DockerHosts.transientOrWrap(t.host(), "updating volume " + volume.name(), e);
-      }
+      PodVolumes.update(t.host(), nodeName, store, t.uid(), volume);
     }
-  }
-
-  private static PodPlan withVolume(PodPlan p, VolumePlan v) {
-    List<VolumePlan> vols =
-        p.volumes().stream().map(x -> x.name().equals(v.name()) ? v : x).toList();
-    return new PodPlan(
-        p.pod(),
-        p.nodeName(),
-        p.initContainers(),
-        p.containers(),
-        vols,
-        p.restartPolicy(),
-        p.terminationGracePeriod(),
-        p.activeDeadline(),
-        p.labels(),
-        p.annotations(),
-        p.hostAccess(),
-        p.allowedHosts());
   }
 
   @Override

@@ -6,6 +6,7 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.SELContext;
 import com.github.dockerjava.api.model.Volume;
+import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.VolumePlan;
@@ -299,5 +300,73 @@ final class PodVolumes {
       }
     }
     return binds;
+  }
+
+  /**
+   * Replaces the files of a configMap, secret, downwardAPI or projected volume of a running pod: a
+   * new version written through its sandbox, then {@code ..data} swapped, so every container
+   * mounting the volume sees the new files at once; the old version is removed.
+   */
+  static void update(
+      DockerHost host, String nodeName, PodStore store, String uid, VolumePlan volume)
+      throws BackendException {
+    PodPlan plan =
+        store
+            .plan(uid)
+            .orElseThrow(() -> new BackendException.NotFound("no record of pod " + uid + " here"));
+    VolumePlan old =
+        plan.volume(volume.name())
+            .orElseThrow(
+                () ->
+                    new BackendException.NotFound(
+                        "pod " + plan.pod() + " has no volume " + volume.name()));
+    if (!hasFiles(old) || !hasFiles(volume)) {
+      throw new BackendException.InvalidPod(
+          "UnsupportedVolumeUpdate",
+          "only the files of configMap, secret, downwardAPI and projected volumes can be"
+              + " replaced, not volume "
+              + volume.name());
+    }
+    ContainerSpecs.validateFiles(volume);
+    try {
+      String sandbox =
+          Containers.ofPod(host, nodeName, uid).stream()
+              .filter(Containers::isSandbox)
+              .map(c -> c.getId())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new BackendException.NotFound(
+                          "pod " + plan.pod() + " has no sandbox on " + host.name()));
+      String previous = store.volumeVersion(uid, volume.name()).orElse(FIRST_VERSION);
+      String version = newVersion();
+      write(
+          host,
+          sandbox,
+          version(Names.clean(volume.name()), volume, version, fsGroup(plan), topNames(old)));
+      store.saveVolumeVersion(uid, volume.name(), version);
+      store.savePlan(withVolume(plan, volume));
+      removeVersion(host, sandbox, volume.name(), previous);
+    } catch (RuntimeException e) {
+      throw DockerHosts.transientOrWrap(host, "updating volume " + volume.name(), e);
+    }
+  }
+
+  private static PodPlan withVolume(PodPlan p, VolumePlan v) {
+    List<VolumePlan> vols =
+        p.volumes().stream().map(x -> x.name().equals(v.name()) ? v : x).toList();
+    return new PodPlan(
+        p.pod(),
+        p.nodeName(),
+        p.initContainers(),
+        p.containers(),
+        vols,
+        p.restartPolicy(),
+        p.terminationGracePeriod(),
+        p.activeDeadline(),
+        p.labels(),
+        p.annotations(),
+        p.hostAccess(),
+        p.allowedHosts());
   }
 }
