@@ -88,6 +88,17 @@ public final class ContainerSpecs {
     }
   }
 
+  private static void unbindable(String reason, String what, String path)
+      throws BackendException.InvalidPod {
+    if (path != null && path.chars().anyMatch(ch -> ch == ':' || ch < 0x20 || ch == 0x7f)) {
+      throw new BackendException.InvalidPod(
+          reason,
+          what
+              + " must not contain ':' or control characters (Docker could not bind it): "
+              + path.replaceAll("\\p{Cntrl}", "?"));
+    }
+  }
+
   /** Rejects what this backend cannot run, before anything is created. */
   static void validate(PodPlan plan) throws BackendException.InvalidPod {
     for (VolumePlan v : plan.volumes()) {
@@ -115,6 +126,12 @@ public final class ContainerSpecs {
         if (!m.mountPath().startsWith("/")) {
           throw new BackendException.InvalidPod(
               "InvalidMountPath", "mountPath must be absolute: " + m.mountPath());
+        }
+        // a bind is "source:target:mode" to Docker: a ':' would change what is bound where
+        unbindable("InvalidMountPath", "mountPath of container " + c.name(), m.mountPath());
+        unbindable("InvalidSubPath", "subPath of container " + c.name(), m.subPath());
+        if (v.type() == VolumePlan.Type.HOST_PATH) {
+          unbindable("InvalidHostPath", "hostPath of volume " + v.name(), v.hostPath());
         }
         if (m.subPath() != null && !m.subPath().isEmpty()) {
           if (m.subPath().startsWith("/") || List.of(m.subPath().split("/")).contains("..")) {

@@ -75,6 +75,18 @@ class EngineSocketsTest {
   }
 
   @Test
+  void aColonCannotSmuggleASecondBind() {
+    assertThatThrownBy(() -> ContainerSpecs.validate(pod("/srv/ok:/var/run/docker.sock", null)))
+        .isInstanceOf(BackendException.InvalidPod.class)
+        .hasMessageStartingWith("hostPath of volume hp must not contain ':'")
+        .extracting(e -> ((BackendException.InvalidPod) e).reason())
+        .isEqualTo("InvalidHostPath");
+    assertThatThrownBy(() -> ContainerSpecs.validate(pod("/srv/ok", "a:b")))
+        .isInstanceOf(BackendException.InvalidPod.class)
+        .hasMessageStartingWith("subPath of container app must not contain ':'");
+  }
+
+  @Test
   void otherPathsPass() throws Exception {
     for (String ok : List.of("/srv/data", "/var/lib/app", "/run/user/1000", "/srv/engines/b")) {
       EngineSockets.check(pod(ok, null), SOCKETS);
