@@ -1,13 +1,12 @@
 package io.hpcbridge.backend.docker;
 
-import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.RestartPolicy;
-import com.github.dockerjava.api.model.Volume;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
@@ -22,9 +21,7 @@ import java.util.stream.Collectors;
 /**
  * Turns a {@link PodPlan} into Docker create requests. Pure: no Docker calls, so it is unit tested.
  *
- * <p>Volumes: emptyDir becomes a Docker volume per pod (shared by its containers); hostPath a bind
- * mount of the Docker host's path; configMap, secret, downwardAPI and projected volumes are copied
- * into each container that mounts them before it starts (see {@link #filesFor}).
+ * <p>Volumes: see {@link PodVolumes}; hostPath is a bind mount of the Docker host's path.
  */
 public final class ContainerSpecs {
 
@@ -43,6 +40,7 @@ public final class ContainerSpecs {
    * @param env {@code NAME=value} entries
    * @param workingDir the working directory or null
    * @param hostname the hostname (sandbox only) or null
+   * @param user the user ({@code uid}, {@code uid:gid}) or null for the image's
    * @param labels the container's labels
    * @param exposedPorts ports to expose (sandbox only)
    * @param hostConfig the host config
@@ -56,6 +54,7 @@ public final class ContainerSpecs {
       List<String> env,
       String workingDir,
       String hostname,
+      String user,
       Map<String, String> labels,
       List<ExposedPort> exposedPorts,
       HostConfig hostConfig,
@@ -74,9 +73,40 @@ public final class ContainerSpecs {
     return l;
   }
 
+  /**
+   * A volume's files may not use the names the volume's own layout needs ({@code ..data} and the
+   * versions beside it, see {@link PodVolumes}).
+   */
+  static void validateFiles(VolumePlan v) throws BackendException.InvalidPod {
+    for (VolumePlan.FilePlan f : v.files()) {
+      List<String> seg = PodVolumes.segments(f.path());
+      if (!seg.isEmpty() && seg.get(0).startsWith("..")) {
+        throw new BackendException.InvalidPod(
+            "InvalidVolumePath",
+            "volume " + v.name() + ": a file path must not start with '..': " + f.path());
+      }
+    }
+  }
+
+  private static void unbindable(String reason, String what, String path)
+      throws BackendException.InvalidPod {
+    if (path != null && path.chars().anyMatch(ch -> ch == ':' || ch < 0x20 || ch == 0x7f)) {
+      throw new BackendException.InvalidPod(
+          reason,
+          what
+              + " must not contain ':' or control characters (Docker could not bind it): "
+              + path.replaceAll("\\p{Cntrl}", "?"));
+    }
+  }
+
   /** Rejects what this backend cannot run, before anything is created. */
   static void validate(PodPlan plan) throws BackendException.InvalidPod {
+    for (VolumePlan v : plan.volumes()) {
+      validateFiles(v);
+    }
+    SecuritySpecs.validatePod(plan.allContainers().toList());
     for (ContainerPlan c : plan.allContainers().toList()) {
+      SecuritySpecs.validate(c);
       if (c.image().isBlank()) {
         throw new BackendException.InvalidPod(
             "InvalidImageName", "container " + c.name() + " has no image");
@@ -96,6 +126,12 @@ public final class ContainerSpecs {
         if (!m.mountPath().startsWith("/")) {
           throw new BackendException.InvalidPod(
               "InvalidMountPath", "mountPath must be absolute: " + m.mountPath());
+        }
+        // a bind is "source:target:mode" to Docker: a ':' would change what is bound where
+        unbindable("InvalidMountPath", "mountPath of container " + c.name(), m.mountPath());
+        unbindable("InvalidSubPath", "subPath of container " + c.name(), m.subPath());
+        if (v.type() == VolumePlan.Type.HOST_PATH) {
+          unbindable("InvalidHostPath", "hostPath of volume " + v.name(), v.hostPath());
         }
         if (m.subPath() != null && !m.subPath().isEmpty()) {
           if (m.subPath().startsWith("/") || List.of(m.subPath().split("/")).contains("..")) {
@@ -139,10 +175,15 @@ public final class ContainerSpecs {
     plan.activeDeadline()
         .ifPresent(d -> labels.put(Names.LABEL_ACTIVE_DEADLINE, Long.toString(d.toSeconds())));
     labels.put(Names.LABEL_GRACE, Long.toString(plan.terminationGracePeriod().toSeconds()));
+    PodPlan.HostAccess host = plan.hostAccess();
+    if (host.network()) {
+      labels.put(Names.LABEL_HOST_NETWORK, "true");
+    }
 
     List<ExposedPort> exposed = new ArrayList<>();
     Ports bindings = new Ports();
     plan.allContainers()
+        .filter(c -> !host.network()) // on the host's network a port is the host's already
         .flatMap(c -> c.ports().stream())
         .filter(p -> p.hostPort() > 0)
         .forEach(
@@ -156,14 +197,21 @@ public final class ContainerSpecs {
               exposed.add(e);
               bindings.bind(e, Ports.Binding.bindPort(p.hostPort()));
             });
+    // it only sleeps: no capability, no way to gain one
     HostConfig hc =
         HostConfig.newHostConfig()
-            .withNetworkMode(settings.network())
-            .withIpcMode("shareable")
+            .withNetworkMode(host.network() ? "host" : settings.network())
+            .withIpcMode(host.ipc() ? "host" : "shareable")
             .withRestartPolicy(RestartPolicy.unlessStoppedRestart())
-            .withPortBindings(bindings);
-    String hostname = plan.pod().name();
-    if (hostname.length() > 63) {
+            .withPortBindings(bindings)
+            .withBinds(PodVolumes.sandboxBinds(plan))
+            .withCapDrop(Capability.ALL)
+            .withSecurityOpts(List.of("no-new-privileges"));
+    if (host.pid()) {
+      hc.withPidMode("host");
+    }
+    String hostname = host.network() ? null : plan.pod().name();
+    if (hostname != null && hostname.length() > 63) {
       hostname = hostname.substring(0, 63);
     }
     return new Spec(
@@ -174,15 +222,27 @@ public final class ContainerSpecs {
         List.of(),
         null,
         hostname,
+        null,
         labels,
         exposed,
         hc,
         2);
   }
 
-  /** An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}). */
+  /**
+   * An init container ({@code initIndex >= 0}) or a container ({@code initIndex < 0}); {@code
+   * imageUser} is its image's configured user (for a runAsGroup without runAsUser), {@code
+   * volumePaths} the Docker hosts' paths of the pod's volumes it mounts a subPath of ({@link
+   * PodVolumes#binds}).
+   */
   static Spec container(
-      PodPlan plan, String nodeName, ContainerPlan c, int initIndex, String sandboxId) {
+      PodPlan plan,
+      String nodeName,
+      ContainerPlan c,
+      int initIndex,
+      String sandboxId,
+      String imageUser,
+      Map<String, String> volumePaths) {
     boolean init = initIndex >= 0;
     Map<String, String> labels =
         podLabels(plan, nodeName, c.name(), init ? Names.ROLE_INIT : Names.ROLE_CONTAINER);
@@ -192,34 +252,20 @@ public final class ContainerSpecs {
     List<String> env = new ArrayList<>();
     c.env().forEach((k, v) -> env.add(k + "=" + v));
 
-    List<Bind> binds = new ArrayList<>();
-    for (ContainerPlan.Mount m : c.mounts()) {
-      VolumePlan v = plan.volume(m.volume()).orElseThrow();
-      AccessMode mode = m.readOnly() ? AccessMode.ro : AccessMode.rw;
-      switch (v.type()) {
-        case EMPTY_DIR ->
-            binds.add(
-                new Bind(Names.volume(plan.pod(), v.name()), new Volume(m.mountPath()), mode));
-        case HOST_PATH -> {
-          String src = v.hostPath();
-          if (m.subPath() != null && !m.subPath().isEmpty()) {
-            src = src.replaceAll("/+$", "") + "/" + m.subPath();
-          }
-          binds.add(new Bind(src, new Volume(m.mountPath()), mode));
-        }
-        default -> {
-          // copied in before start, see filesFor
-        }
-      }
-    }
+    List<Bind> binds = PodVolumes.binds(plan, c, volumePaths);
 
+    PodPlan.HostAccess host = plan.hostAccess();
     HostConfig hc =
         HostConfig.newHostConfig()
-            .withNetworkMode("container:" + sandboxId)
-            .withIpcMode("container:" + sandboxId)
+            .withNetworkMode(host.network() ? "host" : "container:" + sandboxId)
+            .withIpcMode(host.ipc() ? "host" : "container:" + sandboxId)
             .withRestartPolicy(restartPolicy(plan.restartPolicy(), init))
             .withBinds(binds);
+    if (host.pid()) {
+      hc.withPidMode("host");
+    }
     applyResources(hc, c.resources());
+    SecuritySpecs.apply(c.security(), hc);
     return new Spec(
         Names.container(plan.pod(), c.name()),
         normalizeImage(c.image()),
@@ -228,6 +274,7 @@ public final class ContainerSpecs {
         env,
         c.workingDir() == null || c.workingDir().isEmpty() ? null : c.workingDir(),
         null,
+        SecuritySpecs.user(c.security(), imageUser),
         labels,
         List.of(),
         hc,
@@ -288,37 +335,5 @@ public final class ContainerSpecs {
     int slash = image.lastIndexOf('/');
     int colon = image.lastIndexOf(':');
     return colon > slash ? image : image + ":latest";
-  }
-
-  /** A file to copy into a container before it starts: absolute path, content, mode. */
-  public record CopyFile(String path, byte[] content, int mode) {}
-
-  /**
-   * Files of configMap, secret, downwardAPI and projected volumes that container {@code c} mounts,
-   * at their absolute paths in the container. With a subPath, only that file or directory of the
-   * volume, placed at mountPath.
-   */
-  static List<CopyFile> filesFor(PodPlan plan, ContainerPlan c) {
-    List<CopyFile> out = new ArrayList<>();
-    for (ContainerPlan.Mount m : c.mounts()) {
-      VolumePlan v = plan.volume(m.volume()).orElseThrow();
-      if (v.type() == VolumePlan.Type.EMPTY_DIR || v.type() == VolumePlan.Type.HOST_PATH) {
-        continue;
-      }
-      String base = m.mountPath().replaceAll("/+$", "");
-      String sub = m.subPath() == null ? "" : m.subPath().replaceAll("/+$", "");
-      for (VolumePlan.FilePlan f : v.files()) {
-        if (sub.isEmpty()) {
-          out.add(new CopyFile(base + "/" + f.path(), f.content(), f.mode()));
-        } else if (f.path().equals(sub)) {
-          out.add(new CopyFile(base.isEmpty() ? "/" : base, f.content(), f.mode()));
-        } else if (f.path().startsWith(sub + "/")) {
-          out.add(
-              new CopyFile(
-                  base + "/" + f.path().substring(sub.length() + 1), f.content(), f.mode()));
-        }
-      }
-    }
-    return out;
   }
 }

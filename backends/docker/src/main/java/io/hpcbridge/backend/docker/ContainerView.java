@@ -81,6 +81,41 @@ public record ContainerView(
         finishedAt);
   }
 
+  /** A container whose start failed: shown as exited with Docker's error. */
+  ContainerView failedToStart(String err) {
+    return new ContainerView(
+        id,
+        name,
+        role,
+        "exited",
+        128,
+        false,
+        null,
+        null,
+        restartCount,
+        err,
+        null,
+        labels,
+        lastTermination);
+  }
+
+  ContainerView withIp(String address) {
+    return new ContainerView(
+        id,
+        name,
+        role,
+        status,
+        exitCode,
+        oomKilled,
+        startedAt,
+        finishedAt,
+        restartCount,
+        error,
+        address,
+        labels,
+        lastTermination);
+  }
+
   ContainerView withLastTermination(Observed.Termination t) {
     return new ContainerView(
         id,

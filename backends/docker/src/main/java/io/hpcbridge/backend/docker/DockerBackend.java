@@ -1,50 +1,27 @@
 package io.hpcbridge.backend.docker;
 
-import com.github.dockerjava.api.command.CreateContainerCmd;
-import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.LogContainerCmd;
-import com.github.dockerjava.api.command.PullImageResultCallback;
-import com.github.dockerjava.api.exception.ConflictException;
-import com.github.dockerjava.api.exception.DockerException;
-import com.github.dockerjava.api.exception.NotFoundException;
-import com.github.dockerjava.api.exception.NotModifiedException;
-import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.api.model.ContainerNetwork;
-import com.github.dockerjava.api.model.Info;
 import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.BackendCondition;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Capacity;
-import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.LogOptions;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
 import io.hpcbridge.backend.VolumePlan;
-import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,69 +31,37 @@ import org.slf4j.LoggerFactory;
  * then the containers, all joined to the sandbox's namespaces so they reach each other on
  * localhost.
  *
- * <p>Everything needed after a bridge restart lives in Docker labels and in the backend's data
- * directory ({@link PodStore}); containers have fixed names, so creating one twice is impossible.
- * Handles are {@code docker:<host>/<pod uid>}.
+ * <p>This class only wires the parts together: {@link DockerHosts} (hosts and their health), {@link
+ * Placer} (which host), {@link PodStartups} (each pod's start-up, on the backend's own threads),
+ * {@link Observer} (observe, read only), {@link PodStopper} (cancel, release), {@link PodLogs}.
+ * Everything needed after a bridge restart lives in Docker labels and in the backend's data
+ * directory ({@link PodStore}). Handles are {@code docker:<host>/<pod uid>}.
  */
 public final class DockerBackend implements Backend {
   private static final Logger log = LoggerFactory.getLogger(DockerBackend.class);
   public static final String NAME = "docker";
 
+  /** The node condition type that reports the Docker hosts: True when every host answers. */
+  public static final String HOSTS_CONDITION = DockerHosts.HOSTS_CONDITION;
+
   private final String nodeName;
   private final DockerSettings settings;
-  private final Map<String, DockerHost> hosts = new LinkedHashMap<>();
-  private final PodStore store;
   private final ExecutorService io;
   private final ScheduledExecutorService timer;
-  private final Object placementLock = new Object();
-  private final Map<String, Placement.Request> pendingPlacements = new HashMap<>();
-  private final Map<String, String> pendingHosts = new HashMap<>();
-  private final ConcurrentHashMap<String, Object> podLocks = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, PodRuntime> pods = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Map<String, Cached>> caches = new ConcurrentHashMap<>();
-
-  /** What this instance knows of a pod beyond Docker's own state. */
-  private static final class PodRuntime {
-    final Map<String, PodStatusMapper.Waiting> waiting = new ConcurrentHashMap<>();
-    final Map<String, Integer> pullFailures = new ConcurrentHashMap<>();
-    final Map<String, Long> nextPullNanos = new ConcurrentHashMap<>();
-    final Map<String, String> startErrors = new ConcurrentHashMap<>();
-    final Map<String, Long> nextStartNanos = new ConcurrentHashMap<>();
-    final AtomicBoolean creating = new AtomicBoolean();
-    final AtomicBoolean stopping = new AtomicBoolean();
-    final AtomicBoolean sandboxStopping = new AtomicBoolean();
-    volatile boolean allCreated;
-    volatile boolean cancelled;
-    volatile boolean deadlineExceeded;
-    volatile long nextCreateNanos = System.nanoTime();
-    volatile long cancelNanos;
-    volatile Duration grace = Duration.ZERO;
-    volatile String lastPodIp;
-  }
-
-  private record Cached(ListStatus.Seen seen, ContainerView view) {}
+  private final DockerHosts hosts;
+  private final PodStore store;
+  private final Placer placer;
+  private final ImagePuller puller;
+  private final PodStopper stopper;
+  private final PodStartups startups;
+  private final Observer observer;
+  private final PodLogs logs;
+  private final Map<String, Object> submitLocks = new ConcurrentHashMap<>();
+  private final java.util.Set<String> engineSockets;
 
   public DockerBackend(String nodeName, Path dataDir, DockerSettings settings) {
     this.nodeName = nodeName;
     this.settings = settings;
-    for (int i = 0; i < settings.hosts().size(); i++) {
-      DockerSettings.HostSettings h = settings.hosts().get(i);
-      try {
-        hosts.put(h.name(), new DockerHost(h));
-      } catch (RuntimeException e) {
-        hosts.values().forEach(DockerHost::close);
-        String key =
-            DockerSettings.PREFIX
-                + "hosts["
-                + i
-                + "]"
-                + (h.tlsCertDir() != null ? ".tlsCertDir" : ".uri");
-        throw new IllegalArgumentException(
-            key + ": cannot set up a Docker client for " + h.uri() + ": " + DockerHost.describe(e),
-            e);
-      }
-    }
-    this.store = new PodStore(dataDir);
     AtomicInteger n = new AtomicInteger();
     this.io =
         Executors.newCachedThreadPool(
@@ -132,6 +77,31 @@ public final class DockerBackend implements Backend {
               t.setDaemon(true);
               return t;
             });
+    try {
+      this.hosts = new DockerHosts(settings, io);
+    } catch (RuntimeException e) {
+      io.shutdownNow();
+      timer.shutdownNow();
+      throw e;
+    }
+    this.engineSockets = EngineSockets.of(settings.hosts());
+    this.store = new PodStore(dataDir);
+    this.placer = new Placer(hosts, settings.placement(), nodeName, store, io);
+    this.puller = new ImagePuller(settings.imagePullTimeout());
+    this.stopper = new PodStopper(nodeName, store, io, timer);
+    this.startups =
+        new PodStartups(
+            hosts, new PodStartup.Env(nodeName, settings, store, puller, stopper), io, timer);
+    this.observer =
+        new Observer(
+            hosts,
+            nodeName,
+            settings.unreachableTimeout(),
+            settings.observeTimeout(),
+            startups::facts,
+            io);
+    this.logs = new PodLogs(nodeName, timer);
+    startups.start();
   }
 
   @Override
@@ -145,103 +115,25 @@ public final class DockerBackend implements Backend {
 
   /** Per-host health, for node conditions: one entry per configured host, in config order. */
   public List<HostHealth> hostHealth() {
-    return hosts.values().stream().map(DockerHost::health).toList();
+    return hosts.health();
   }
-
-  /** The node condition type that reports the Docker hosts: True when every host answers. */
-  public static final String HOSTS_CONDITION = "DockerHostsReachable";
 
   /**
    * One condition, {@value #HOSTS_CONDITION}: {@code True} (reason {@code AllHostsReachable}) when
    * every host answered the last {@link #ping()}, else {@code False} with reason {@code
-   * HostUnreachable} and, for each host down, its name, URI, since when and the last error.
+   * HostUnreachable} naming each host down.
    */
   @Override
   public List<BackendCondition> conditions() {
-    return conditions(hostHealth());
+    return DockerHosts.conditions(hostHealth());
   }
-
-  static List<BackendCondition> conditions(List<HostHealth> health) {
-    List<HostHealth> down = health.stream().filter(h -> !h.reachable()).toList();
-    if (down.isEmpty()) {
-      return List.of(
-          new BackendCondition(
-              HOSTS_CONDITION,
-              BackendCondition.Status.TRUE,
-              "AllHostsReachable",
-              "all " + health.size() + " docker hosts reachable"));
-    }
-    String detail =
-        down.stream()
-            .map(
-                h ->
-                    "docker host "
-                        + h.name()
-                        + " ("
-                        + h.uri()
-                        + ") unreachable"
-                        + (h.unreachableSince() == null ? "" : " since " + h.unreachableSince())
-                        + ": "
-                        + (h.message() == null ? "no answer" : h.message()))
-            .collect(Collectors.joining("; "));
-    return List.of(
-        new BackendCondition(
-            HOSTS_CONDITION,
-            BackendCondition.Status.FALSE,
-            "HostUnreachable",
-            (health.size() - down.size())
-                + " of "
-                + health.size()
-                + " docker hosts reachable; "
-                + detail));
-  }
-
-  // ---------------------------------------------------------------- handles
-
-  static Handle handle(String host, String uid) {
-    return new Handle(NAME, host + "/" + uid);
-  }
-
-  private record Target(DockerHost host, String uid) {}
-
-  private Target target(Handle h) throws BackendException {
-    if (!NAME.equals(h.backend())) {
-      throw new BackendException.NotFound("not a docker handle: " + h);
-    }
-    int i = h.id().indexOf('/');
-    if (i <= 0) {
-      throw new BackendException.NotFound("malformed docker handle: " + h);
-    }
-    DockerHost host = hosts.get(h.id().substring(0, i));
-    if (host == null) {
-      throw new BackendException.NotFound(
-          "docker host " + h.id().substring(0, i) + " is not configured any more");
-    }
-    return new Target(host, h.id().substring(i + 1));
-  }
-
-  private Object lock(String uid) {
-    return podLocks.computeIfAbsent(uid, k -> new Object());
-  }
-
-  private PodRuntime runtime(String uid) {
-    return pods.computeIfAbsent(
-        uid,
-        k -> {
-          PodRuntime r = new PodRuntime();
-          r.cancelled = store.cancelled(k);
-          r.deadlineExceeded = store.deadlineExceeded(k);
-          return r;
-        });
-  }
-
-  // ---------------------------------------------------------------- submit
 
   @Override
   public Handle submit(PodPlan plan) throws BackendException {
     ContainerSpecs.validate(plan);
+    EngineSockets.check(plan, engineSockets);
     String uid = plan.pod().uid();
-    synchronized (lock(uid)) {
+    synchronized (submitLocks.computeIfAbsent(uid, k -> new Object())) {
       String hostName = store.host(uid).orElse(null);
       if (hostName == null) {
         hostName = findOnHosts(uid).orElse(null);
@@ -251,7 +143,7 @@ public final class DockerBackend implements Backend {
       }
       boolean placedNow = false;
       if (hostName == null) {
-        hostName = place(plan);
+        hostName = placer.place(plan);
         placedNow = true;
       }
       DockerHost host = hosts.get(hostName);
@@ -264,1151 +156,109 @@ public final class DockerBackend implements Backend {
         if (store.plan(uid).isEmpty() || placedNow) {
           store.savePlan(plan);
         }
-        PodRuntime rt = runtime(uid);
-        if (!rt.cancelled) {
-          ensureSandbox(host, plan);
+        PodStartup s = startups.track(uid, host);
+        if (!s.cancelled) {
+          s.submitted = true;
+          startups.stepNow(s);
         }
       } catch (RuntimeException e) {
-        throw transientOrWrap(host, "creating the sandbox of " + plan.pod(), e);
+        throw DockerHosts.transientOrWrap(host, "creating the sandbox of " + plan.pod(), e);
       } finally {
         if (placedNow) {
-          synchronized (placementLock) {
-            pendingPlacements.remove(uid);
-            pendingHosts.remove(uid);
-          }
+          placer.settled(uid);
         }
       }
-      if (placedNow) {
-        log.info("pod {} ({}) placed on docker host {}", plan.pod(), uid, hostName);
-      } else {
-        log.info("pod {} ({}) already on docker host {}", plan.pod(), uid, hostName);
-      }
-      scheduleCreate(uid, 0);
-      return handle(hostName, uid);
+      log.info(
+          "pod {} ({}) {} docker host {}",
+          plan.pod(),
+          uid,
+          placedNow ? "placed on" : "already on",
+          hostName);
+      return DockerHosts.handle(hostName, uid);
     }
   }
-
-  /** A host's load as listed, and which pods (uids) it counted. */
-  private record Listed(Placement.HostLoad load, java.util.Set<String> uids) {}
-
-  /**
-   * Chooses a host and records the choice before anything is created there. Runs under one lock:
-   * the hosts are listed inside it, and pods placed but whose sandbox is not listed yet count as
-   * pending, so concurrent submits see each other.
-   */
-  private String place(PodPlan plan) throws BackendException {
-    Placement.Request req = Placement.Request.of(plan);
-    synchronized (placementLock) {
-      Map<String, CompletableFuture<Listed>> loads = new LinkedHashMap<>();
-      for (DockerHost h : hosts.values()) {
-        loads.put(h.name(), CompletableFuture.supplyAsync(() -> load(h), io));
-      }
-      List<Placement.HostLoad> reachable = new ArrayList<>();
-      List<String> errors = new ArrayList<>();
-      for (var e : loads.entrySet()) {
-        Listed l;
-        try {
-          l = e.getValue().join();
-        } catch (RuntimeException ex) {
-          errors.add(e.getKey() + ": " + DockerHost.describe(ex));
-          continue;
-        }
-        Placement.HostLoad hl = l.load();
-        long cpu = hl.usedCpuMillis();
-        long mem = hl.usedMemoryBytes();
-        int n = hl.pods();
-        for (var p : pendingHosts.entrySet()) {
-          if (p.getValue().equals(hl.name()) && !l.uids().contains(p.getKey())) {
-            Placement.Request r = pendingPlacements.get(p.getKey());
-            cpu += r.cpuMillis();
-            mem += r.memoryBytes();
-            n++;
-          }
-        }
-        reachable.add(
-            new Placement.HostLoad(
-                hl.name(), hl.cpuMillis(), hl.memoryBytes(), hl.maxPods(), cpu, mem, n));
-      }
-      if (reachable.isEmpty()) {
-        throw new BackendException.Transient(
-            "no docker host is reachable: " + String.join("; ", errors));
-      }
-      Optional<String> chosen = Placement.choose(settings.placement(), reachable, req);
-      if (chosen.isEmpty()) {
-        String msg =
-            "no docker host has room for "
-                + req.cpuMillis()
-                + "m CPU and "
-                + req.memoryBytes()
-                + " bytes of memory";
-        if (errors.isEmpty() && !Placement.couldEverFit(reachable, req)) {
-          throw new BackendException.InvalidPod(
-              "OutOfResources", msg + " (larger than every host)");
-        }
-        throw new BackendException.Transient(msg);
-      }
-      String uid = plan.pod().uid();
-      pendingPlacements.put(uid, req);
-      pendingHosts.put(uid, chosen.get());
-      store.saveHost(uid, chosen.get());
-      return chosen.get();
-    }
-  }
-
-  /** A host's totals and what its active pods requested, from one list call. */
-  private Listed load(DockerHost h) {
-    List<Container> list;
-    Info info;
-    try {
-      info = h.info() != null && h.reachable() ? h.info() : h.refresh();
-      list =
-          h.client
-              .listContainersCmd()
-              .withShowAll(true)
-              .withLabelFilter(
-                  Map.of(Names.LABEL_NODE, nodeName, Names.LABEL_ROLE, Names.ROLE_SANDBOX))
-              .exec();
-      h.ok();
-    } catch (RuntimeException e) {
-      h.failed(e);
-      throw e;
-    }
-    long cpu = 0;
-    long mem = 0;
-    int pods = 0;
-    java.util.Set<String> uids = new java.util.HashSet<>();
-    for (Container c : list) {
-      uids.add(c.getLabels().get(Names.LABEL_POD_UID));
-      String s = c.getState();
-      if (!"running".equals(s) && !"created".equals(s) && !"restarting".equals(s)) {
-        continue;
-      }
-      pods++;
-      cpu += parseLong(c.getLabels().get(Names.LABEL_CPU_REQUEST));
-      mem += parseLong(c.getLabels().get(Names.LABEL_MEMORY_REQUEST));
-    }
-    return new Listed(
-        new Placement.HostLoad(
-            h.name(),
-            cpuMillis(h, info),
-            memoryBytes(h, info),
-            h.settings.maxPods(),
-            cpu,
-            mem,
-            pods),
-        uids);
-  }
-
-  private static long cpuMillis(DockerHost h, Info info) {
-    if (h.settings.cpuMillis() > 0) {
-      return h.settings.cpuMillis();
-    }
-    return info == null || info.getNCPU() == null ? 0 : info.getNCPU() * 1000L;
-  }
-
-  private static long memoryBytes(DockerHost h, Info info) {
-    if (h.settings.memoryBytes() > 0) {
-      return h.settings.memoryBytes();
-    }
-    return info == null || info.getMemTotal() == null ? 0 : info.getMemTotal();
-  }
-
-  private static long parseLong(String s) {
-    try {
-      return s == null ? 0 : Long.parseLong(s);
-    } catch (NumberFormatException e) {
-      return 0;
-    }
-  }
-
-  /** Creates (if missing) the pod's emptyDir volumes and its sandbox, and starts the sandbox. */
-  private void ensureSandbox(DockerHost host, PodPlan plan) throws BackendException {
-    try {
-      String status =
-          host.client.inspectContainerCmd(Names.sandbox(plan.pod())).exec().getState().getStatus();
-      if (!"created".equals(status)) {
-        return; // started before: Docker's restart policy and observe take it from here
-      }
-    } catch (NotFoundException e) {
-      // not there yet
-    }
-    for (var v : plan.volumes()) {
-      if (v.type() == VolumePlan.Type.EMPTY_DIR) {
-        host.client
-            .createVolumeCmd()
-            .withName(Names.volume(plan.pod(), v.name()))
-            .withLabels(Map.of(Names.LABEL_POD_UID, plan.pod().uid(), Names.LABEL_NODE, nodeName))
-            .exec();
-      }
-    }
-    try {
-      ensureImage(host, settings.sandboxImage(), "IfNotPresent");
-    } catch (PullFailure e) {
-      throw new BackendException.Transient(
-          "sandbox image "
-              + settings.sandboxImage()
-              + " on docker host "
-              + host.name()
-              + ": "
-              + e.getMessage());
-    }
-    ContainerSpecs.Spec spec = ContainerSpecs.sandbox(plan, nodeName, settings);
-    String id = create(host, spec);
-    start(host, id);
-  }
-
-  /** Creates a container; an existing one of the same name is the same container. */
-  private String create(DockerHost host, ContainerSpecs.Spec spec) {
-    CreateContainerCmd cmd =
-        host.client
-            .createContainerCmd(spec.image())
-            .withName(spec.name())
-            .withLabels(spec.labels())
-            .withEnv(spec.env())
-            .withHostConfig(spec.hostConfig())
-            .withStopTimeout(spec.stopTimeoutSeconds());
-    if (spec.entrypoint() != null) {
-      cmd.withEntrypoint(spec.entrypoint());
-    }
-    if (spec.cmd() != null) {
-      cmd.withCmd(spec.cmd());
-    }
-    if (spec.workingDir() != null) {
-      cmd.withWorkingDir(spec.workingDir());
-    }
-    if (spec.hostname() != null) {
-      cmd.withHostName(spec.hostname());
-    }
-    if (!spec.exposedPorts().isEmpty()) {
-      cmd.withExposedPorts(spec.exposedPorts());
-    }
-    try {
-      return cmd.exec().getId();
-    } catch (ConflictException e) {
-      return host.client.inspectContainerCmd(spec.name()).exec().getId();
-    }
-  }
-
-  private static void start(DockerHost host, String id) {
-    try {
-      host.client.startContainerCmd(id).exec();
-    } catch (NotModifiedException e) {
-      // already running
-    }
-  }
-
-  // ---------------------------------------------------------------- images
-
-  /** An image that could not be made present; {@code reason} is the kubelet's. */
-  static final class PullFailure extends Exception {
-    final String reason;
-
-    PullFailure(String reason, String message) {
-      super(message);
-      this.reason = reason;
-    }
-  }
-
-  private void ensureImage(DockerHost host, String image, String policy) throws PullFailure {
-    String ref = ContainerSpecs.normalizeImage(image);
-    boolean present;
-    try {
-      host.client.inspectImageCmd(ref).exec();
-      present = true;
-    } catch (NotFoundException e) {
-      present = false;
-    }
-    switch (policy) {
-      case "Never" -> {
-        if (!present) {
-          throw new PullFailure(
-              "ErrImageNeverPull",
-              "Container image \"" + ref + "\" is not present with pull policy of Never");
-        }
-        return;
-      }
-      case "Always" -> {}
-      default -> {
-        if (present) {
-          return;
-        }
-      }
-    }
-    try {
-      String repo = ref;
-      String tag = null;
-      if (!ref.contains("@")) {
-        int colon = ref.lastIndexOf(':');
-        repo = ref.substring(0, colon);
-        tag = ref.substring(colon + 1);
-      }
-      var pull = host.streams.pullImageCmd(repo);
-      if (tag != null) {
-        pull.withTag(tag);
-      }
-      Throwable[] failure = new Throwable[1];
-      PullImageResultCallback cb =
-          new PullImageResultCallback() {
-            @Override
-            public void onError(Throwable t) {
-              // reported as the container's waiting reason, not as a logged stack trace
-              failure[0] = t;
-              try {
-                close();
-              } catch (java.io.IOException e) {
-                // closing a finished pull
-              }
-            }
-          };
-      boolean done =
-          pull.exec(cb)
-              .awaitCompletion(settings.imagePullTimeout().toMillis(), TimeUnit.MILLISECONDS);
-      if (failure[0] instanceof RuntimeException re) {
-        throw re;
-      }
-      if (failure[0] != null) {
-        throw new RuntimeException(failure[0].getMessage(), failure[0]);
-      }
-      if (!done) {
-        cb.close();
-        throw new PullFailure("ErrImagePull", "pulling " + ref + " timed out");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new PullFailure("ErrImagePull", "interrupted while pulling " + ref);
-    } catch (java.io.IOException e) {
-      throw new PullFailure("ErrImagePull", "pulling " + ref + ": " + e.getMessage());
-    } catch (RuntimeException e) {
-      if (DockerHost.isConnectionFailure(e)) {
-        throw e;
-      }
-      String m = e.getMessage() == null ? e.toString() : e.getMessage().trim();
-      throw new PullFailure("ErrImagePull", "failed to pull image \"" + ref + "\": " + m);
-    }
-  }
-
-  // ---------------------------------------------------------------- creating containers
-
-  private void scheduleCreate(String uid, long delayMillis) {
-    if (io.isShutdown()) {
-      return;
-    }
-    Runnable task =
-        () -> {
-          try {
-            createRemaining(uid);
-          } catch (RuntimeException e) {
-            if (!io.isShutdown()) {
-              log.warn(
-                  "creating containers of pod {} failed, retrying: {}",
-                  uid,
-                  DockerHost.describe(e));
-              scheduleCreate(uid, 5_000);
-            }
-          }
-        };
-    try {
-      if (delayMillis <= 0) {
-        io.execute(task);
-      } else {
-        timer.schedule(() -> io.execute(task), delayMillis, TimeUnit.MILLISECONDS);
-      }
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // closed
-    }
-  }
-
-  /**
-   * Creates the pod's missing containers in order (pulling images as the policy says), copies
-   * volume files into those never started, then starts what may start. Runs on a worker; one at a
-   * time per pod.
-   */
-  private void createRemaining(String uid) {
-    if (io.isShutdown()) {
-      return;
-    }
-    PodRuntime rt = runtime(uid);
-    if (!rt.creating.compareAndSet(false, true)) {
-      return;
-    }
-    try {
-      if (rt.cancelled) {
-        return;
-      }
-      Optional<String> hostName = store.host(uid);
-      Optional<PodPlan> maybePlan = store.plan(uid);
-      if (hostName.isEmpty() || !hosts.containsKey(hostName.get())) {
-        return;
-      }
-      if (maybePlan.isEmpty()) {
-        // found by label with the data directory lost: run what exists, say what cannot be made
-        DockerHost host = hosts.get(hostName.get());
-        for (Container c : listPod(host, uid)) {
-          if (Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))) {
-            List<String> names =
-                new ArrayList<>(splitNames(c.getLabels().get(Names.LABEL_INIT_CONTAINERS)));
-            names.addAll(splitNames(c.getLabels().get(Names.LABEL_CONTAINERS)));
-            for (String n : names) {
-              rt.waiting.putIfAbsent(
-                  n,
-                  new PodStatusMapper.Waiting(
-                      "CreateContainerConfigError",
-                      "the backend's record of this pod is gone (data directory lost); submit the"
-                          + " pod again"));
-            }
-          }
-        }
-        rt.allCreated = true;
-        return;
-      }
-      DockerHost host = hosts.get(hostName.get());
-      PodPlan plan = maybePlan.get();
-      Map<String, Container> existing = new HashMap<>();
-      String sandboxId = null;
-      for (Container c : listPod(host, uid)) {
-        String name = c.getLabels().get(Names.LABEL_CONTAINER_NAME);
-        if (Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))) {
-          sandboxId = c.getId();
-        } else {
-          existing.put(name, c);
-        }
-      }
-      if (sandboxId == null) {
-        return; // removed, or released: nothing to do
-      }
-      List<ContainerPlan> all = plan.allContainers().toList();
-      long retry = Long.MAX_VALUE; // millis until the next pull is due, when one failed
-      for (int i = 0; i < all.size(); i++) {
-        ContainerPlan c = all.get(i);
-        int initIndex = i < plan.initContainers().size() ? i : -1;
-        Container have = existing.get(c.name());
-        if (have != null && !"created".equals(have.getState())) {
-          continue;
-        }
-        if (rt.cancelled) {
-          return;
-        }
-        String id;
-        if (have == null) {
-          // each container pulls on its own back-off, like the kubelet
-          long now = System.nanoTime();
-          Long due = rt.nextPullNanos.get(c.name());
-          if (due != null && now - due < 0) {
-            retry = Math.min(retry, TimeUnit.NANOSECONDS.toMillis(due - now) + 1);
-            continue;
-          }
-          try {
-            ensureImage(host, c.image(), c.imagePullPolicy());
-          } catch (PullFailure f) {
-            int n = rt.pullFailures.merge(c.name(), 1, Integer::sum);
-            String reason =
-                n == 1 || !"ErrImagePull".equals(f.reason) ? f.reason : "ImagePullBackOff";
-            String msg =
-                n == 1
-                    ? f.getMessage()
-                    : "Back-off pulling image \"" + c.image() + "\": " + f.getMessage();
-            rt.waiting.put(c.name(), new PodStatusMapper.Waiting(reason, msg));
-            long delay = Math.min(300_000L, 10_000L << Math.min(5, n - 1));
-            rt.nextPullNanos.put(c.name(), now + TimeUnit.MILLISECONDS.toNanos(delay));
-            retry = Math.min(retry, delay);
-            log.info(
-                "pod {} container {}: {}; retrying in {} s",
-                plan.pod(),
-                c.name(),
-                f.getMessage(),
-                delay / 1000);
-            continue;
-          }
-          rt.waiting.remove(c.name());
-          rt.pullFailures.remove(c.name());
-          rt.nextPullNanos.remove(c.name());
-          id = create(host, ContainerSpecs.container(plan, nodeName, c, initIndex, sandboxId));
-        } else {
-          id = have.getId();
-        }
-        List<ContainerSpecs.CopyFile> files = ContainerSpecs.filesFor(plan, c);
-        if (!files.isEmpty()) {
-          host.client
-              .copyArchiveToContainerCmd(id)
-              .withRemotePath("/")
-              .withTarInputStream(new ByteArrayInputStream(Tar.of(files)))
-              .exec();
-        }
-      }
-      if (retry != Long.MAX_VALUE) {
-        rt.nextCreateNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retry);
-        scheduleCreate(uid, retry);
-        return;
-      }
-      rt.allCreated = true;
-    } finally {
-      rt.creating.set(false);
-    }
-    if (rt.allCreated) {
-      String hostName = store.host(uid).orElse(null);
-      DockerHost host = hostName == null ? null : hosts.get(hostName);
-      if (host != null) {
-        Map<String, ContainerView> views = new HashMap<>();
-        for (Container c : listPod(host, uid)) {
-          views.put(c.getId(), inspect(host, c.getId(), null));
-        }
-        advance(host, uid, views.values().stream().filter(v -> v != null).toList());
-      }
-    }
-  }
-
-  private List<Container> listPod(DockerHost host, String uid) {
-    return host.client
-        .listContainersCmd()
-        .withShowAll(true)
-        .withLabelFilter(Map.of(Names.LABEL_POD_UID, uid, Names.LABEL_NODE, nodeName))
-        .exec();
-  }
-
-  /**
-   * Starts the next init container once the previous one succeeded, and the containers once all
-   * init containers succeeded. Never after cancel.
-   */
-  private java.util.Set<String> advance(DockerHost host, String uid, List<ContainerView> views) {
-    PodRuntime rt = runtime(uid);
-    java.util.Set<String> started = new java.util.HashSet<>();
-    synchronized (lock(uid)) {
-      if (rt.cancelled || !rt.allCreated) {
-        return started;
-      }
-      ContainerView sandbox =
-          views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
-      // a sandbox that is not running is either being restarted by Docker or stopped because
-      // the pod ended: nothing may start in it now
-      if (sandbox == null || !sandbox.running()) {
-        return started;
-      }
-      List<ContainerView> inits =
-          views.stream()
-              .filter(v -> Names.ROLE_INIT.equals(v.role()))
-              .sorted(
-                  java.util.Comparator.comparingLong(
-                      v -> parseLong(v.labels().get(Names.LABEL_INIT_INDEX))))
-              .toList();
-      int expectedInits = splitNames(sandbox.labels().get(Names.LABEL_INIT_CONTAINERS)).size();
-      if (inits.size() < expectedInits) {
-        return started;
-      }
-      // with restartPolicy Never a container that could not start has failed for good
-      boolean never = "Never".equals(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
-      for (ContainerView v : inits) {
-        if (v.notStarted()) {
-          if (!(never && rt.startErrors.containsKey(v.name())) && tryStart(host, rt, v)) {
-            started.add(v.id());
-          }
-          return started;
-        }
-        if (v.active() || v.exitCode() != 0) {
-          return started;
-        }
-      }
-      for (ContainerView v : views) {
-        if (Names.ROLE_CONTAINER.equals(v.role())
-            && v.notStarted()
-            && !(never && rt.startErrors.containsKey(v.name()))
-            && tryStart(host, rt, v)) {
-          started.add(v.id());
-        }
-      }
-    }
-    return started;
-  }
-
-  private boolean tryStart(DockerHost host, PodRuntime rt, ContainerView v) {
-    Long next = rt.nextStartNanos.get(v.name());
-    if (next != null && System.nanoTime() < next) {
-      return false;
-    }
-    try {
-      start(host, v.id());
-      rt.startErrors.remove(v.name());
-      rt.nextStartNanos.remove(v.name());
-      return true;
-    } catch (DockerException e) {
-      String m = e.getMessage() == null ? e.toString() : e.getMessage().trim();
-      log.warn("starting container {} on {} failed: {}", v.name(), host.name(), m);
-      rt.startErrors.put(v.name(), m);
-      rt.nextStartNanos.put(v.name(), System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
-    }
-    return false;
-  }
-
-  // ---------------------------------------------------------------- observe
 
   @Override
-  public Map<Handle, Observed> observe(Collection<Handle> handles) throws BackendException {
-    Map<Handle, Observed> out = new LinkedHashMap<>();
-    Map<DockerHost, List<Handle>> byHost = new LinkedHashMap<>();
-    for (Handle h : handles) {
-      try {
-        byHost.computeIfAbsent(target(h).host(), k -> new ArrayList<>()).add(h);
-      } catch (BackendException e) {
-        out.put(h, Observed.unknown("NotFound", e.getMessage()));
-      }
-    }
-    Map<DockerHost, CompletableFuture<List<ContainerView>>> lists = new LinkedHashMap<>();
-    for (DockerHost host : byHost.keySet()) {
-      lists.put(host, CompletableFuture.supplyAsync(() -> refresh(host), io));
-    }
-    for (var e : byHost.entrySet()) {
-      DockerHost host = e.getKey();
-      List<ContainerView> views;
-      try {
-        views = lists.get(host).join();
-      } catch (RuntimeException ex) {
-        for (Handle h : e.getValue()) {
-          out.put(h, unreachable(host));
-        }
-        continue;
-      }
-      Map<String, List<ContainerView>> byPod =
-          views.stream()
-              .collect(
-                  Collectors.groupingBy(v -> v.labels().getOrDefault(Names.LABEL_POD_UID, "")));
-      for (Handle h : e.getValue()) {
-        String uid = h.id().substring(h.id().indexOf('/') + 1);
-        try {
-          out.put(h, observePod(host, uid, byPod.getOrDefault(uid, List.of())));
-        } catch (RuntimeException ex) {
-          log.warn("observing pod {} on {} failed: {}", uid, host.name(), DockerHost.describe(ex));
-          out.put(h, Observed.unknown("ObserveFailed", DockerHost.describe(ex)));
-        }
-      }
-    }
-    return out;
+  public Map<Handle, Observed> observe(Collection<Handle> handles) {
+    return observer.observe(handles);
   }
 
-  private Observed unreachable(DockerHost host) {
-    Instant since = host.unreachableSince() == null ? Instant.now() : host.unreachableSince();
-    String msg =
-        "docker host "
-            + host.name()
-            + " ("
-            + host.settings.uri()
-            + ") unreachable since "
-            + since
-            + ": "
-            + host.lastError();
-    if (Duration.between(since, Instant.now()).compareTo(settings.unreachableTimeout()) > 0) {
-      return new Observed(
-          Observed.Phase.FAILED,
-          "HostLost",
-          msg,
-          host.settings.hostAddress(),
-          null,
-          null,
-          List.of(),
-          List.of());
-    }
-    return new Observed(
-        Observed.Phase.UNKNOWN,
-        "HostUnreachable",
-        msg,
-        host.settings.hostAddress(),
-        null,
-        null,
-        List.of(),
-        List.of());
+  /** For tests: log follows open now. */
+  int openFollows() {
+    return logs.follows();
   }
 
-  /** One list call; inspects only containers whose list entry changed since the last inspect. */
-  private List<ContainerView> refresh(DockerHost host) {
-    List<Container> list;
-    try {
-      list =
-          host.client
-              .listContainersCmd()
-              .withShowAll(true)
-              .withLabelFilter(Map.of(Names.LABEL_NODE, nodeName))
-              .exec();
-      host.ok();
-    } catch (RuntimeException e) {
-      host.failed(e);
-      throw e;
-    }
-    Map<String, Cached> cache = caches.computeIfAbsent(host.name(), k -> new ConcurrentHashMap<>());
-    long now = System.nanoTime();
-    List<ContainerView> out = new ArrayList<>();
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    for (Container c : list) {
-      seen.add(c.getId());
-      Cached prev = cache.get(c.getId());
-      boolean changed =
-          prev == null || ListStatus.changed(prev.seen(), c.getState(), c.getStatus(), now);
-      if (!changed && !oomUnsettled(prev, now)) {
-        out.add(prev.view());
-        continue;
-      }
-      ContainerView v = inspect(host, c.getId(), prev == null ? null : prev.view());
-      if (v == null) {
-        cache.remove(c.getId());
-        continue;
-      }
-      // an unchanged entry keeps when it was first seen, so the OOM window closes
-      ListStatus.Seen seenNow =
-          changed ? ListStatus.seen(c.getState(), c.getStatus(), now) : prev.seen();
-      cache.put(c.getId(), new Cached(seenNow, v));
-      out.add(v);
-    }
-    cache.keySet().retainAll(seen);
-    return out;
+  /** For tests: engine requests made by {@link #observe} so far. */
+  long observeRequests() {
+    return observer.requests();
   }
-
-  /**
-   * Docker records an OOM kill from an event that may arrive after the exit: a container killed by
-   * SIGKILL (137) is inspected again for up to 30 s (the event lags on a loaded host) before its
-   * reason is trusted.
-   */
-  private static boolean oomUnsettled(Cached c, long nowNanos) {
-    ContainerView v = c.view();
-    return v.exited()
-        && v.exitCode() == 137
-        && !v.oomKilled()
-        && nowNanos - c.seen().seenAtNanos() < TimeUnit.SECONDS.toNanos(30);
-  }
-
-  /** Inspects one container; null when it is gone. */
-  private ContainerView inspect(DockerHost host, String id, ContainerView prev) {
-    InspectContainerResponse r;
-    try {
-      r = host.client.inspectContainerCmd(id).exec();
-    } catch (NotFoundException e) {
-      return null;
-    }
-    var st = r.getState();
-    Map<String, String> labels =
-        r.getConfig() == null || r.getConfig().getLabels() == null
-            ? Map.of()
-            : r.getConfig().getLabels();
-    String ip = null;
-    if (r.getNetworkSettings() != null) {
-      ip = r.getNetworkSettings().getIpAddress();
-      if ((ip == null || ip.isEmpty()) && r.getNetworkSettings().getNetworks() != null) {
-        ip =
-            r.getNetworkSettings().getNetworks().values().stream()
-                .map(ContainerNetwork::getIpAddress)
-                .filter(a -> a != null && !a.isEmpty())
-                .findFirst()
-                .orElse(null);
-      }
-    }
-    Long exit = st.getExitCodeLong();
-    ContainerView v =
-        new ContainerView(
-            r.getId(),
-            labels.getOrDefault(Names.LABEL_CONTAINER_NAME, ""),
-            labels.getOrDefault(Names.LABEL_ROLE, ""),
-            st.getStatus(),
-            exit == null ? 0 : exit.intValue(),
-            Boolean.TRUE.equals(st.getOOMKilled()),
-            time(st.getStartedAt()),
-            time(st.getFinishedAt()),
-            r.getRestartCount() == null ? 0 : r.getRestartCount(),
-            st.getError(),
-            ip,
-            labels,
-            null);
-    if (prev != null) {
-      if (v.restartCount() > prev.restartCount() && prev.exited()) {
-        v = v.withLastTermination(prev.termination());
-      } else if (v.restartCount() > prev.restartCount()
-          && prev.running()
-          && v.finishedAt() != null) {
-        // it exited and was restarted between two polls: its last run ended at finishedAt
-        v =
-            v.withLastTermination(
-                new Observed.Termination(
-                    v.exitCode(), v.terminationReason(), null, prev.startedAt(), v.finishedAt()));
-      } else {
-        v = v.withLastTermination(prev.lastTermination());
-      }
-    }
-    return v;
-  }
-
-  /** Docker's zero time ({@code 0001-01-01T00:00:00Z}) means never. */
-  static Instant time(String s) {
-    if (s == null || s.isEmpty() || s.startsWith("0001-")) {
-      return null;
-    }
-    try {
-      return Instant.parse(s);
-    } catch (DateTimeParseException e) {
-      return null;
-    }
-  }
-
-  private Observed observePod(DockerHost host, String uid, List<ContainerView> views) {
-    PodRuntime rt = runtime(uid);
-    ContainerView sandbox =
-        views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
-    if (sandbox == null) {
-      return Observed.unknown(
-          "SandboxNotFound", "no containers of this pod on docker host " + host.name());
-    }
-    if (!rt.cancelled
-        && !rt.allCreated
-        && !rt.creating.get()
-        && System.nanoTime() - rt.nextCreateNanos >= 0) {
-      // e.g. after a bridge restart; a pull in back-off waits for its own retry
-      scheduleCreate(uid, 0);
-    }
-    if (!rt.cancelled && rt.allCreated) {
-      boolean needsStart =
-          views.stream().anyMatch(v -> !Names.ROLE_SANDBOX.equals(v.role()) && v.notStarted());
-      if (needsStart) {
-        java.util.Set<String> started = advance(host, uid, views);
-        List<ContainerView> fresh = new ArrayList<>();
-        for (ContainerView v : views) {
-          ContainerView n = started.contains(v.id()) ? inspect(host, v.id(), v) : v;
-          if (n != null) {
-            fresh.add(n);
-          }
-        }
-        views = fresh;
-      }
-    }
-    if (sandbox.ip() != null && !sandbox.ip().isEmpty()) {
-      rt.lastPodIp = sandbox.ip();
-    }
-    Map<String, ContainerView> byName = new HashMap<>();
-    for (ContainerView v : views) {
-      if (Names.ROLE_SANDBOX.equals(v.role())) {
-        continue;
-      }
-      String err = rt.startErrors.get(v.name());
-      if (err != null && v.notStarted()) {
-        v =
-            new ContainerView(
-                v.id(),
-                v.name(),
-                v.role(),
-                "exited",
-                128,
-                false,
-                null,
-                null,
-                v.restartCount(),
-                err,
-                null,
-                v.labels(),
-                v.lastTermination());
-      }
-      byName.put(v.name(), v);
-    }
-    PodPlan.RestartPolicy policy;
-    try {
-      policy =
-          PodPlan.RestartPolicy.fromKubernetes(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
-    } catch (IllegalArgumentException e) {
-      policy = PodPlan.RestartPolicy.ALWAYS;
-    }
-    ContainerView sb = sandbox;
-    if ((sb.ip() == null || sb.ip().isEmpty()) && rt.lastPodIp != null) {
-      sb =
-          new ContainerView(
-              sb.id(),
-              sb.name(),
-              sb.role(),
-              sb.status(),
-              sb.exitCode(),
-              sb.oomKilled(),
-              sb.startedAt(),
-              sb.finishedAt(),
-              sb.restartCount(),
-              sb.error(),
-              rt.lastPodIp,
-              sb.labels(),
-              null);
-    }
-    if (!rt.cancelled
-        && ContainerSpecs.deadlineExceeded(sandbox.labels(), sandbox.startedAt(), Instant.now())) {
-      synchronized (lock(uid)) {
-        store.markDeadlineExceeded(uid);
-        store.markCancelled(uid);
-        rt.deadlineExceeded = true;
-        rt.cancelled = true;
-        rt.cancelNanos = System.nanoTime();
-        rt.grace = Duration.ofSeconds(parseLong(sandbox.labels().get(Names.LABEL_GRACE)));
-      }
-      log.info("pod {} ran past its activeDeadlineSeconds; stopping it", uid);
-      stopAsync(host, uid, rt.grace);
-    }
-    Observed o =
-        PodStatusMapper.map(
-            new PodStatusMapper.PodView(
-                policy,
-                splitNames(sandbox.labels().get(Names.LABEL_INIT_CONTAINERS)),
-                splitNames(sandbox.labels().get(Names.LABEL_CONTAINERS)),
-                sb,
-                byName,
-                Map.copyOf(rt.waiting),
-                rt.cancelled,
-                host.settings.hostAddress()));
-    if (rt.deadlineExceeded) {
-      // like the kubelet: the pod fails at once, its containers are being stopped
-      o =
-          new Observed(
-              Observed.Phase.FAILED,
-              "DeadlineExceeded",
-              "Pod was active on the node longer than the specified deadline",
-              o.hostIP(),
-              o.podIP(),
-              o.startTime(),
-              o.initContainers(),
-              o.containers());
-    }
-    if (o.phase().terminal()
-        && sandbox.running()
-        && rt.sandboxStopping.compareAndSet(false, true)) {
-      // the pod is done: its sandbox only holds resources now
-      io.execute(
-          () -> {
-            try {
-              host.streams.stopContainerCmd(sandbox.id()).withTimeout(2).exec();
-            } catch (RuntimeException ex) {
-              log.debug("stopping sandbox of {}: {}", uid, DockerHost.describe(ex));
-            } finally {
-              rt.sandboxStopping.set(false);
-            }
-          });
-    }
-    if (rt.cancelled
-        && o.phase() == Observed.Phase.RUNNING
-        && !rt.stopping.get()
-        && System.nanoTime() - rt.cancelNanos > rt.grace.toNanos() + TimeUnit.SECONDS.toNanos(10)) {
-      stopAsync(host, uid, rt.grace);
-    }
-    return o;
-  }
-
-  static List<String> splitNames(String s) {
-    if (s == null || s.isEmpty()) {
-      return List.of();
-    }
-    return Arrays.stream(s.split(",")).filter(x -> !x.isEmpty()).toList();
-  }
-
-  // ---------------------------------------------------------------- cancel, release
 
   @Override
   public void cancel(Handle handle, Duration grace) throws BackendException {
-    Target t = target(handle);
-    PodRuntime rt = runtime(t.uid());
-    synchronized (lock(t.uid())) {
-      if (!rt.cancelled) {
-        store.markCancelled(t.uid());
-        rt.cancelled = true;
-      }
-      rt.cancelNanos = System.nanoTime();
-      rt.grace = grace == null || grace.isNegative() ? Duration.ZERO : grace;
-    }
-    if (!t.host().reachable()) {
-      throw new BackendException.Transient(
-          "docker host " + t.host().name() + " is unreachable: " + t.host().lastError());
-    }
-    stopAsync(t.host(), t.uid(), rt.grace);
-  }
-
-  /**
-   * docker stop (SIGTERM, SIGKILL after the grace period) on every running container of the pod.
-   */
-  private void stopAsync(DockerHost host, String uid, Duration grace) {
-    PodRuntime rt = runtime(uid);
-    if (!rt.stopping.compareAndSet(false, true)) {
-      return;
-    }
-    int seconds = (int) Math.min(Integer.MAX_VALUE, (grace.toMillis() + 999) / 1000);
-    io.execute(
-        () -> {
-          try {
-            List<Container> list = listPod(host, uid);
-            List<CompletableFuture<Void>> stops = new ArrayList<>();
-            String sandboxId = null;
-            for (Container c : list) {
-              if (Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))) {
-                sandboxId = c.getId();
-                continue;
-              }
-              String s = c.getState();
-              if ("running".equals(s) || "restarting".equals(s) || "paused".equals(s)) {
-                stops.add(
-                    CompletableFuture.runAsync(
-                        () -> {
-                          try {
-                            host.streams.stopContainerCmd(c.getId()).withTimeout(seconds).exec();
-                          } catch (NotModifiedException | NotFoundException e) {
-                            // already stopped or gone
-                          }
-                        },
-                        io));
-              }
-            }
-            CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
-            if (sandboxId != null) {
-              try {
-                host.streams.stopContainerCmd(sandboxId).withTimeout(2).exec();
-              } catch (NotModifiedException | NotFoundException e) {
-                // already stopped
-              }
-            }
-            log.info("pod {} stopped on docker host {}", uid, host.name());
-          } catch (RuntimeException e) {
-            if (io.isShutdown()) {
-              log.debug("stopping pod {} interrupted by close: {}", uid, DockerHost.describe(e));
-            } else {
-              log.warn(
-                  "stopping pod {} on {} failed: {}", uid, host.name(), DockerHost.describe(e));
-            }
-          } finally {
-            rt.stopping.set(false);
-          }
-        });
+    DockerHosts.Target t = hosts.target(handle);
+    stopper.cancel(startups.track(t.uid(), t.host()), grace);
   }
 
   @Override
   public void release(Handle handle) throws BackendException {
-    Target t = target(handle);
-    DockerHost host = t.host();
-    synchronized (lock(t.uid())) {
-      try {
-        List<Container> list = listPod(host, t.uid());
-        list.sort(
-            java.util.Comparator.comparing(
-                c -> Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE))));
-        for (Container c : list) {
-          try {
-            host.client
-                .removeContainerCmd(c.getId())
-                .withForce(true)
-                .withRemoveVolumes(true)
-                .exec();
-          } catch (NotFoundException e) {
-            // gone already
-          }
-        }
-        var vols =
-            host.client
-                .listVolumesCmd()
-                .withFilter("label", List.of(Names.LABEL_POD_UID + "=" + t.uid()))
-                .exec();
-        if (vols.getVolumes() != null) {
-          for (var v : vols.getVolumes()) {
-            try {
-              host.client.removeVolumeCmd(v.getName()).exec();
-            } catch (NotFoundException e) {
-              // gone already
-            }
-          }
-        }
-        host.ok();
-      } catch (RuntimeException e) {
-        throw transientOrWrap(host, "releasing pod " + t.uid(), e);
-      }
-      store.forget(t.uid());
-      pods.remove(t.uid());
-    }
-    podLocks.remove(t.uid());
+    DockerHosts.Target t = hosts.target(handle);
+    stopper.release(startups.track(t.uid(), t.host()));
+    startups.forget(t.uid());
+    puller.forget(t.uid());
+    observer.forget(t.uid());
+    logs.release(t.uid());
+    submitLocks.remove(t.uid());
   }
 
-  // ---------------------------------------------------------------- logs
+  /**
+   * Replaces the files of a configMap, secret, downwardAPI or projected volume in the running pod:
+   * written once into the pod's Docker volume, which every container mounting it sees at once (see
+   * {@link PodVolumes} for how each file is swapped).
+   */
+  @Override
+  public void updateVolume(Handle handle, VolumePlan volume) throws BackendException {
+    DockerHosts.Target t = hosts.target(handle);
+    synchronized (submitLocks.computeIfAbsent(t.uid(), k -> new Object())) {
+      PodVolumes.update(t.host(), nodeName, store, t.uid(), volume);
+    }
+  }
 
   @Override
   public InputStream logs(Handle handle, String container, LogOptions options)
       throws BackendException {
-    Target t = target(handle);
-    if (options.previous()) {
-      throw new BackendException.NotFound(
-          "the docker backend keeps no log of a previous run of container " + container);
-    }
-    Optional<Container> found;
-    try {
-      found =
-          t
-              .host()
-              .client
-              .listContainersCmd()
-              .withShowAll(true)
-              .withLabelFilter(
-                  Map.of(
-                      Names.LABEL_POD_UID, t.uid(),
-                      Names.LABEL_NODE, nodeName,
-                      Names.LABEL_CONTAINER_NAME, container))
-              .exec()
-              .stream()
-              .filter(x -> !Names.ROLE_SANDBOX.equals(x.getLabels().get(Names.LABEL_ROLE)))
-              .findFirst();
-    } catch (RuntimeException e) {
-      throw transientOrWrap(t.host(), "listing containers", e);
-    }
-    if (found.isEmpty()) {
-      throw new BackendException.NotFound(
-          "container " + container + " of pod " + t.uid() + " does not exist (yet)");
-    }
-    Container c = found.get();
-    if ("created".equals(c.getState())) {
-      return InputStream.nullInputStream();
-    }
-    LogContainerCmd cmd =
-        t.host()
-            .streams
-            .logContainerCmd(c.getId())
-            .withStdOut(true)
-            .withStdErr(true)
-            .withFollowStream(options.follow())
-            .withTimestamps(options.timestamps());
-    if (options.tailLines() != null) {
-      cmd.withTail(Math.max(0, options.tailLines()));
-    } else {
-      cmd.withTailAll();
-    }
-    Instant since = options.since(Instant.now());
-    if (since != null) {
-      cmd.withSince((int) Math.max(0, since.getEpochSecond()));
-    }
-    LogStream stream = new LogStream(options.limitBytes());
-    cmd.exec(stream.callback());
-    return stream;
+    DockerHosts.Target t = hosts.target(handle);
+    return logs.logs(t.host(), t.uid(), container, options);
   }
-
-  // ---------------------------------------------------------------- find, capacity, ping
 
   @Override
   public Optional<Handle> find(PodRef pod) throws BackendException {
     Optional<String> recorded = store.host(pod.uid());
-    if (recorded.isPresent() && hosts.containsKey(recorded.get())) {
+    if (recorded.isPresent() && hosts.get(recorded.get()) != null) {
       DockerHost h = hosts.get(recorded.get());
       try {
         boolean any =
-            listPod(h, pod.uid()).stream()
-                .anyMatch(c -> Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE)));
+            Containers.ofPod(h, nodeName, pod.uid()).stream().anyMatch(Containers::isSandbox);
         h.ok();
-        return any ? Optional.of(handle(h.name(), pod.uid())) : Optional.empty();
+        return any ? Optional.of(DockerHosts.handle(h.name(), pod.uid())) : Optional.empty();
       } catch (RuntimeException e) {
         h.failed(e);
         // placed there, host down: the pod is there as far as we know
-        return Optional.of(handle(h.name(), pod.uid()));
+        return Optional.of(DockerHosts.handle(h.name(), pod.uid()));
       }
     }
     Optional<String> found = findOnHosts(pod.uid());
     if (found.isPresent()) {
       store.saveHost(pod.uid(), found.get());
+      startups.wake(startups.track(pod.uid(), hosts.get(found.get())));
     }
-    return found.map(h -> handle(h, pod.uid()));
+    return found.map(h -> DockerHosts.handle(h, pod.uid()));
   }
 
   /** Looks for the pod's sandbox on every reachable host. */
   private Optional<String> findOnHosts(String uid) {
-    for (DockerHost h : hosts.values()) {
+    for (DockerHost h : hosts.all()) {
       try {
-        boolean any =
-            listPod(h, uid).stream()
-                .anyMatch(c -> Names.ROLE_SANDBOX.equals(c.getLabels().get(Names.LABEL_ROLE)));
+        boolean any = Containers.ofPod(h, nodeName, uid).stream().anyMatch(Containers::isSandbox);
         h.ok();
         if (any) {
           return Optional.of(h.name());
@@ -1427,69 +277,7 @@ public final class DockerBackend implements Backend {
 
   @Override
   public Capacity capacity() throws BackendException {
-    refreshAll();
-    long cpu = 0;
-    long mem = 0;
-    long podsTotal = 0;
-    Map<String, String> info = new LinkedHashMap<>();
-    List<String> states = new ArrayList<>();
-    Info first = null;
-    for (DockerHost h : hosts.values()) {
-      states.add(h.name() + "=" + (h.reachable() ? "Reachable" : "Unreachable"));
-      if (!h.reachable() || h.info() == null) {
-        continue;
-      }
-      Info i = h.info();
-      if (first == null) {
-        first = i;
-      }
-      cpu += cpuMillis(h, i);
-      mem += memoryBytes(h, i);
-      podsTotal += h.settings.maxPods();
-    }
-    if (first == null) {
-      throw new BackendException.Transient("no docker host is reachable: " + unreachableSummary());
-    }
-    info.put("runtimeVersion", first.getServerVersion());
-    if (first.getKernelVersion() != null) {
-      info.put("kernelVersion", first.getKernelVersion());
-    }
-    if (first.getOperatingSystem() != null) {
-      info.put("osImage", first.getOperatingSystem());
-    }
-    if (first.getArchitecture() != null) {
-      info.put("architecture", first.getArchitecture());
-    }
-    info.put("docker.hosts", String.join(",", states));
-    String down = unreachableSummary();
-    if (!down.isEmpty()) {
-      info.put("docker.unreachable", down);
-    }
-    return new Capacity(cpu, mem, 0, podsTotal, info);
-  }
-
-  private String unreachableSummary() {
-    return hosts.values().stream()
-        .filter(h -> !h.reachable())
-        .map(h -> h.name() + ": " + h.lastError())
-        .collect(Collectors.joining("; "));
-  }
-
-  private void refreshAll() {
-    List<CompletableFuture<Void>> all = new ArrayList<>();
-    for (DockerHost h : hosts.values()) {
-      all.add(
-          CompletableFuture.runAsync(
-              () -> {
-                try {
-                  h.refresh();
-                } catch (RuntimeException e) {
-                  // recorded in the host's health
-                }
-              },
-              io));
-    }
-    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+    return hosts.capacity();
   }
 
   /**
@@ -1498,28 +286,15 @@ public final class DockerBackend implements Backend {
    */
   @Override
   public void ping() throws BackendException {
-    refreshAll();
-    if (hosts.values().stream().noneMatch(DockerHost::reachable)) {
-      throw new BackendException.Transient("no docker host is reachable: " + unreachableSummary());
-    }
-  }
-
-  private static BackendException transientOrWrap(
-      DockerHost host, String what, RuntimeException e) {
-    if (DockerHost.isConnectionFailure(e)) {
-      host.failed(e);
-      return new BackendException.Transient(
-          what + ": docker host " + host.name() + " unreachable: " + DockerHost.describe(e), e);
-    }
-    return new BackendException.Transient(
-        what + " on docker host " + host.name() + ": " + DockerHost.describe(e), e);
+    hosts.ping();
   }
 
   @Override
   public void close() {
+    startups.close();
     io.shutdownNow();
     timer.shutdownNow();
-    hosts.values().forEach(DockerHost::close);
+    hosts.close();
   }
 
   /** For tests: the backend's node name. */

@@ -73,6 +73,22 @@ final class DockerHost implements AutoCloseable {
     return info;
   }
 
+  /** CPU in millicores: the configured value, else what the daemon reports. */
+  long cpuMillis(Info i) {
+    if (settings.cpuMillis() > 0) {
+      return settings.cpuMillis();
+    }
+    return i == null || i.getNCPU() == null ? 0 : i.getNCPU() * 1000L;
+  }
+
+  /** Memory in bytes: the configured value, else what the daemon reports. */
+  long memoryBytes(Info i) {
+    if (settings.memoryBytes() > 0) {
+      return settings.memoryBytes();
+    }
+    return i == null || i.getMemTotal() == null ? 0 : i.getMemTotal();
+  }
+
   /** Pings and refreshes the cached info; records the outcome. */
   Info refresh() {
     try {

@@ -1,6 +1,7 @@
 package io.hpcbridge.backend.docker;
 
-import io.hpcbridge.backend.SettingValues;
+import io.hpcbridge.backend.ResourceQuantity;
+import io.hpcbridge.backend.SettingsBinder;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,14 +9,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
- * The docker backend's settings, parsed once from the backend's config section. Every error names
- * the key, e.g. {@code docker.hosts[1].uri}.
+ * The docker backend's settings: the {@code backends.docker} section bound by {@link
+ * SettingsBinder}, with defaults and checks in the compact constructors. Every error names the key,
+ * e.g. {@code backends.docker.hosts[1].uri: scheme must be unix or tcp}.
  *
  * @param hosts the Docker hosts pods may run on, in config order
  * @param placement how pods are spread over hosts
@@ -25,6 +25,8 @@ import java.util.Set;
  *     reported Failed
  * @param imagePullTimeout the longest one image pull may take
  * @param network the Docker network sandboxes join (their pod IP comes from it)
+ * @param observeTimeout the longest one observation waits for a host or a container; what is late
+ *     is reported by a later one
  */
 public record DockerSettings(
     List<HostSettings> hosts,
@@ -33,35 +35,69 @@ public record DockerSettings(
     List<String> sandboxCommand,
     Duration unreachableTimeout,
     Duration imagePullTimeout,
-    String network) {
+    String network,
+    Duration observeTimeout) {
 
-  static final String PREFIX = "backends.docker.";
+  static final String SECTION = "backends.docker";
+  static final String PREFIX = SECTION + ".";
   public static final String DEFAULT_SANDBOX_IMAGE = "local/busybox:1";
   public static final List<String> DEFAULT_SANDBOX_COMMAND =
       List.of("sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done");
 
   public DockerSettings {
-    hosts = List.copyOf(hosts);
-    sandboxCommand = List.copyOf(sandboxCommand);
-    if (hosts.isEmpty()) {
-      throw new IllegalArgumentException(PREFIX + "hosts: at least one Docker host is required");
+    if (hosts == null || hosts.isEmpty()) {
+      throw SettingsBinder.invalid(
+          "hosts",
+          "a list of hosts is required, e.g. [{name: h1, uri: unix:///var/run/docker.sock}]");
+    }
+    List<HostSettings> named = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < hosts.size(); i++) {
+      HostSettings h = hosts.get(i);
+      if (h == null) {
+        throw SettingsBinder.invalid("hosts[" + i + "]", "must be a map with at least 'uri'");
+      }
+      if (h.name() == null) {
+        h = h.withName("host" + i);
+      }
+      if (!names.add(h.name())) {
+        throw SettingsBinder.invalid("hosts[" + i + "].name", "duplicate host name " + h.name());
+      }
+      named.add(h);
+    }
+    hosts = List.copyOf(named);
+    placement = placement == null ? Placement.Policy.SPREAD : placement;
+    sandboxImage =
+        sandboxImage == null || sandboxImage.isBlank() ? DEFAULT_SANDBOX_IMAGE : sandboxImage;
+    if (sandboxCommand != null && sandboxCommand.isEmpty()) {
+      throw SettingsBinder.invalid("sandboxCommand", "must be a non-empty list");
+    }
+    sandboxCommand = sandboxCommand == null ? DEFAULT_SANDBOX_COMMAND : List.copyOf(sandboxCommand);
+    unreachableTimeout = unreachableTimeout == null ? Duration.ofMinutes(5) : unreachableTimeout;
+    imagePullTimeout = imagePullTimeout == null ? Duration.ofMinutes(10) : imagePullTimeout;
+    network = network == null || network.isBlank() ? "bridge" : network;
+    observeTimeout = observeTimeout == null ? Duration.ofSeconds(10) : observeTimeout;
+    if (observeTimeout.isZero() || observeTimeout.isNegative()) {
+      throw SettingsBinder.invalid("observeTimeout", "must be positive");
     }
   }
 
   /**
    * One Docker host.
    *
-   * @param name a short unique name (used in handles and logs)
+   * @param name a short unique name (used in handles and logs); {@code host<index>} when absent
    * @param uri {@code unix:///var/run/docker.sock} or {@code tcp://host:2376}
    * @param tlsCertDir directory with {@code ca.pem}, {@code cert.pem}, {@code key.pem}; null for
-   *     plain tcp or unix sockets
+   *     unix sockets
    * @param address the address reported as the pod's hostIP; null to take it from the URI
    * @param connectTimeout connect timeout of each request
    * @param responseTimeout response timeout of short requests (not of log streams, pulls, stops)
    * @param maxConnections connection pool size
    * @param maxPods how many pods this host accepts
-   * @param cpuMillis CPU to advertise instead of the host's, or 0
-   * @param memoryBytes memory to advertise instead of the host's, or 0
+   * @param cpu CPU to advertise instead of the host's, or null
+   * @param memory memory to advertise instead of the host's, or null
+   * @param allowInsecureTcp accept a plain {@code tcp://} host without TLS: anyone who reaches its
+   *     port controls the engine, and so is root on that host
    */
   public record HostSettings(
       String name,
@@ -70,13 +106,96 @@ public record DockerSettings(
       String address,
       Duration connectTimeout,
       Duration responseTimeout,
-      int maxConnections,
-      int maxPods,
-      long cpuMillis,
-      long memoryBytes) {
+      Integer maxConnections,
+      Integer maxPods,
+      ResourceQuantity cpu,
+      ResourceQuantity memory,
+      Boolean allowInsecureTcp) {
+
     public HostSettings {
-      Objects.requireNonNull(name, "name");
-      Objects.requireNonNull(uri, "uri");
+      if (name != null && !name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+        throw SettingsBinder.invalid("name", "letters, digits, '_', '.', '-' only: " + name);
+      }
+      checkUri(uri);
+      if (tlsCertDir != null) {
+        if (!"tcp".equals(uri.getScheme())) {
+          throw SettingsBinder.invalid("tlsCertDir", "only for tcp:// hosts");
+        }
+        for (String f : List.of("ca.pem", "cert.pem", "key.pem")) {
+          if (!Files.isReadable(tlsCertDir.resolve(f))) {
+            throw SettingsBinder.invalid(
+                "tlsCertDir", tlsCertDir.resolve(f) + " is missing or unreadable");
+          }
+        }
+      }
+      allowInsecureTcp = Boolean.TRUE.equals(allowInsecureTcp);
+      if ("tcp".equals(uri.getScheme()) && tlsCertDir == null && !allowInsecureTcp) {
+        throw SettingsBinder.invalid(
+            "uri",
+            "plain tcp:// without TLS gives anyone who reaches "
+                + uri.getHost()
+                + ":"
+                + uri.getPort()
+                + " root on that host; set tlsCertDir (ca.pem, cert.pem, key.pem), or"
+                + " allowInsecureTcp: true on this host to accept that");
+      }
+      connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
+      responseTimeout = responseTimeout == null ? Duration.ofSeconds(30) : responseTimeout;
+      maxConnections = atLeast("maxConnections", maxConnections, 20, 1);
+      maxPods = atLeast("maxPods", maxPods, 110, 1);
+    }
+
+    private static void checkUri(URI uri) {
+      if (uri == null) {
+        throw SettingsBinder.invalid("uri", "required (unix:///path or tcp://host:port)");
+      }
+      String scheme = uri.getScheme();
+      if ("unix".equals(scheme)) {
+        if (uri.getPath() == null || uri.getPath().isEmpty()) {
+          throw SettingsBinder.invalid("uri", "a unix URI needs a path: " + uri);
+        }
+      } else if ("tcp".equals(scheme)) {
+        if (uri.getHost() == null || uri.getPort() <= 0) {
+          throw SettingsBinder.invalid("uri", "a tcp URI needs host and port: " + uri);
+        }
+      } else {
+        throw SettingsBinder.invalid("uri", "scheme must be unix or tcp: " + uri);
+      }
+    }
+
+    private static int atLeast(String key, Integer value, int fallback, int min) {
+      if (value == null) {
+        return fallback;
+      }
+      if (value < min) {
+        throw SettingsBinder.invalid(key, "must be at least " + min + ", not " + value);
+      }
+      return value;
+    }
+
+    HostSettings withName(String n) {
+      return new HostSettings(
+          n,
+          uri,
+          tlsCertDir,
+          address,
+          connectTimeout,
+          responseTimeout,
+          maxConnections,
+          maxPods,
+          cpu,
+          memory,
+          allowInsecureTcp);
+    }
+
+    /** CPU to advertise in millicores, or 0 to use the host's. */
+    public long cpuMillis() {
+      return cpu == null ? 0 : cpu.cpuMillis();
+    }
+
+    /** Memory to advertise in bytes, or 0 to use the host's. */
+    public long memoryBytes() {
+      return memory == null ? 0 : memory.bytes();
     }
 
     /** The address pods on this host report as hostIP, or null. */
@@ -91,170 +210,8 @@ public record DockerSettings(
     }
   }
 
-  /** Parses the backend's config section. */
-  public static DockerSettings parse(Map<String, Object> s) {
-    Object hostsRaw = s.get("hosts");
-    if (!(hostsRaw instanceof List<?> list) || list.isEmpty()) {
-      throw new IllegalArgumentException(
-          PREFIX
-              + "hosts: a list of hosts is required, e.g. [{name: h1, uri:"
-              + " unix:///var/run/docker.sock}]");
-    }
-    List<HostSettings> hosts = new ArrayList<>();
-    Set<String> names = new HashSet<>();
-    for (int i = 0; i < list.size(); i++) {
-      String key = PREFIX + "hosts[" + i + "]";
-      if (!(list.get(i) instanceof Map<?, ?> m)) {
-        throw new IllegalArgumentException(key + ": must be a map with at least 'uri'");
-      }
-      HostSettings h = parseHost(key, m, i);
-      if (!names.add(h.name())) {
-        throw new IllegalArgumentException(key + ".name: duplicate host name " + h.name());
-      }
-      hosts.add(h);
-    }
-    String policy = str(s, "placement", "spread");
-    Placement.Policy p =
-        switch (policy.toLowerCase(Locale.ROOT)) {
-          case "spread" -> Placement.Policy.SPREAD;
-          case "binpack" -> Placement.Policy.BINPACK;
-          default ->
-              throw new IllegalArgumentException(
-                  PREFIX + "placement: must be spread or binpack, not " + policy);
-        };
-    List<String> cmd = DEFAULT_SANDBOX_COMMAND;
-    Object c = s.get("sandboxCommand");
-    if (c instanceof List<?> cl && !cl.isEmpty()) {
-      cmd = cl.stream().map(String::valueOf).toList();
-    } else if (c != null) {
-      throw new IllegalArgumentException(PREFIX + "sandboxCommand: must be a non-empty list");
-    }
-    return new DockerSettings(
-        hosts,
-        p,
-        str(s, "sandboxImage", DEFAULT_SANDBOX_IMAGE),
-        cmd,
-        duration(s, PREFIX + "unreachableTimeout", "unreachableTimeout", Duration.ofMinutes(5)),
-        duration(s, PREFIX + "imagePullTimeout", "imagePullTimeout", Duration.ofMinutes(10)),
-        str(s, "network", "bridge"));
-  }
-
-  private static HostSettings parseHost(String key, Map<?, ?> m, int index) {
-    Object u = m.get("uri");
-    if (u == null) {
-      throw new IllegalArgumentException(key + ".uri: required (unix:///path or tcp://host:port)");
-    }
-    URI uri;
-    try {
-      uri = URI.create(String.valueOf(u));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(key + ".uri: not a URI: " + u);
-    }
-    String scheme = uri.getScheme();
-    if ("unix".equals(scheme)) {
-      if (uri.getPath() == null || uri.getPath().isEmpty()) {
-        throw new IllegalArgumentException(key + ".uri: a unix URI needs a path: " + u);
-      }
-    } else if ("tcp".equals(scheme)) {
-      if (uri.getHost() == null || uri.getPort() <= 0) {
-        throw new IllegalArgumentException(key + ".uri: a tcp URI needs host and port: " + u);
-      }
-    } else {
-      throw new IllegalArgumentException(key + ".uri: scheme must be unix or tcp: " + u);
-    }
-    Path certs = null;
-    Object cd = m.get("tlsCertDir");
-    if (cd != null) {
-      if (!"tcp".equals(scheme)) {
-        throw new IllegalArgumentException(key + ".tlsCertDir: only for tcp:// hosts");
-      }
-      certs = Path.of(String.valueOf(cd));
-      for (String f : List.of("ca.pem", "cert.pem", "key.pem")) {
-        if (!Files.isReadable(certs.resolve(f))) {
-          throw new IllegalArgumentException(
-              key + ".tlsCertDir: " + certs.resolve(f) + " is missing or unreadable");
-        }
-      }
-    }
-    @SuppressWarnings("unchecked")
-    Map<String, Object> mm = (Map<String, Object>) m;
-    String name = str(mm, "name", "host" + index);
-    if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
-      throw new IllegalArgumentException(
-          key + ".name: letters, digits, '_', '.', '-' only: " + name);
-    }
-    return new HostSettings(
-        name,
-        uri,
-        certs,
-        mm.get("address") == null ? null : String.valueOf(mm.get("address")),
-        duration(mm, key + ".connectTimeout", "connectTimeout", Duration.ofSeconds(5)),
-        duration(mm, key + ".responseTimeout", "responseTimeout", Duration.ofSeconds(30)),
-        (int) number(mm, key + ".maxConnections", "maxConnections", 20, 1),
-        (int) number(mm, key + ".maxPods", "maxPods", 110, 1),
-        cpu(mm, key + ".cpu"),
-        memory(mm, key + ".memory"));
-  }
-
-  private static String str(Map<String, Object> m, String k, String fallback) {
-    Object v = m.get(k);
-    return v == null ? fallback : String.valueOf(v);
-  }
-
-  private static long number(Map<String, Object> m, String key, String k, long fallback, long min) {
-    Object v = m.get(k);
-    if (v == null) {
-      return fallback;
-    }
-    long n;
-    try {
-      n = v instanceof Number num ? num.longValue() : Long.parseLong(String.valueOf(v).trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + ": not a whole number: " + v);
-    }
-    if (n < min) {
-      throw new IllegalArgumentException(key + ": must be at least " + min + ", not " + n);
-    }
-    return n;
-  }
-
-  /**
-   * Parses {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, a plain number of seconds, or
-   * ISO-8601.
-   */
-  static Duration duration(Map<String, Object> m, String key, String k, Duration fallback) {
-    Object v = m.get(k);
-    if (v == null) {
-      return fallback;
-    }
-    return parseDuration(key, String.valueOf(v));
-  }
-
-  static Duration parseDuration(String key, String text) {
-    try {
-      return SettingValues.duration(text);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(key + ": not a duration (e.g. 30s, 5m): " + text);
-    }
-  }
-
-  /** Kubernetes CPU quantity: {@code 2}, {@code 1.5}, {@code 500m}; 0 when absent. */
-  static long cpu(Map<String, Object> m, String key) {
-    Object v = m.get(key.substring(key.lastIndexOf('.') + 1));
-    try {
-      return v == null ? 0 : SettingValues.cpuMillis(String.valueOf(v));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(key + ": not a CPU quantity (e.g. 4, 500m): " + v);
-    }
-  }
-
-  /** Memory quantity: bytes or with a suffix ({@code 8Gi}, {@code 512M}); 0 when absent. */
-  static long memory(Map<String, Object> m, String key) {
-    Object v = m.get(key.substring(key.lastIndexOf('.') + 1));
-    try {
-      return v == null ? 0 : SettingValues.bytes(String.valueOf(v));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(key + ": not a memory quantity (e.g. 8Gi): " + v);
-    }
+  /** Binds the backend's config section ({@code backends.docker}). */
+  public static DockerSettings parse(Map<String, Object> section) {
+    return SettingsBinder.bind(section, DockerSettings.class, SECTION);
   }
 }

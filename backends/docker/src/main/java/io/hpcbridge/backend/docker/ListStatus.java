@@ -50,6 +50,14 @@ public final class ListStatus {
     return upper.plusSeconds(2).compareTo(expected) < 0;
   }
 
+  private static final Pattern EXITED = Pattern.compile("^Exited \\((-?\\d+)\\).*");
+
+  /** The exit code in an {@code Exited (3) 2 seconds ago} status, or null. */
+  static Integer exitCode(String status) {
+    Matcher m = EXITED.matcher(status == null ? "" : status.trim());
+    return m.matches() ? Integer.valueOf(m.group(1)) : null;
+  }
+
   private static final Pattern UP =
       Pattern.compile(
           "^Up (Less than a second|About a minute|About an hour|(\\d+)"

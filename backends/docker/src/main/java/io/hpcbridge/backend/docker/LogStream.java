@@ -10,13 +10,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A container's log as an {@link InputStream}, fed by docker-java's frame callback. The queue is
- * bounded, so a slow reader slows the daemon's stream instead of filling memory. Stops after {@code
- * limitBytes} (the kubelet's limitBytes) and closes the Docker stream when closed.
+ * bounded (64 frames; Docker splits log lines at 16 KiB), so a slow reader slows the daemon's
+ * stream instead of filling memory. Stops after {@code limitBytes} (the kubelet's limitBytes),
+ * closes the Docker stream when closed, and ends with an error when the backend gives up on it
+ * ({@link #fail}: its host stopped answering, its pod was released).
  */
 final class LogStream extends InputStream {
   private static final byte[] END = new byte[0];
 
-  private final BlockingQueue<byte[]> queue = new LinkedBlockingQueue<>(256);
+  private final BlockingQueue<byte[]> queue = new LinkedBlockingQueue<>(64);
   private final ResultCallback.Adapter<Frame> callback;
   private long remaining;
   private byte[] current;
@@ -54,6 +56,33 @@ final class LogStream extends InputStream {
     return callback;
   }
 
+  private volatile Runnable onClose = () -> {};
+  private final java.util.concurrent.atomic.AtomicBoolean finished =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Runs once when the stream has ended or is closed. */
+  void onClose(Runnable r) {
+    onClose = r;
+  }
+
+  private void finished() {
+    if (finished.compareAndSet(false, true)) {
+      onClose.run();
+    }
+  }
+
+  /** Ends the stream for its reader with {@code why}, and closes the Docker stream. */
+  void fail(String why) {
+    error = new IOException(why);
+    try {
+      callback.close();
+    } catch (IOException e) {
+      // closing
+    }
+    queue.clear();
+    queue.offer(END);
+  }
+
   private void put(byte[] b) {
     try {
       while (!closed && !queue.offer(b, 200, TimeUnit.MILLISECONDS)) {
@@ -79,6 +108,7 @@ final class LogStream extends InputStream {
       if (current == END) {
         ended = true;
         current = null;
+        finished();
         Throwable t = error;
         if (t != null && !closed) {
           throw new IOException("container log stream failed: " + DockerHost.describe(t), t);
@@ -130,6 +160,10 @@ final class LogStream extends InputStream {
     }
     closed = true;
     queue.clear();
-    callback.close();
+    try {
+      callback.close();
+    } finally {
+      finished();
+    }
   }
 }

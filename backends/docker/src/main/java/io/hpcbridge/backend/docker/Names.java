@@ -45,6 +45,9 @@ public final class Names {
   /** On the sandbox: the pod's termination grace period in seconds. */
   public static final String LABEL_GRACE = "io.hpcbridge.pod.grace-seconds";
 
+  /** On the sandbox: the pod shares the host's network (its IP is the host's). */
+  public static final String LABEL_HOST_NETWORK = "io.hpcbridge.pod.host-network";
+
   public static final String ROLE_SANDBOX = "sandbox";
   public static final String ROLE_INIT = "init";
   public static final String ROLE_CONTAINER = "container";
@@ -77,6 +80,23 @@ public final class Names {
   /** Where the sandbox mounts a pod volume so files can be copied into it. */
   public static String sandboxVolumePath(String volume) {
     return "/.hpcbridge/volumes/" + clean(volume);
+  }
+
+  /** A number from a label; 0 when absent or malformed. */
+  static long number(String s) {
+    try {
+      return s == null ? 0 : Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** A comma-separated list of names from a label, without empty entries. */
+  static java.util.List<String> split(String s) {
+    if (s == null || s.isEmpty()) {
+      return java.util.List.of();
+    }
+    return java.util.Arrays.stream(s.split(",")).filter(x -> !x.isEmpty()).toList();
   }
 
   /** Docker allows {@code [a-zA-Z0-9][a-zA-Z0-9_.-]*}; anything else becomes '-'. */

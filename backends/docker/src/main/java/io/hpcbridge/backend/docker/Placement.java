@@ -16,7 +16,18 @@ public final class Placement {
    */
   public enum Policy {
     SPREAD,
-    BINPACK
+    BINPACK;
+
+    /** The config's spelling, {@code spread} or {@code binpack}, in any case. */
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public static Policy of(String text) {
+      for (Policy p : values()) {
+        if (p.name().equalsIgnoreCase(text.trim())) {
+          return p;
+        }
+      }
+      throw new IllegalArgumentException("must be spread or binpack, not " + text);
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.ContainerStatus;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.Observed.State;
+import io.hpcbridge.backend.PodPhaseRules;
 import io.hpcbridge.backend.PodPlan;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,23 +40,117 @@ public final class PodStatusMapper {
       boolean cancelled,
       String hostIP) {}
 
+  /**
+   * What the backend knows of a pod beyond Docker's own state.
+   *
+   * @param cancelled the pod was asked to stop (or ran past its deadline)
+   * @param deadlineExceeded the pod ran past its activeDeadlineSeconds
+   * @param waiting per-container waiting reasons (failed pulls, config errors)
+   * @param startErrors per-container errors of the last failed start
+   */
+  public record PodFacts(
+      boolean cancelled,
+      boolean deadlineExceeded,
+      Map<String, Waiting> waiting,
+      Map<String, String> startErrors) {
+    public static final PodFacts NONE = new PodFacts(false, false, Map.of(), Map.of());
+
+    public PodFacts {
+      waiting = Map.copyOf(waiting);
+      startErrors = Map.copyOf(startErrors);
+    }
+  }
+
+  /**
+   * The pod as the bridge sees it, from its containers' views (the sandbox among them), what the
+   * backend knows beyond Docker, the host's address and the time now. {@code podIpFallback} is the
+   * sandbox's last known address, for a sandbox already stopped.
+   */
+  static Observed observe(
+      java.util.Collection<ContainerView> views,
+      PodFacts facts,
+      String hostIP,
+      java.time.Instant now,
+      String podIpFallback) {
+    ContainerView sandbox =
+        views.stream().filter(v -> Names.ROLE_SANDBOX.equals(v.role())).findFirst().orElse(null);
+    if (sandbox == null) {
+      return Observed.unknown("SandboxNotFound", "no containers of this pod on its docker host");
+    }
+    Map<String, ContainerView> byName = new java.util.HashMap<>();
+    for (ContainerView v : views) {
+      if (Names.ROLE_SANDBOX.equals(v.role())) {
+        continue;
+      }
+      String err = facts.startErrors().get(v.name());
+      if (err != null && v.notStarted()) {
+        v = v.failedToStart(err);
+      }
+      byName.put(v.name(), v);
+    }
+    PodPlan.RestartPolicy policy;
+    try {
+      policy =
+          PodPlan.RestartPolicy.fromKubernetes(sandbox.labels().get(Names.LABEL_RESTART_POLICY));
+    } catch (IllegalArgumentException e) {
+      policy = PodPlan.RestartPolicy.ALWAYS;
+    }
+    ContainerView sb = sandbox;
+    if ("true".equals(sandbox.labels().get(Names.LABEL_HOST_NETWORK))) {
+      sb = sb.withIp(hostIP); // hostNetwork: the pod's address is the host's, like the kubelet's
+    } else if ((sb.ip() == null || sb.ip().isEmpty()) && podIpFallback != null) {
+      sb = sb.withIp(podIpFallback);
+    }
+    boolean deadline =
+        facts.deadlineExceeded()
+            || (!facts.cancelled()
+                && ContainerSpecs.deadlineExceeded(sandbox.labels(), sandbox.startedAt(), now));
+    Observed o =
+        map(
+            new PodView(
+                policy,
+                Names.split(sandbox.labels().get(Names.LABEL_INIT_CONTAINERS)),
+                Names.split(sandbox.labels().get(Names.LABEL_CONTAINERS)),
+                sb,
+                byName,
+                facts.waiting(),
+                facts.cancelled() || deadline,
+                hostIP));
+    if (deadline) {
+      // like the kubelet: the pod fails at once, its containers are being stopped
+      o =
+          new Observed(
+              Phase.FAILED,
+              "DeadlineExceeded",
+              "Pod was active on the node longer than the specified deadline",
+              o.hostIP(),
+              o.podIP(),
+              o.startTime(),
+              o.initContainers(),
+              o.containers());
+    }
+    return o;
+  }
+
+  /**
+   * The pod's phase by the kubelet's rules ({@link PodPhaseRules}); what those rules cannot know is
+   * the backend's: a cancelled pod ends once nothing of it runs, and a failed init container names
+   * itself in the reason.
+   */
   public static Observed map(PodView p) {
     if (p.sandbox() == null) {
       return Observed.unknown(
           "SandboxNotFound", "the pod's sandbox container is gone from its Docker host");
     }
-    boolean never = p.restartPolicy() == PodPlan.RestartPolicy.NEVER;
-
     List<ContainerStatus> inits = new ArrayList<>();
     boolean initsDone = true;
     String initFailure = null;
     for (String n : p.initNames()) {
       ContainerView v = p.containers().get(n);
-      ContainerStatus s = status(p, n, v, initsDone ? "PodInitializing" : "PodInitializing", true);
-      inits.add(s);
+      inits.add(status(p, n, v, "PodInitializing", true));
       if (initsDone && !(v != null && v.exited() && v.exitCode() == 0)) {
         initsDone = false;
-        if (v != null && v.exited() && v.exitCode() != 0 && (never || p.cancelled())) {
+        if (v != null && v.exited() && v.exitCode() != 0) {
           initFailure =
               "init container "
                   + n
@@ -65,66 +160,33 @@ public final class PodStatusMapper {
         }
       }
     }
-
     List<ContainerStatus> mains = new ArrayList<>();
-    boolean anyActive = false;
-    boolean allStarted = true;
-    boolean allExited = true;
-    boolean allZero = true;
     for (String n : p.names()) {
-      ContainerView v = p.containers().get(n);
-      mains.add(status(p, n, v, initsDone ? "ContainerCreating" : "PodInitializing", false));
-      if (v == null || v.notStarted()) {
-        allStarted = false;
-        allExited = false;
-        allZero = false;
-        continue;
-      }
-      if (v.active()) {
-        anyActive = true;
-        allExited = false;
-      } else if (v.exited()) {
-        if (v.exitCode() != 0) {
-          allZero = false;
-        }
-      }
+      mains.add(
+          status(
+              p,
+              n,
+              p.containers().get(n),
+              initsDone ? "ContainerCreating" : "PodInitializing",
+              false));
     }
-    for (String n : p.initNames()) {
-      ContainerView v = p.containers().get(n);
-      if (v != null && v.active()) {
-        anyActive = true;
-      }
-    }
+    boolean anyActive = p.containers().values().stream().anyMatch(ContainerView::active);
 
     Phase phase;
     String reason = null;
     String message = null;
-    if (initFailure != null && !anyActive) {
-      phase = Phase.FAILED;
+    if (p.cancelled()) {
+      phase = anyActive ? Phase.RUNNING : PodPhaseRules.ended(inits, mains);
+      if (phase == Phase.FAILED) {
+        reason = "Terminated";
+        message = "the pod was stopped";
+      }
+    } else {
+      phase = PodPhaseRules.phase(p.restartPolicy(), inits, mains);
+    }
+    if (phase == Phase.FAILED && initFailure != null && !anyActive) {
       reason = "InitContainerFailed";
       message = initFailure;
-    } else if (p.cancelled()) {
-      if (anyActive) {
-        phase = Phase.RUNNING;
-      } else {
-        phase = allExited && allZero && !p.names().isEmpty() ? Phase.SUCCEEDED : Phase.FAILED;
-        if (phase == Phase.FAILED) {
-          reason = "Terminated";
-          message = "the pod was stopped";
-        }
-      }
-    } else if (!initsDone) {
-      phase = Phase.PENDING;
-    } else if (!allStarted) {
-      phase = anyActive ? Phase.RUNNING : Phase.PENDING;
-    } else if (anyActive || !allExited) {
-      phase = Phase.RUNNING;
-    } else {
-      switch (p.restartPolicy()) {
-        case NEVER -> phase = allZero ? Phase.SUCCEEDED : Phase.FAILED;
-        case ON_FAILURE -> phase = allZero ? Phase.SUCCEEDED : Phase.RUNNING;
-        default -> phase = Phase.RUNNING;
-      }
     }
     ContainerView sb = p.sandbox();
     return new Observed(
@@ -165,12 +227,7 @@ public final class PodStatusMapper {
     boolean willRestart =
         !p.cancelled()
             && (v.restarting()
-                || (v.exited()
-                    && switch (p.restartPolicy()) {
-                      case NEVER -> false;
-                      case ON_FAILURE -> v.exitCode() != 0;
-                      case ALWAYS -> !init || v.exitCode() != 0;
-                    }));
+                || (v.exited() && PodPhaseRules.restarts(p.restartPolicy(), init, v.exitCode())));
     if (willRestart) {
       return new ContainerStatus(
           name,

@@ -73,6 +73,15 @@ final class PodStore {
     return read(uid, "host");
   }
 
+  /** The version of a volume's files now in place (after an update), see {@link PodVolumes}. */
+  void saveVolumeVersion(String uid, String volume, String version) {
+    write(uid, "version." + Names.clean(volume), version.getBytes(StandardCharsets.UTF_8));
+  }
+
+  Optional<String> volumeVersion(String uid, String volume) {
+    return read(uid, "version." + Names.clean(volume));
+  }
+
   void markCancelled(String uid) {
     write(uid, "cancelled", new byte[0]);
   }
@@ -87,6 +96,19 @@ final class PodStore {
 
   boolean deadlineExceeded(String uid) {
     return Files.exists(dir(uid).resolve("deadline-exceeded"));
+  }
+
+  /** The pods this store knows, by uid (after a restart: the pods to resume). */
+  java.util.List<String> uids() {
+    try (Stream<Path> s = Files.list(root)) {
+      return s.filter(Files::isDirectory)
+          .filter(d -> Files.exists(d.resolve("host")))
+          .map(d -> d.getFileName().toString())
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + root, e);
+    }
   }
 
   void forget(String uid) {

@@ -3,42 +3,63 @@ package io.hpcbridge.backend.docker;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 
-/** Builds the tar archives Docker's archive API extracts into a container. */
+/**
+ * Builds the tar archives Docker's archive API extracts into a container. Docker extracts them in
+ * order and applies each entry's mode, owner and group, also to directories that exist already.
+ */
 final class Tar {
   private Tar() {}
 
-  /** A tar, to be extracted at {@code /}, holding the files and their parent directories. */
-  static byte[] of(List<ContainerSpecs.CopyFile> files) {
+  /**
+   * One entry: a directory (content and link null), a file (content) or a symbolic link (link).
+   *
+   * @param path relative path
+   * @param mode permission bits, e.g. {@code 0644}, {@code 02775}
+   * @param gid owning group (the owner is always root)
+   */
+  record Entry(String path, int mode, long gid, byte[] content, String link) {
+    static Entry dir(String path, int mode, long gid) {
+      return new Entry(path, mode, gid, null, null);
+    }
+
+    static Entry file(String path, int mode, long gid, byte[] content) {
+      return new Entry(path, mode, gid, content, null);
+    }
+
+    static Entry symlink(String path, String target) {
+      return new Entry(path, 0777, 0, null, target);
+    }
+  }
+
+  static byte[] of(List<Entry> entries) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
       tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-      Set<String> dirs = new LinkedHashSet<>();
-      for (ContainerSpecs.CopyFile f : files) {
-        String rel = f.path().replaceAll("^/+", "");
-        int i = rel.indexOf('/');
-        while (i > 0) {
-          dirs.add(rel.substring(0, i));
-          i = rel.indexOf('/', i + 1);
+      tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+      for (Entry e : entries) {
+        TarArchiveEntry t;
+        if (e.link() != null) {
+          t = new TarArchiveEntry(e.path(), TarConstants.LF_SYMLINK);
+          t.setLinkName(e.link());
+        } else if (e.content() == null) {
+          t = new TarArchiveEntry(e.path() + "/");
+          t.setMode(040000 | (e.mode() & 07777));
+        } else {
+          t = new TarArchiveEntry(e.path());
+          t.setMode(0100000 | (e.mode() & 07777));
+          t.setSize(e.content().length);
         }
-      }
-      for (String d : dirs) {
-        TarArchiveEntry e = new TarArchiveEntry(d + "/");
-        e.setMode(040755);
-        tar.putArchiveEntry(e);
-        tar.closeArchiveEntry();
-      }
-      for (ContainerSpecs.CopyFile f : files) {
-        TarArchiveEntry e = new TarArchiveEntry(f.path().replaceAll("^/+", ""));
-        e.setMode(0100000 | (f.mode() & 07777));
-        e.setSize(f.content().length);
-        tar.putArchiveEntry(e);
-        tar.write(f.content());
+        t.setUserId(0);
+        t.setGroupId(e.gid());
+        tar.putArchiveEntry(t);
+        if (e.content() != null) {
+          tar.write(e.content());
+        }
         tar.closeArchiveEntry();
       }
       tar.finish();

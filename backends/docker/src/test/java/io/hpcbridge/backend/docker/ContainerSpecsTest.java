@@ -96,7 +96,7 @@ class ContainerSpecsTest {
             List.of());
     PodPlan p =
         Plans.pod("web", List.of(), List.of(c), List.of(), PodPlan.RestartPolicy.ON_FAILURE);
-    var s = ContainerSpecs.container(p, "vnode", c, -1, "sandbox123");
+    var s = ContainerSpecs.container(p, "vnode", c, -1, "sandbox123", null, Map.of());
     assertThat(s.image()).isEqualTo("busybox:latest");
     assertThat(s.entrypoint()).containsExactly("sh");
     assertThat(s.cmd()).containsExactly("-c", "echo hi");
@@ -116,6 +116,46 @@ class ContainerSpecsTest {
   }
 
   @Test
+  void hostNamespacesReachSandboxAndContainers() {
+    ContainerPlan app =
+        new ContainerPlan(
+            "app",
+            "nginx",
+            null,
+            List.of(),
+            List.of(),
+            null,
+            Map.of(),
+            null,
+            Resources.NONE,
+            List.of(),
+            List.of(new ContainerPlan.Port("http", 80, 8080, "TCP")));
+    PodPlan p =
+        Plans.pod("web", List.of(), List.of(app))
+            .withPlacement(new PodPlan.HostAccess(true, true, true), List.of());
+    var sb = ContainerSpecs.sandbox(p, "vnode", SETTINGS);
+    assertThat(sb.hostConfig().getNetworkMode()).isEqualTo("host");
+    assertThat(sb.hostConfig().getIpcMode()).isEqualTo("host");
+    assertThat(sb.hostConfig().getPidMode()).isEqualTo("host");
+    assertThat(sb.hostname()).isNull();
+    assertThat(sb.exposedPorts()).isEmpty();
+    assertThat(sb.labels()).containsEntry(Names.LABEL_HOST_NETWORK, "true");
+    var c = ContainerSpecs.container(p, "vnode", app, -1, "sb1", null, Map.of());
+    assertThat(c.hostConfig().getNetworkMode()).isEqualTo("host");
+    assertThat(c.hostConfig().getIpcMode()).isEqualTo("host");
+    assertThat(c.hostConfig().getPidMode()).isEqualTo("host");
+    // only the network: the rest stays the pod's own
+    PodPlan net =
+        Plans.pod("web", List.of(), List.of(app))
+            .withPlacement(new PodPlan.HostAccess(true, false, false), List.of());
+    var c2 = ContainerSpecs.container(net, "vnode", app, -1, "sb1", null, Map.of());
+    assertThat(c2.hostConfig().getIpcMode()).isEqualTo("container:sb1");
+    assertThat(c2.hostConfig().getPidMode()).isNull();
+    assertThat(ContainerSpecs.sandbox(net, "vnode", SETTINGS).hostConfig().getIpcMode())
+        .isEqualTo("shareable");
+  }
+
+  @Test
   void imageDefaultsAreKept() {
     assertThat(ContainerSpecs.normalizeImage("debian:bookworm")).isEqualTo("debian:bookworm");
     assertThat(ContainerSpecs.normalizeImage("localhost:5000/x"))
@@ -126,7 +166,9 @@ class ContainerSpecsTest {
   @Test
   void emptyArgsAndCommandKeepTheImageDefaults() {
     ContainerPlan c = Plans.container("app", "local/busybox:1", List.of(), List.of());
-    var s = ContainerSpecs.container(Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb");
+    var s =
+        ContainerSpecs.container(
+            Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb", null, Map.of());
     assertThat(s.entrypoint()).isNull();
     assertThat(s.cmd()).isNull();
   }
@@ -144,7 +186,7 @@ class ContainerSpecsTest {
   }
 
   @Test
-  void volumesBecomeBindsOrCopiedFiles() {
+  void volumesBecomeBinds() {
     byte[] secret = "s3cr3t".getBytes(StandardCharsets.UTF_8);
     var vols =
         List.of(
@@ -185,20 +227,26 @@ class ContainerSpecsTest {
                 new ContainerPlan.Mount("sec", "/var/run/secret", null, true)),
             List.of());
     PodPlan p = Plans.pod("p", List.of(), List.of(c), vols, PodPlan.RestartPolicy.NEVER);
-    var s = ContainerSpecs.container(p, "n", c, -1, "sb");
+    var s =
+        ContainerSpecs.container(
+            p, "n", c, -1, "sb", null, Map.of("cfg", "/var/lib/docker/volumes/x/_data"));
+    String uid = p.pod().uid();
     assertThat(s.hostConfig().getBinds())
         .extracting(Object::toString)
-        .containsExactly(Names.volume(p.pod(), "cache") + ":/cache:rw", "/srv/data/logs:/data:ro");
-    var files = ContainerSpecs.filesFor(p, c);
-    assertThat(files)
-        .extracting(ContainerSpecs.CopyFile::path)
         .containsExactly(
-            "/etc/app/app.conf",
-            "/etc/app/sub/other.conf",
-            "/etc/other.conf",
-            "/var/run/secret/token");
-    assertThat(files.get(3).mode()).isEqualTo(0600);
-    assertThat(files.get(3).content()).isEqualTo(secret);
+            Names.volume(p.pod(), "cache") + ":/cache:rw,nocopy",
+            "/srv/data/logs:/data:ro",
+            Names.volume(p.pod(), "cfg") + ":/etc/app/:ro,nocopy",
+            "/var/lib/docker/volumes/x/_data/..data/sub/other.conf:/etc/other.conf:ro",
+            Names.volume(p.pod(), "sec") + ":/var/run/secret:ro,nocopy");
+    assertThat(PodVolumes.subPathVolumes(p, c)).containsExactly("cfg");
+    // the sandbox holds every volume but hostPath, to write their files
+    assertThat(ContainerSpecs.sandbox(p, "n", SETTINGS).hostConfig().getBinds())
+        .extracting(Object::toString)
+        .containsExactly(
+            "k8s_vol_cache_" + uid + ":/.hpcbridge/volumes/cache:rw,nocopy",
+            "k8s_vol_cfg_" + uid + ":/.hpcbridge/volumes/cfg:rw,nocopy",
+            "k8s_vol_sec_" + uid + ":/.hpcbridge/volumes/sec:rw,nocopy");
   }
 
   @Test

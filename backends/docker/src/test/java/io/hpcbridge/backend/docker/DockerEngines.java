@@ -110,6 +110,31 @@ final class DockerEngines {
         .exec();
   }
 
+  /** Runs a command in a container; its output. */
+  static String exec(DockerHost host, String container, String... cmd) throws Exception {
+    String id =
+        host.client
+            .execCreateCmd(container)
+            .withCmd(cmd)
+            .withAttachStdout(true)
+            .withAttachStderr(true)
+            .exec()
+            .getId();
+    StringBuilder out = new StringBuilder();
+    host.client
+        .execStartCmd(id)
+        .exec(
+            new com.github.dockerjava.api.async.ResultCallback.Adapter<
+                com.github.dockerjava.api.model.Frame>() {
+              @Override
+              public void onNext(com.github.dockerjava.api.model.Frame f) {
+                out.append(new String(f.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
+              }
+            })
+        .awaitCompletion(30, java.util.concurrent.TimeUnit.SECONDS);
+    return out.toString();
+  }
+
   /** Removes everything a test node left on both hosts. */
   static void sweep(DockerSettings settings, String node) {
     for (DockerSettings.HostSettings hs : settings.hosts()) {

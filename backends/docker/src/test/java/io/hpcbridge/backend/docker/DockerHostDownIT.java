@@ -219,8 +219,9 @@ class DockerHostDownIT {
                   Duration.ofSeconds(5),
                   2,
                   1,
-                  0,
-                  0))) {
+                  null,
+                  null,
+                  null))) {
         h.client.pingCmd().exec();
         return true;
       } catch (RuntimeException e) {

@@ -101,6 +101,61 @@ class DockerSettingsTest {
                 DockerSettings.parse(
                     Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "placement", "random")))
         .hasMessageStartingWith("backends.docker.placement:");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a", "maxPod", 3)))))
+        .hasMessageStartingWith("backends.docker.hosts[0].maxPod: unknown key");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a", "memory", "lots")))))
+        .hasMessageStartingWith("backends.docker.hosts[0].memory: not a quantity");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a", "maxPods", 0)))))
+        .hasMessage("backends.docker.hosts[0].maxPods: must be at least 1, not 0");
+  }
+
+  @Test
+  void plainTcpNeedsAnExplicitOptIn() {
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "tcp://10.0.0.5:2375")))))
+        .hasMessageStartingWith(
+            "backends.docker.hosts[0].uri: plain tcp:// without TLS gives anyone who reaches"
+                + " 10.0.0.5:2375 root on that host")
+        .hasMessageContaining("allowInsecureTcp: true");
+    var s =
+        DockerSettings.parse(
+            Map.of(
+                "hosts", List.of(Map.of("uri", "tcp://10.0.0.5:2375", "allowInsecureTcp", true))));
+    assertThat(s.hosts().get(0).allowInsecureTcp()).isTrue();
+    assertThat(
+            DockerSettings.parse(Map.of("hosts", List.of(Map.of("uri", "unix:///a"))))
+                .hosts()
+                .get(0)
+                .allowInsecureTcp())
+        .isFalse();
+  }
+
+  @Test
+  void unnamedHostsAreNamedByTheirPosition() {
+    var s =
+        DockerSettings.parse(
+            Map.of(
+                "hosts",
+                List.of(Map.of("uri", "unix:///a"), Map.of("uri", "unix:///b")),
+                "placement",
+                "BinPack"));
+    assertThat(s.hosts())
+        .extracting(DockerSettings.HostSettings::name)
+        .containsExactly("host0", "host1");
+    assertThat(s.placement()).isEqualTo(Placement.Policy.BINPACK);
+    assertThat(s.sandboxCommand()).isEqualTo(DockerSettings.DEFAULT_SANDBOX_COMMAND);
+    assertThat(s.network()).isEqualTo("bridge");
   }
 
   @Test

@@ -22,7 +22,7 @@ class HostsConditionTest {
 
   @Test
   void allHostsAnsweringIsTrue() {
-    List<BackendCondition> c = DockerBackend.conditions(List.of(up("h1"), up("h2")));
+    List<BackendCondition> c = DockerHosts.conditions(List.of(up("h1"), up("h2")));
     assertThat(c)
         .containsExactly(
             new BackendCondition(
@@ -36,7 +36,7 @@ class HostsConditionTest {
   void anUnreachableHostIsFalseWithItsNameAndError() {
     Instant since = Instant.parse("2024-05-01T10:00:00Z");
     List<BackendCondition> c =
-        DockerBackend.conditions(
+        DockerHosts.conditions(
             List.of(up("h1"), down("h2", "IOException: Connection refused", since)));
     assertThat(c).hasSize(1);
     BackendCondition h = c.get(0);
@@ -53,7 +53,7 @@ class HostsConditionTest {
   @Test
   void everyHostDownIsListed() {
     BackendCondition h =
-        DockerBackend.conditions(List.of(down("a", "timeout", null), down("b", null, null))).get(0);
+        DockerHosts.conditions(List.of(down("a", "timeout", null), down("b", null, null))).get(0);
     assertThat(h.status()).isEqualTo(BackendCondition.Status.FALSE);
     assertThat(h.message())
         .isEqualTo(

@@ -1,6 +1,7 @@
 package io.hpcbridge.backend.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.StreamType;
@@ -28,5 +29,19 @@ class LogStreamTest {
     s.callback().onNext(f("two\n"));
     // no onComplete: a followed stream; the limit alone ends it
     assertThat(new String(s.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("one\nt");
+  }
+
+  @Test
+  void aStreamTheBackendGivesUpOnEndsWithItsReason() throws Exception {
+    LogStream s = new LogStream(null);
+    int[] closed = new int[1];
+    s.onClose(() -> closed[0]++);
+    s.callback().onNext(f("one\n"));
+    s.fail("docker host h2 stopped answering");
+    assertThatThrownBy(s::readAllBytes)
+        .isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("docker host h2 stopped answering");
+    s.close();
+    assertThat(closed[0]).isEqualTo(1);
   }
 }

@@ -35,6 +35,23 @@ final class Plans {
     return container(name, "local/busybox:1", List.of("sh", "-c", script), List.of());
   }
 
+  /** A copy of {@code c} with these mounts. */
+  static ContainerPlan withMounts(ContainerPlan c, ContainerPlan.Mount... mounts) {
+    return new ContainerPlan(
+        c.name(),
+        c.image(),
+        c.imagePullPolicy(),
+        c.command(),
+        c.args(),
+        c.workingDir(),
+        c.env(),
+        c.secretEnv(),
+        c.resources(),
+        List.of(mounts),
+        c.ports(),
+        c.security());
+  }
+
   static PodPlan pod(String name, List<ContainerPlan> inits, List<ContainerPlan> containers) {
     return pod(name, inits, containers, List.of(), PodPlan.RestartPolicy.NEVER);
   }

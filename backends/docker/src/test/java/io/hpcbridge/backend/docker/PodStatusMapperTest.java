@@ -139,6 +139,28 @@ class PodStatusMapperTest {
   }
 
   @Test
+  void phaseFollowsTheKubeletsRules() {
+    Map<String, ContainerView> cs = new HashMap<>();
+    cs.put("a", v("a", "container", "running", 0));
+    cs.put("b", v("b", "container", "created", 0));
+    // one container still waiting to start keeps the pod Pending, like the kubelet
+    assertThat(map(RestartPolicy.NEVER, List.of(), List.of("a", "b"), cs, Map.of(), false).phase())
+        .isEqualTo(Phase.PENDING);
+    cs.put("a", v("a", "container", "exited", 0));
+    cs.put("b", v("b", "container", "exited", 0));
+    assertThat(
+            map(RestartPolicy.ON_FAILURE, List.of(), List.of("a", "b"), cs, Map.of(), false)
+                .phase())
+        .isEqualTo(Phase.SUCCEEDED);
+    assertThat(map(RestartPolicy.ALWAYS, List.of(), List.of("a", "b"), cs, Map.of(), false).phase())
+        .isEqualTo(Phase.RUNNING);
+    cs.put("b", v("b", "container", "exited", 2));
+    Observed o = map(RestartPolicy.ON_FAILURE, List.of(), List.of("a", "b"), cs, Map.of(), false);
+    assertThat(o.phase()).isEqualTo(Phase.RUNNING);
+    assertThat(o.container("b").orElseThrow().reason()).isEqualTo("CrashLoopBackOff");
+  }
+
+  @Test
   void oomKilledIsTheReason() {
     var oom =
         new ContainerView(
@@ -172,6 +194,34 @@ class PodStatusMapperTest {
     assertThat(o.phase()).isEqualTo(Phase.FAILED);
     assertThat(o.containers().get(0).state()).isEqualTo(State.TERMINATED);
     assertThat(o.containers().get(0).exitCode()).isEqualTo(143);
+  }
+
+  @Test
+  void aPodOnTheHostsNetworkHasTheHostsAddress() {
+    ContainerView sb =
+        new ContainerView(
+            "sb",
+            "POD",
+            "sandbox",
+            "running",
+            0,
+            false,
+            T0,
+            null,
+            0,
+            null,
+            "",
+            Map.of(Names.LABEL_HOST_NETWORK, "true", Names.LABEL_CONTAINERS, "a"),
+            null);
+    Observed o =
+        PodStatusMapper.observe(
+            List.of(sb, v("a", "container", "running", 0)),
+            PodStatusMapper.PodFacts.NONE,
+            "10.0.0.7",
+            T1,
+            null);
+    assertThat(o.podIP()).isEqualTo("10.0.0.7");
+    assertThat(o.phase()).isEqualTo(Phase.RUNNING);
   }
 
   @Test

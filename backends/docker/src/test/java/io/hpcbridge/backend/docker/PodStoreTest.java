@@ -6,17 +6,13 @@ import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.Resources;
 import io.hpcbridge.backend.VolumePlan;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,24 +61,11 @@ class PodStoreTest {
     assertThat(store.cancelled(plan.pod().uid())).isFalse();
     store.markCancelled(plan.pod().uid());
     assertThat(new PodStore(dir).cancelled(plan.pod().uid())).isTrue();
+    assertThat(store.volumeVersion(plan.pod().uid(), "s")).isEmpty();
+    store.saveVolumeVersion(plan.pod().uid(), "s", "..2026_01_01_00_00_00.000000001");
+    assertThat(store.volumeVersion(plan.pod().uid(), "s"))
+        .contains("..2026_01_01_00_00_00.000000001");
     store.forget(plan.pod().uid());
     assertThat(store.plan(plan.pod().uid())).isEmpty();
-  }
-
-  @Test
-  void tarHoldsFilesWithModesAndParents() throws Exception {
-    byte[] tar =
-        Tar.of(
-            List.of(
-                new ContainerSpecs.CopyFile(
-                    "/etc/app/key", "v".getBytes(StandardCharsets.UTF_8), 0600)));
-    List<String> entries = new ArrayList<>();
-    try (var in = new TarArchiveInputStream(new ByteArrayInputStream(tar))) {
-      TarArchiveEntry e;
-      while ((e = in.getNextEntry()) != null) {
-        entries.add(e.getName() + " " + Integer.toOctalString(e.getMode() & 07777));
-      }
-    }
-    assertThat(entries).containsExactly("etc/ 755", "etc/app/ 755", "etc/app/key 600");
   }
 }
