@@ -61,6 +61,7 @@ class DockerBridgeIT {
   static final String NODE = "it-docker-" + UUID.randomUUID().toString().substring(0, 5);
   static final String IMAGE = "local/busybox:1";
   static final String CONDITION = "DockerHostsReachable";
+  static final String WIDE_OPEN = "it-dwide-" + UUID.randomUUID().toString().substring(0, 5);
 
   static KubeControlPlane kube;
   static KubernetesClient client;
@@ -80,6 +81,12 @@ class DockerBridgeIT {
     String yaml =
         String.join(
             "\n",
+            // a namespace whose hostPath door the operator opened wide: the engine's socket stays
+            // shut
+            "policy:",
+            "  namespaces:",
+            "    " + WIDE_OPEN + ":",
+            "      hostPathPrefixes: [/]",
             "backends:",
             "  docker:",
             "    placement: spread",
@@ -245,6 +252,56 @@ class DockerBridgeIT {
         .isEqualTo("Succeeded");
     assertThat(client1.stdout().strip()).isEqualTo("got pong-from-server");
     assertThat(server.stdout().strip()).isEqualTo("served");
+  }
+
+  @Test
+  @Order(2)
+  void securityContextIsHonouredAndTheEngineSocketIsNeverMounted() throws Exception {
+    String ns = namespace("it-dsec");
+    Pod nobody =
+        pod(ns, "nobody", "id -u; id -g")
+            .editSpec()
+            .editFirstContainer()
+            .withNewSecurityContext()
+            .withRunAsUser(65534L)
+            .withRunAsGroup(65534L)
+            .withRunAsNonRoot(true)
+            .endSecurityContext()
+            .endContainer()
+            .endSpec()
+            .build();
+    client.pods().inNamespace(ns).resource(nobody).create();
+    awaitPhase(ns, "nobody", Duration.ofSeconds(60), "Succeeded", "Failed");
+    assertThat(kube.kubectl(30, "logs", "-n", ns, "nobody").stdout()).isEqualTo("65534\n65534\n");
+
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName(WIDE_OPEN).endMetadata().build())
+        .createOr(n -> n.update());
+    Pod socket =
+        pod(WIDE_OPEN, "socket", "ls -l /s")
+            .editSpec()
+            .addNewVolume()
+            .withName("s")
+            .withNewHostPath()
+            .withPath("/var/run")
+            .endHostPath()
+            .endVolume()
+            .editFirstContainer()
+            .addNewVolumeMount()
+            .withName("s")
+            .withMountPath("/s")
+            .endVolumeMount()
+            .endContainer()
+            .endSpec()
+            .build();
+    client.pods().inNamespace(WIDE_OPEN).resource(socket).create();
+    awaitPhase(WIDE_OPEN, "socket", Duration.ofSeconds(60), "Failed", "Succeeded");
+    var s = client.pods().inNamespace(WIDE_OPEN).withName("socket").get().getStatus();
+    assertThat(s.getPhase()).isEqualTo("Failed");
+    assertThat(s.getReason()).isEqualTo("PolicyViolation");
+    assertThat(s.getMessage()).contains("/var/run");
   }
 
   @Test
