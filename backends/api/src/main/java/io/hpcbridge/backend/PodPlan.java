@@ -1,8 +1,6 @@
 package io.hpcbridge.backend;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -138,21 +136,25 @@ public record PodPlan(
    * replaced by {@code <redacted>}.
    */
   public PodPlan redacted() {
-    List<VolumePlan> vols = new ArrayList<>();
-    for (VolumePlan v : volumes) {
-      vols.add(v.redacted());
-    }
+    return withContainers(
+            initContainers.stream().map(ContainerPlan::redacted).toList(),
+            containers.stream().map(ContainerPlan::redacted).toList())
+        .withVolumes(volumes.stream().map(VolumePlan::redacted).toList());
+  }
+
+  /** A copy with other volumes (e.g. without their file contents, or one of them updated). */
+  public PodPlan withVolumes(List<VolumePlan> vols) {
     return new PodPlan(
         pod,
         nodeName,
-        initContainers.stream().map(ContainerPlan::redacted).toList(),
-        containers.stream().map(ContainerPlan::redacted).toList(),
+        initContainers,
+        containers,
         vols,
         restartPolicy,
         terminationGracePeriod,
         activeDeadline,
         labels,
-        new LinkedHashMap<>(annotations),
+        annotations,
         hostAccess,
         allowedHosts);
   }

@@ -353,20 +353,6 @@ final class PodVolumes {
   }
 
   private static PodPlan withVolume(PodPlan p, VolumePlan v) {
-    List<VolumePlan> vols =
-        p.volumes().stream().map(x -> x.name().equals(v.name()) ? v : x).toList();
-    return new PodPlan(
-        p.pod(),
-        p.nodeName(),
-        p.initContainers(),
-        p.containers(),
-        vols,
-        p.restartPolicy(),
-        p.terminationGracePeriod(),
-        p.activeDeadline(),
-        p.labels(),
-        p.annotations(),
-        p.hostAccess(),
-        p.allowedHosts());
+    return p.withVolumes(p.volumes().stream().map(x -> x.name().equals(v.name()) ? v : x).toList());
   }
 }

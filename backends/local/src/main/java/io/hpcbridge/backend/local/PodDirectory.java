@@ -125,23 +125,10 @@ final class PodDirectory {
 
   /** The plan as stored: volume contents live in {@code volumes/}, not in plan.json. */
   private static PodPlan withoutFileContents(PodPlan p) {
-    List<VolumePlan> vols =
+    return p.withVolumes(
         p.volumes().stream()
             .map(v -> new VolumePlan(v.name(), v.type(), List.of(), v.hostPath(), v.sensitive()))
-            .toList();
-    return new PodPlan(
-        p.pod(),
-        p.nodeName(),
-        p.initContainers(),
-        p.containers(),
-        vols,
-        p.restartPolicy(),
-        p.terminationGracePeriod(),
-        p.activeDeadline(),
-        p.labels(),
-        p.annotations(),
-        p.hostAccess(),
-        p.allowedHosts());
+            .toList());
   }
 
   /** Removes a pod's directory (the caller checked that it has ended). */
