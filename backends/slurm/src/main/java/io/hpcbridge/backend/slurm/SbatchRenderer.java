@@ -139,9 +139,9 @@ public final class SbatchRenderer {
       runtimeOptions = config.options(runtime);
     }
     if (flavor != null
-        && flavor.runtimeOptions() != null
+        && flavor.options() != null
         && (flavor.runtime() == null || flavor.runtime() == runtime)) {
-      runtimeOptions = flavor.runtimeOptions();
+      runtimeOptions = flavor.options();
     }
 
     // Flags, lowest precedence first; later puts replace earlier ones.
@@ -150,7 +150,7 @@ public final class SbatchRenderer {
       flags.put("partition", config.partition());
     }
     if (flavor != null) {
-      for (SbatchFlag f : flavor.flags()) {
+      for (SbatchFlag f : flavor.flags().values()) {
         flags.put(f.name(), f.value());
       }
     }
@@ -421,14 +421,14 @@ public final class SbatchRenderer {
                 + " instead of --"
                 + f.name());
       }
-      if (!config.allowedFlags().contains(f.name())) {
+      if (!config.allows(f.name())) {
         throw invalid(
             "ForbiddenSlurmFlag",
             key
                 + ": --"
                 + f.name()
                 + " is not allowed (allowed: "
-                + String.join(", ", new java.util.TreeSet<>(config.allowedFlags()))
+                + String.join(", ", new java.util.TreeSet<>(config.allowedFlags().values()))
                 + ")");
       }
       flags.put(f.name(), f.value());

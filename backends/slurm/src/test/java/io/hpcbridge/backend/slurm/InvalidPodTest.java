@@ -3,7 +3,6 @@ package io.hpcbridge.backend.slurm;
 import static io.hpcbridge.backend.slurm.Plans.container;
 import static io.hpcbridge.backend.slurm.Plans.pod;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
@@ -124,25 +123,5 @@ class InvalidPodTest {
                     List.of(new ContainerPlan.Mount("v", "/data:/etc", null, false))))
             .build();
     assertThat(reject(colon).reason()).isEqualTo("InvalidMountPath");
-  }
-
-  @Test
-  void configErrorsNameTheKey() {
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh")))
-        .hasMessageStartingWith("backends.slurm.ssh.host:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b")))
-        .hasMessageStartingWith("backends.slurm.workRoot:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output"))))
-        .hasMessageStartingWith("backends.slurm.allowedFlags:");
-    assertThatThrownBy(
-            () ->
-                SlurmConfig.parse(Map.of("flavors", Map.of("x", Map.of("flags", "--job-name=y")))))
-        .hasMessageStartingWith("backends.slurm.flavors.x.flags:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker")))
-        .hasMessageStartingWith("backends.slurm.runtime:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu")))
-        .hasMessageStartingWith("backends.slurm.defaultFlavor:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever")))
-        .hasMessageStartingWith("backends.slurm.retention:");
   }
 }
