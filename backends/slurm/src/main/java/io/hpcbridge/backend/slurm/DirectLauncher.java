@@ -1,0 +1,30 @@
+package io.hpcbridge.backend.slurm;
+
+import io.hpcbridge.backend.BackendException;
+import io.hpcbridge.backend.ContainerPlan;
+
+/**
+ * Runtime {@code none}: the container's command runs directly on the compute node, as the job's
+ * user; the image is only recorded. It cannot bind volumes.
+ */
+final class DirectLauncher implements ContainerLauncher {
+
+  @Override
+  public boolean bindsVolumes() {
+    return false;
+  }
+
+  @Override
+  public Launch launch(Target t) throws BackendException.InvalidPod {
+    ContainerPlan c = t.container();
+    if (c.argv().isEmpty()) {
+      throw Invalid.pod(
+          "MissingCommand",
+          "container "
+              + c.name()
+              + ": runtime none runs the command directly, so the container needs a command or"
+              + " args");
+    }
+    return new Launch(c.argv(), t.envFile(), c.workingDir() == null ? "" : c.workingDir(), false);
+  }
+}
