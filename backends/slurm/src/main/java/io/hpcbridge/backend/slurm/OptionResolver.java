@@ -1,5 +1,6 @@
 package io.hpcbridge.backend.slurm;
 
+import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
@@ -75,6 +76,43 @@ final class OptionResolver {
         new java.util.TreeMap<>(flags));
   }
 
+  /**
+   * What the pod chose itself (see {@link Backend#choices}): its annotations and its deadline,
+   * never the settings' defaults or what a flavor sets. {@code time} is in seconds ({@link
+   * Long#MAX_VALUE} for {@code UNLIMITED}), {@code nodes} the largest count asked for.
+   */
+  Map<String, String> choices(PodPlan plan) throws BackendException.InvalidPod {
+    PodOptions pod = PodOptions.of(plan, config);
+    if (pod.flavor() != null) {
+      flavor(pod.flavor());
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    if (pod.runtime() != null) {
+      out.put(Backend.CHOICE_RUNTIME, pod.runtime().configName());
+    }
+    for (String k : List.of("partition", "account", "qos")) {
+      if (pod.get(k) != null) {
+        out.put(k, pod.get(k));
+      }
+    }
+    if (pod.get("nodes") != null) {
+      String n = pod.get("nodes");
+      out.put(Backend.CHOICE_NODES, n.substring(n.indexOf('-') + 1));
+    }
+    if (pod.exclusive() != null) {
+      out.put(Backend.CHOICE_EXCLUSIVE, String.valueOf(!pod.exclusive().equals("false")));
+    }
+    if (pod.get("time") != null) {
+      out.put(Backend.CHOICE_TIME, String.valueOf(seconds(pod.get("time"))));
+    } else if (plan.activeDeadline().isPresent()) {
+      out.put(Backend.CHOICE_TIME, String.valueOf(roundUp(plan.activeDeadline().get())));
+    }
+    if (pod.flavor() != null) {
+      out.put(Backend.CHOICE_PRESET, pod.flavor());
+    }
+    return out;
+  }
+
   private Flavor flavor(String name) throws BackendException.InvalidPod {
     if (name == null) {
       return null;
@@ -135,10 +173,48 @@ final class OptionResolver {
         : c.resources().memoryRequestBytes();
   }
 
+  private static long roundUp(Duration d) {
+    return Math.max(1, d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0));
+  }
+
   /** {@code D-HH:MM:SS}, rounded up to whole seconds. */
   static String slurmTime(Duration d) {
-    long s = Math.max(1, d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0));
+    long s = roundUp(d);
     return String.format(
         Locale.ROOT, "%d-%02d:%02d:%02d", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+  }
+
+  /**
+   * Seconds of a Slurm time ({@link PodOptions#TIME}): {@code M}, {@code M:S}, {@code H:M:S},
+   * {@code D-H}, {@code D-H:M}, {@code D-H:M:S}; {@link Long#MAX_VALUE} for UNLIMITED/INFINITE.
+   */
+  static long seconds(String time) {
+    if (time.equals("UNLIMITED") || time.equals("INFINITE")) {
+      return Long.MAX_VALUE;
+    }
+    long days = 0;
+    String rest = time;
+    int dash = time.indexOf('-');
+    if (dash >= 0) {
+      days = Long.parseLong(time.substring(0, dash));
+      rest = time.substring(dash + 1);
+    }
+    String[] p = rest.split(":");
+    long[] v = new long[p.length];
+    for (int i = 0; i < p.length; i++) {
+      v[i] = Long.parseLong(p[i]);
+    }
+    long s;
+    if (dash >= 0) { // D-H, D-H:M, D-H:M:S
+      s = v[0] * 3600 + (p.length > 1 ? v[1] * 60 : 0) + (p.length > 2 ? v[2] : 0);
+    } else { // M, M:S, H:M:S
+      s =
+          switch (p.length) {
+            case 1 -> v[0] * 60;
+            case 2 -> v[0] * 60 + v[1];
+            default -> v[0] * 3600 + v[1] * 60 + v[2];
+          };
+    }
+    return days * 86400 + s;
   }
 }

@@ -28,6 +28,7 @@ public final class SlurmBackend implements Backend {
   private final PodLogs logs;
   private final JobCanceller canceller;
   private final ClusterInfo cluster;
+  private final OptionResolver options;
 
   public SlurmBackend(SlurmConfig config, Transport transport) {
     this.login = new LoginNode(config, transport);
@@ -37,6 +38,7 @@ public final class SlurmBackend implements Backend {
     this.logs = new PodLogs(login);
     this.canceller = new JobCanceller(login);
     this.cluster = new ClusterInfo(login);
+    this.options = new OptionResolver(config);
   }
 
   @Override
@@ -62,6 +64,17 @@ public final class SlurmBackend implements Backend {
       r = login.offlineRenderer();
     }
     return r.render(plan);
+  }
+
+  /**
+   * What the pod chose through its annotations ({@code runtime}, {@code partition}, {@code
+   * account}, {@code qos}, {@code nodes}, {@code exclusive}, {@code flavor}) and its time limit
+   * ({@code time}: the annotation, else activeDeadlineSeconds), never the settings' defaults or
+   * what a flavor sets. No remote call.
+   */
+  @Override
+  public Map<String, String> choices(PodPlan plan) throws BackendException {
+    return options.choices(plan);
   }
 
   @Override
