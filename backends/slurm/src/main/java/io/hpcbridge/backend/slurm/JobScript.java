@@ -70,6 +70,7 @@ final class JobScript {
       cwd.add(l.workDir());
       resolve.add(l.resolveBinary() ? "1" : "0");
     }
+    manifest.append("policy ").append(plan.restartPolicy().toKubernetes()).append('\n');
     body.append("HPCB_ENVSRC=(").append(Shell.quoteAll(envsrc)).append(")\n");
     body.append("HPCB_CWD=(").append(Shell.quoteAll(cwd)).append(")\n");
     body.append("HPCB_RESOLVE=(").append(String.join(" ", resolve)).append(")\n");

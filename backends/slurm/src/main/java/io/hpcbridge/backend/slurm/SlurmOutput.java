@@ -1,5 +1,6 @@
 package io.hpcbridge.backend.slurm;
 
+import io.hpcbridge.backend.PodPlan.RestartPolicy;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -213,6 +214,7 @@ public final class SlurmOutput {
    * directories: lines {@code UID/FILE:CONTENT}.
    */
   public record PodFiles(
+      RestartPolicy policy,
       List<String> initNames,
       List<String> mainNames,
       String jobId,
@@ -263,10 +265,17 @@ public final class SlurmOutput {
   static PodFiles podFiles(Map<String, String> files) {
     List<String> init = new ArrayList<>();
     List<String> main = new ArrayList<>();
+    RestartPolicy policy = null;
     for (String l : files.getOrDefault("manifest", "").split("\n")) {
       String[] f = l.trim().split(" ");
-      if (f.length == 2) {
-        (f[0].equals("init") ? init : main).add(f[1]);
+      if (f.length != 2) {
+        continue;
+      }
+      switch (f[0]) {
+        case "init" -> init.add(f[1]);
+        case "main" -> main.add(f[1]);
+        case "policy" -> policy = policy(f[1]);
+        default -> {}
       }
     }
     String[] node = files.getOrDefault("node", "").trim().split("\\s+");
@@ -305,6 +314,7 @@ public final class SlurmOutput {
     String jobId = files.getOrDefault("jobid", "").trim();
     String submitted = files.getOrDefault("submitted", "").trim();
     return new PodFiles(
+        policy,
         init,
         main,
         jobId.isEmpty() ? null : jobId,
@@ -315,6 +325,14 @@ public final class SlurmOutput {
         integer(done[0]),
         done.length > 1 ? time(done[1]) : null,
         cs);
+  }
+
+  private static RestartPolicy policy(String s) {
+    try {
+      return RestartPolicy.fromKubernetes(s);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private static Integer integer(String s) {

@@ -212,4 +212,54 @@ class SlurmOutputTest {
         .extracting(Observed::phase, Observed::reason)
         .containsExactly(Phase.FAILED, "JobLost");
   }
+
+  @Test
+  void whileTheJobRunsTheKubeletsRulesGiveThePhaseButNeverAnEnd() {
+    Job running = SlurmOutput.squeue("30|hpcb-u|RUNNING|c1|1795559294|1795559298|NONE|None").get(0);
+    // An init container still runs: the pod is Pending, like under a kubelet.
+    PodFiles initRunning =
+        SlurmOutput.podFiles(
+            Map.of(
+                "manifest", "init setup\nmain main\npolicy Never",
+                "c/setup/start", "1795559298"));
+    assertThat(initRunning.policy()).isEqualTo(io.hpcbridge.backend.PodPlan.RestartPolicy.NEVER);
+    Observed o = StateMapper.map("30", running, initRunning);
+    assertThat(o.phase()).isEqualTo(Phase.PENDING);
+    assertThat(o.containers().get(0).reason()).isEqualTo("PodInitializing");
+    // Every container exited but Slurm still holds the job (the wrapper waits for a TERM to be
+    // judged by Slurm): Running until the job itself ends.
+    PodFiles allExited =
+        SlurmOutput.podFiles(
+            Map.of(
+                "manifest", "main main\npolicy Never",
+                "c/main/start", "1795559298",
+                "c/main/exit", "0 1795559299"));
+    assertThat(StateMapper.map("30", running, allExited).phase()).isEqualTo(Phase.RUNNING);
+    // A job written before the manifest named the policy: a running job is a running pod.
+    PodFiles old = SlurmOutput.podFiles(Map.of("manifest", "init setup\nmain main"));
+    assertThat(old.policy()).isNull();
+    assertThat(StateMapper.map("30", running, old).phase()).isEqualTo(Phase.RUNNING);
+  }
+
+  @Test
+  void aJobSlurmForgotIsJudgedByItsContainersExitCodes() {
+    PodFiles ok =
+        SlurmOutput.podFiles(
+            Map.of(
+                "manifest", "init setup\nmain main\npolicy OnFailure",
+                "c/setup/exit", "0 1795559298",
+                "c/main/exit", "0 1795559299",
+                "done", "0 1795559299"));
+    assertThat(StateMapper.map("31", null, ok).phase()).isEqualTo(Phase.SUCCEEDED);
+    PodFiles initFailed =
+        SlurmOutput.podFiles(
+            Map.of(
+                "manifest", "init setup\nmain main\npolicy Never",
+                "c/setup/exit", "2 1795559298",
+                "done", "2 1795559299"));
+    Observed o = StateMapper.map("31", null, initFailed);
+    assertThat(o.phase()).isEqualTo(Phase.FAILED);
+    assertThat(o.reason()).isEqualTo("Error");
+    assertThat(o.containers().get(0).state()).isEqualTo(Observed.State.WAITING);
+  }
 }
