@@ -10,6 +10,7 @@ import io.hpcbridge.backend.slurm.transport.Transport;
 final class LoginNode {
   private final SlurmConfig config;
   private final Transport transport;
+  private volatile Account account;
   private volatile SbatchRenderer renderer;
 
   LoginNode(SlurmConfig config, Transport transport) {
@@ -30,20 +31,25 @@ final class LoginNode {
     return transport.exec(script, null);
   }
 
-  /** The renderer, once the remote home directory is known. */
+  /** The account pods run as, learnt on first use. */
+  Account account() throws BackendException.Transient {
+    Account a = account;
+    if (a == null) {
+      Transport.Result res = transport.exec(Account.COMMAND, null);
+      if (!res.ok()) {
+        throw new BackendException.Transient(
+            "cannot learn the account on " + transport.describe() + ": " + res.stderr().strip());
+      }
+      a = account = Account.parse(res.stdout(), transport.describe());
+    }
+    return a;
+  }
+
+  /** The renderer, once the account (its home, uid and gid) is known. */
   SbatchRenderer renderer() throws BackendException.Transient {
     SbatchRenderer r = renderer;
     if (r == null) {
-      String home = "/";
-      if (config.workRoot().startsWith("~/")) {
-        Transport.Result res = transport.exec("printf '%s' \"$HOME\"", null);
-        if (!res.ok() || !res.stdout().startsWith("/")) {
-          throw new BackendException.Transient(
-              "cannot learn the home directory on " + transport.describe() + ": " + res.stderr());
-        }
-        home = res.stdout().trim();
-      }
-      r = renderer = new SbatchRenderer(config, home);
+      r = renderer = new SbatchRenderer(config, account().home());
     }
     return r;
   }

@@ -40,8 +40,7 @@ class SlurmBackendContractIT extends BackendContract {
 
   static SlurmBackend create() {
     SlurmConfig config = SlurmConfig.parse(cluster.settings());
-    transport =
-        new CountingTransport(new SshTransport(config.ssh(), config.commandTimeout()));
+    transport = new CountingTransport(new SshTransport(config.ssh(), config.commandTimeout()));
     return new SlurmBackend(config, transport);
   }
 

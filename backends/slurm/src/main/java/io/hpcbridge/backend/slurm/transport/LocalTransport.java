@@ -2,10 +2,8 @@ package io.hpcbridge.backend.slurm.transport;
 
 import io.hpcbridge.backend.BackendException;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -33,32 +31,42 @@ public final class LocalTransport implements Transport {
 
   @Override
   public Result exec(String script, byte[] stdin) throws BackendException.Transient {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    CommandLine cl = new CommandLine("bash").addArgument("-c").addArgument(script, false);
-    ExecuteWatchdog dog = ExecuteWatchdog.builder().setTimeout(timeout).get();
+    ExecuteWatchdog dog =
+        ExecuteWatchdog.builder().setTimeout(timeout.plus(Duration.ofSeconds(10))).get();
+    BoundedBuffer out = new BoundedBuffer(MAX_OUTPUT, dog::destroyProcess);
+    BoundedBuffer err = new BoundedBuffer(MAX_ERROR);
+    // Under timeout(1) like on a login node: nothing the script starts outlives the timeout.
+    CommandLine cl =
+        new CommandLine("timeout")
+            .addArgument("-k")
+            .addArgument("5")
+            .addArgument(String.valueOf(Math.max(1, timeout.toSeconds())))
+            .addArgument("bash")
+            .addArgument("-c")
+            .addArgument(script, false);
     DefaultExecutor ex = DefaultExecutor.builder().get();
     ex.setWatchdog(dog);
     ex.setExitValues(null);
     ex.setStreamHandler(
         new PumpStreamHandler(
             out, err, new ByteArrayInputStream(stdin == null ? new byte[0] : stdin)));
+    int rc;
     try {
-      int rc = ex.execute(cl);
-      if (dog.killedProcess()) {
-        throw new BackendException.Transient(
-            "local command timed out after " + timeout.toSeconds() + " s");
-      }
-      return new Result(
-          rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      rc = ex.execute(cl);
     } catch (ExecuteException e) {
-      return new Result(
-          e.getExitValue(),
-          out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
+      rc = e.getExitValue();
     } catch (IOException e) {
       throw new BackendException.Transient("cannot run bash: " + e.getMessage(), e);
     }
+    if (out.overflowed()) {
+      throw new BackendException.Transient(
+          "a local command printed more than " + MAX_OUTPUT + " bytes; stopped");
+    }
+    if (dog.killedProcess() || rc == TIMED_OUT) {
+      throw new BackendException.Transient(
+          "local command timed out after " + timeout.toSeconds() + " s");
+    }
+    return new Result(rc, out.bytes(), err.text());
   }
 
   @Override

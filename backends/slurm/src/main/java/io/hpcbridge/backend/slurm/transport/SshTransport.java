@@ -11,7 +11,6 @@ import com.jcraft.jsch.SftpException;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.slurm.SlurmConfig.SshConfig;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -211,18 +210,22 @@ public final class SshTransport implements Transport {
   private Result run(ChannelExec ch, String script, byte[] stdin)
       throws BackendException.Transient {
     // The script travels on stdin to "bash -s" unless stdin is taken: then it is the command line,
-    // which the remote login shell parses (only simple commands are sent that way).
+    // which the remote login shell parses (only simple commands are sent that way). Either way it
+    // runs under timeout(1), so nothing it starts outlives the command timeout on the login node.
+    long secs = Math.max(1, timeout.toSeconds());
+    String bounded = "timeout -k 5 " + secs + " ";
     if (stdin == null) {
-      ch.setCommand("bash -s");
+      ch.setCommand(bounded + "bash -s");
       ch.setInputStream(new ByteArrayInputStream(script.getBytes(StandardCharsets.UTF_8)));
     } else {
-      ch.setCommand("bash -c " + io.hpcbridge.backend.slurm.Shell.quote(script));
+      ch.setCommand(bounded + "bash -c " + io.hpcbridge.backend.slurm.Shell.quote(script));
       ch.setInputStream(new ByteArrayInputStream(stdin));
     }
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    BoundedBuffer err = new BoundedBuffer(MAX_ERROR);
     ch.setErrStream(err);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    long deadline = System.nanoTime() + timeout.toNanos();
+    BoundedBuffer out = new BoundedBuffer(MAX_OUTPUT);
+    // The remote timeout fires first; this one covers a login node that stopped answering.
+    long deadline = System.nanoTime() + timeout.toNanos() + Duration.ofSeconds(10).toNanos();
     try (InputStream in = ch.getInputStream()) {
       ch.connect((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
       byte[] buf = new byte[16384];
@@ -233,6 +236,10 @@ public final class SshTransport implements Transport {
             break;
           }
           out.write(buf, 0, n);
+        }
+        if (out.overflowed()) {
+          throw new BackendException.Transient(
+              describe() + ": a command printed more than " + MAX_OUTPUT + " bytes; stopped");
         }
         if (ch.isClosed()) {
           if (in.available() > 0) {
@@ -246,10 +253,11 @@ public final class SshTransport implements Transport {
         }
         Thread.sleep(10);
       }
-      return new Result(
-          ch.getExitStatus(),
-          out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
+      if (ch.getExitStatus() == TIMED_OUT) {
+        throw new BackendException.Transient(
+            describe() + ": command timed out after " + timeout.toSeconds() + " s");
+      }
+      return new Result(ch.getExitStatus(), out.bytes(), err.text());
     } catch (JSchException | IOException e) {
       throw new BackendException.Transient(describe() + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {

@@ -10,10 +10,33 @@ import java.util.List;
  */
 public interface Transport extends AutoCloseable {
 
-  /** What a command printed and returned. */
-  record Result(int exitCode, String stdout, String stderr) {
+  /** The most a command may print on stdout; a command that prints more fails. */
+  int MAX_OUTPUT = 16 << 20;
+
+  /** What is kept of a command's stderr (the rest is dropped). */
+  int MAX_ERROR = 64 << 10;
+
+  /** The exit code of a command that ran out of time on the remote side ({@code timeout}). */
+  int TIMED_OUT = 124;
+
+  /**
+   * What a command printed and returned.
+   *
+   * @param out its stdout, as bytes (at most {@link #MAX_OUTPUT})
+   * @param stderr the beginning of its stderr (at most {@link #MAX_ERROR} bytes)
+   */
+  record Result(int exitCode, byte[] out, String stderr) {
+    public Result(int exitCode, String stdout, String stderr) {
+      this(exitCode, stdout.getBytes(java.nio.charset.StandardCharsets.UTF_8), stderr);
+    }
+
     public boolean ok() {
       return exitCode == 0;
+    }
+
+    /** stdout as UTF-8 text. */
+    public String stdout() {
+      return new String(out, java.nio.charset.StandardCharsets.UTF_8);
     }
   }
 
@@ -21,9 +44,11 @@ public interface Transport extends AutoCloseable {
   record FileWrite(String path, byte[] content, int mode) {}
 
   /**
-   * Runs a bash script on the cluster. {@code stdin}, when not null, is fed to the script's
-   * standard input, which is then closed. Fails with {@link BackendException.Transient} when the
-   * cluster cannot be reached or the command takes longer than the configured timeout.
+   * Runs a bash script on the cluster, under {@code timeout} there (so nothing it starts outlives
+   * the configured command timeout). {@code stdin}, when not null, is fed to the script's standard
+   * input, which is then closed. Fails with {@link BackendException.Transient} when the cluster
+   * cannot be reached, the command takes longer than the timeout, or prints more than {@link
+   * #MAX_OUTPUT} bytes.
    */
   Result exec(String script, byte[] stdin) throws BackendException.Transient;
 
