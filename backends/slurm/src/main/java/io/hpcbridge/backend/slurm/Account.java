@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The Unix account every pod runs as: the SSH user on the login node (or the bridge's own user
- * with the local transport). Learnt once with {@code id} and {@code $HOME}.
+ * The Unix account every pod runs as: the SSH user on the login node (or the bridge's own user with
+ * the local transport). Learnt once with {@code id} and {@code $HOME}.
  *
  * @param uid {@code id -u}
  * @param gid {@code id -g}

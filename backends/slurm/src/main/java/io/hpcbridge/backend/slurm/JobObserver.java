@@ -4,7 +4,6 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.slurm.SlurmOutput.Job;
-import io.hpcbridge.backend.slurm.SlurmOutput.PodFiles;
 import io.hpcbridge.backend.slurm.transport.Transport;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -15,9 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Observes many pods with one batched remote command: {@code squeue} for all their jobs and the
- * wrapper's status files of all their directories. Only jobs that left the queue cost a second
- * command ({@code sacct} or {@code scontrol}, again one for all). {@link StateMapper} turns each
- * job and its files into an {@link Observed}.
+ * wrapper's status files of all their directories, each read bounded and without following a
+ * symlink ({@link PodFiles}). Only jobs that left the queue cost a second command ({@code sacct} or
+ * {@code scontrol}, again one for all). {@link StateMapper} turns each job and its files into an
+ * {@link Observed}.
  */
 final class JobObserver {
   private static final Logger LOG = LoggerFactory.getLogger(JobObserver.class);
@@ -57,7 +57,7 @@ final class JobObserver {
     }
     Map<String, Job> jobs = new LinkedHashMap<>();
     SlurmOutput.squeue(parts[0]).forEach(j -> jobs.put(j.id(), j));
-    Map<String, PodFiles> files = SlurmOutput.podFiles(parts.length > 1 ? parts[1] : "");
+    Map<String, PodFiles> files = PodFiles.parse(parts.length > 1 ? parts[1] : "");
 
     List<String> missing = jobIds.stream().filter(j -> !jobs.containsKey(j)).toList();
     if (!missing.isEmpty()) {
@@ -77,13 +77,12 @@ final class JobObserver {
       (accounting ? SlurmOutput.sacct(o) : SlurmOutput.scontrol(o))
           .forEach(j -> jobs.putIfAbsent(j.id(), j));
     }
-    PodFiles none = SlurmOutput.podFiles(Map.of());
     ids.forEach(
         (h, i) ->
             out.put(
                 h,
                 StateMapper.map(
-                    i.jobId(), jobs.get(i.jobId()), files.getOrDefault(i.uid(), none))));
+                    i.jobId(), jobs.get(i.jobId()), files.getOrDefault(i.uid(), PodFiles.NONE))));
     return out;
   }
 
@@ -92,20 +91,16 @@ final class JobObserver {
     return String.join(",", jobIds.size() == 1 ? List.of(jobIds.get(0), jobIds.get(0)) : jobIds);
   }
 
-  /** One {@code grep -H} over the wrapper's files of all pods: lines {@code UID/FILE:CONTENT}. */
+  /**
+   * The status files of all pods in one go: {@link PodFiles#READER} in the work root, one call per
+   * pod, in a subshell so a missing work root does not end the command.
+   */
   static String podFilesCommand(SbatchRenderer r, List<String> uids) {
-    StringBuilder b =
-        new StringBuilder("cd ")
-            .append(Shell.quote(r.workRoot()))
-            .append(" 2>/dev/null && grep -H -s '' --");
+    StringBuilder b = new StringBuilder("(\ncd ").append(Shell.quote(r.workRoot()));
+    b.append(" 2>/dev/null || exit 0\n").append(PodFiles.READER);
     for (String u : uids) {
-      for (String f : List.of("manifest", "jobid", "submitted", "node", "started", "done")) {
-        b.append(' ').append(u).append('/').append(f);
-      }
-      for (String f : List.of("start", "exit", "restarts", "last")) {
-        b.append(' ').append(u).append("/c/*/").append(f);
-      }
+      b.append("hpcb_pod ").append(Shell.quote(u)).append('\n');
     }
-    return b.append("; true\n").toString();
+    return b.append(")\n").toString();
   }
 }

@@ -1,6 +1,5 @@
 package io.hpcbridge.backend.slurm;
 
-import io.hpcbridge.backend.PodPlan.RestartPolicy;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -195,7 +194,7 @@ public final class SlurmOutput {
 
   static Instant time(String s) {
     String t = s.trim();
-    if (!t.matches("\\d{9,}")) {
+    if (!t.matches("\\d{9,12}")) {
       return null;
     }
     return Instant.ofEpochSecond(Long.parseLong(t));
@@ -207,139 +206,5 @@ public final class SlurmOutput {
     return m.matches()
         ? new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))}
         : null;
-  }
-
-  /**
-   * What the wrapper wrote in one pod directory, read by a batched {@code grep -H ''} over all pod
-   * directories: lines {@code UID/FILE:CONTENT}.
-   */
-  public record PodFiles(
-      RestartPolicy policy,
-      List<String> initNames,
-      List<String> mainNames,
-      String jobId,
-      String submittedJobId,
-      String node,
-      String nodeIp,
-      Instant started,
-      Integer doneCode,
-      Instant doneAt,
-      Map<String, ContainerFiles> containers) {
-
-    public boolean exists() {
-      return !initNames.isEmpty()
-          || !mainNames.isEmpty()
-          || jobId != null
-          || submittedJobId != null;
-    }
-  }
-
-  /** One container's files. */
-  public record ContainerFiles(
-      Instant start,
-      Integer exitCode,
-      Instant finished,
-      int restarts,
-      io.hpcbridge.backend.Observed.Termination last) {}
-
-  /** The files per pod UID from {@code grep -H -s ''} output run in the work root. */
-  public static Map<String, PodFiles> podFiles(String out) {
-    Map<String, Map<String, String>> byUid = new LinkedHashMap<>();
-    for (String line : out.split("\n")) {
-      int colon = line.indexOf(':');
-      int slash = line.indexOf('/');
-      if (colon < 0 || slash < 0 || slash > colon) {
-        continue;
-      }
-      String uid = line.substring(0, slash);
-      String file = line.substring(slash + 1, colon);
-      byUid
-          .computeIfAbsent(uid, k -> new LinkedHashMap<>())
-          .merge(file, line.substring(colon + 1), (a, b) -> a + "\n" + b);
-    }
-    Map<String, PodFiles> out2 = new LinkedHashMap<>();
-    byUid.forEach((uid, files) -> out2.put(uid, podFiles(files)));
-    return out2;
-  }
-
-  static PodFiles podFiles(Map<String, String> files) {
-    List<String> init = new ArrayList<>();
-    List<String> main = new ArrayList<>();
-    RestartPolicy policy = null;
-    for (String l : files.getOrDefault("manifest", "").split("\n")) {
-      String[] f = l.trim().split(" ");
-      if (f.length != 2) {
-        continue;
-      }
-      switch (f[0]) {
-        case "init" -> init.add(f[1]);
-        case "main" -> main.add(f[1]);
-        case "policy" -> policy = policy(f[1]);
-        default -> {}
-      }
-    }
-    String[] node = files.getOrDefault("node", "").trim().split("\\s+");
-    String[] done = files.getOrDefault("done", "").trim().split("\\s+");
-    Map<String, ContainerFiles> cs = new LinkedHashMap<>();
-    Set<String> names = new LinkedHashSet<>(init);
-    names.addAll(main);
-    for (String k : files.keySet()) {
-      if (k.startsWith("c/")) {
-        names.add(k.substring(2, k.indexOf('/', 2) < 0 ? k.length() : k.indexOf('/', 2)));
-      }
-    }
-    for (String n : names) {
-      String[] exit = files.getOrDefault("c/" + n + "/exit", "").trim().split("\\s+");
-      String[] last = files.getOrDefault("c/" + n + "/last", "").trim().split("\\s+");
-      ContainerFiles c =
-          new ContainerFiles(
-              time(files.getOrDefault("c/" + n + "/start", "")),
-              integer(exit[0]),
-              exit.length > 1 ? time(exit[1]) : null,
-              integer(files.getOrDefault("c/" + n + "/restarts", "").trim()) == null
-                  ? 0
-                  : integer(files.getOrDefault("c/" + n + "/restarts", "").trim()),
-              last.length == 3 && integer(last[0]) != null
-                  ? new io.hpcbridge.backend.Observed.Termination(
-                      integer(last[0]),
-                      integer(last[0]) == 0 ? "Completed" : "Error",
-                      null,
-                      time(last[1]),
-                      time(last[2]))
-                  : null);
-      if (c.start() != null || c.exitCode() != null || init.contains(n) || main.contains(n)) {
-        cs.put(n, c);
-      }
-    }
-    String jobId = files.getOrDefault("jobid", "").trim();
-    String submitted = files.getOrDefault("submitted", "").trim();
-    return new PodFiles(
-        policy,
-        init,
-        main,
-        jobId.isEmpty() ? null : jobId,
-        submitted.isEmpty() ? null : submitted,
-        node.length > 0 && !node[0].isEmpty() ? node[0] : null,
-        node.length > 1 ? node[1] : null,
-        time(files.getOrDefault("started", "")),
-        integer(done[0]),
-        done.length > 1 ? time(done[1]) : null,
-        cs);
-  }
-
-  private static RestartPolicy policy(String s) {
-    try {
-      return RestartPolicy.fromKubernetes(s);
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
-  }
-
-  private static Integer integer(String s) {
-    String t = s.trim();
-    if (!t.matches("-?\\d{1,9}")) {
-      return null;
-    }
-    return Integer.parseInt(t);
   }
 }

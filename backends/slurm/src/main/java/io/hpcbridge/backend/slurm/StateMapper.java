@@ -4,9 +4,8 @@ import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.ContainerStatus;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.PodPhaseRules;
-import io.hpcbridge.backend.slurm.SlurmOutput.ContainerFiles;
+import io.hpcbridge.backend.slurm.PodFiles.ContainerFiles;
 import io.hpcbridge.backend.slurm.SlurmOutput.Job;
-import io.hpcbridge.backend.slurm.SlurmOutput.PodFiles;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +63,25 @@ public final class StateMapper {
     String state = job == null ? null : job.state();
     String host = files.nodeIp() != null && !files.nodeIp().isEmpty() ? files.nodeIp() : null;
     var start = files.started() != null ? files.started() : job == null ? null : job.start();
+    if (files.problem() != null) {
+      // Not what the wrapper writes: a container wrote its own pod's files. Trust none of it.
+      String msg =
+          "the pod's status files are not what the job wrapper writes ("
+              + files.problem()
+              + "); Slurm job "
+              + jobId
+              + " is "
+              + (state == null ? "unknown" : state);
+      return new Observed(
+          Phase.FAILED,
+          "InvalidJobState",
+          msg,
+          null,
+          null,
+          null,
+          containers(files, true, files.initNames(), "InvalidJobState", msg, 1),
+          containers(files, false, files.mainNames(), "InvalidJobState", msg, 1));
+    }
     if (state == null) {
       if (files.doneCode() != null) {
         // The wrapper finished: its containers' exit codes decide, like a pod that can run no more.

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.slurm.SlurmOutput.Job;
-import io.hpcbridge.backend.slurm.SlurmOutput.PodFiles;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -25,8 +24,7 @@ class SlurmOutputTest {
     return jobs.stream().collect(Collectors.toMap(Job::id, Function.identity()));
   }
 
-  static final PodFiles NO_FILES =
-      SlurmOutput.podFiles(Map.of("manifest", "init setup\nmain main"));
+  static final PodFiles NO_FILES = files(Map.of("manifest", "init setup\nmain main"));
 
   @Test
   void squeueRowsFromTheRealCluster() throws Exception {
@@ -173,7 +171,7 @@ class SlurmOutputTest {
 
   @Test
   void wrapperFilesGiveContainerStatesExitCodesAndRestarts() throws Exception {
-    Map<String, PodFiles> files = SlurmOutput.podFiles(fixture("pod-files.txt"));
+    Map<String, PodFiles> files = PodFiles.parse(fixture("pod-files.txt"));
     assertThat(files).containsOnlyKeys("u-1", "u-2");
     PodFiles running = files.get("u-1");
     assertThat(running.node()).isEqualTo("c2");
@@ -206,8 +204,7 @@ class SlurmOutputTest {
     assertThat(flaky.exitCode()).isEqualTo(3);
     assertThat(flaky.restartCount()).isEqualTo(1);
     assertThat(flaky.lastTermination().exitCode()).isEqualTo(3);
-    assertThat(StateMapper.map("23", null, SlurmOutput.podFiles(Map.of())).phase())
-        .isEqualTo(Phase.UNKNOWN);
+    assertThat(StateMapper.map("23", null, PodFiles.NONE).phase()).isEqualTo(Phase.UNKNOWN);
     assertThat(StateMapper.map("24", null, NO_FILES))
         .extracting(Observed::phase, Observed::reason)
         .containsExactly(Phase.FAILED, "JobLost");
@@ -218,7 +215,7 @@ class SlurmOutputTest {
     Job running = SlurmOutput.squeue("30|hpcb-u|RUNNING|c1|1795559294|1795559298|NONE|None").get(0);
     // An init container still runs: the pod is Pending, like under a kubelet.
     PodFiles initRunning =
-        SlurmOutput.podFiles(
+        files(
             Map.of(
                 "manifest", "init setup\nmain main\npolicy Never",
                 "c/setup/start", "1795559298"));
@@ -229,14 +226,14 @@ class SlurmOutputTest {
     // Every container exited but Slurm still holds the job (the wrapper waits for a TERM to be
     // judged by Slurm): Running until the job itself ends.
     PodFiles allExited =
-        SlurmOutput.podFiles(
+        files(
             Map.of(
                 "manifest", "main main\npolicy Never",
                 "c/main/start", "1795559298",
                 "c/main/exit", "0 1795559299"));
     assertThat(StateMapper.map("30", running, allExited).phase()).isEqualTo(Phase.RUNNING);
     // A job written before the manifest named the policy: a running job is a running pod.
-    PodFiles old = SlurmOutput.podFiles(Map.of("manifest", "init setup\nmain main"));
+    PodFiles old = files(Map.of("manifest", "init setup\nmain main"));
     assertThat(old.policy()).isNull();
     assertThat(StateMapper.map("30", running, old).phase()).isEqualTo(Phase.RUNNING);
   }
@@ -244,7 +241,7 @@ class SlurmOutputTest {
   @Test
   void aJobSlurmForgotIsJudgedByItsContainersExitCodes() {
     PodFiles ok =
-        SlurmOutput.podFiles(
+        files(
             Map.of(
                 "manifest", "init setup\nmain main\npolicy OnFailure",
                 "c/setup/exit", "0 1795559298",
@@ -252,7 +249,7 @@ class SlurmOutputTest {
                 "done", "0 1795559299"));
     assertThat(StateMapper.map("31", null, ok).phase()).isEqualTo(Phase.SUCCEEDED);
     PodFiles initFailed =
-        SlurmOutput.podFiles(
+        files(
             Map.of(
                 "manifest", "init setup\nmain main\npolicy Never",
                 "c/setup/exit", "2 1795559298",
@@ -261,5 +258,9 @@ class SlurmOutputTest {
     assertThat(o.phase()).isEqualTo(Phase.FAILED);
     assertThat(o.reason()).isEqualTo("Error");
     assertThat(o.containers().get(0).state()).isEqualTo(Observed.State.WAITING);
+  }
+
+  static PodFiles files(Map<String, String> contents) {
+    return PodFiles.of(contents, Map.of());
   }
 }
