@@ -18,14 +18,14 @@ public final class SlurmOutput {
   private SlurmOutput() {}
 
   /**
-   * The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason (last:
-   * may hold spaces).
+   * The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason, user,
+   * comment (last: the rest of the line, whatever it holds).
    */
-  public static final String SQUEUE_FORMAT = "%i|%j|%T|%N|%V|%S|%e|%r";
+  public static final String SQUEUE_FORMAT = "%i|%j|%T|%N|%V|%S|%e|%r|%u|%k";
 
-  /** The fixed {@code sacct --format} (with {@code --parsable2}). */
+  /** The fixed {@code sacct --format} (with {@code --parsable2}); the comment last. */
   public static final String SACCT_FORMAT =
-      "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason";
+      "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason,User,Comment";
 
   /** The fixed {@code sinfo --format} (with {@code --Node}). */
   public static final String SINFO_FORMAT = "%N|%c|%m|%G";
@@ -44,6 +44,8 @@ public final class SlurmOutput {
    * @param reason Slurm's reason, or null when {@code None}
    * @param exitCode the batch script's exit code when known, else null
    * @param signal the signal that ended it when known, else null
+   * @param user the owner's user name, or null when not asked for
+   * @param comment the job's {@code --comment}, or null when it has none or it was not asked for
    */
   public record Job(
       String id,
@@ -55,14 +57,16 @@ public final class SlurmOutput {
       Instant end,
       String reason,
       Integer exitCode,
-      Integer signal) {}
+      Integer signal,
+      String user,
+      String comment) {}
 
   /** Rows of {@code squeue -h -o SQUEUE_FORMAT}; lines of another shape are skipped. */
   public static List<Job> squeue(String out) {
     List<Job> jobs = new ArrayList<>();
     for (String line : out.split("\n")) {
-      String[] f = line.split("\\|", 8);
-      if (f.length < 8 || !f[0].trim().matches("\\d+(_\\d+)?")) {
+      String[] f = line.split("\\|", 10);
+      if (f.length < 8 || !f[0].trim().matches(ID)) {
         continue;
       }
       String state = baseState(f[2]);
@@ -77,7 +81,9 @@ public final class SlurmOutput {
               time(f[6]),
               reason(f[7]),
               null,
-              null));
+              null,
+              f.length > 8 ? f[8].trim() : null,
+              f.length > 9 ? comment(f[9]) : null));
     }
     return jobs;
   }
@@ -86,8 +92,8 @@ public final class SlurmOutput {
   public static List<Job> sacct(String out) {
     List<Job> jobs = new ArrayList<>();
     for (String line : out.split("\n")) {
-      String[] f = line.split("\\|", 9);
-      if (f.length < 9 || !f[0].trim().matches("\\d+(_\\d+)?")) {
+      String[] f = line.split("\\|", 11);
+      if (f.length < 9 || !f[0].trim().matches(ID)) {
         continue;
       }
       int[] ec = exitCode(f[7]);
@@ -103,7 +109,9 @@ public final class SlurmOutput {
               time(f[6]),
               reason(f[8]),
               ec == null ? null : ec[0],
-              ec == null ? null : ec[1]));
+              ec == null ? null : ec[1],
+              f.length > 9 ? f[9].trim() : null,
+              f.length > 10 ? comment(f[10]) : null));
     }
     return jobs;
   }
@@ -122,6 +130,9 @@ public final class SlurmOutput {
       while (m.find()) {
         kv.putIfAbsent(m.group(1), m.group(2));
       }
+      if (!kv.getOrDefault("JobId", "").matches(ID)) {
+        continue;
+      }
       int[] ec = exitCode(kv.getOrDefault("ExitCode", ""));
       String state = baseState(kv.getOrDefault("JobState", "UNKNOWN"));
       jobs.add(
@@ -135,7 +146,9 @@ public final class SlurmOutput {
               time(kv.getOrDefault("EndTime", "")),
               reason(kv.getOrDefault("Reason", "None")),
               ec == null ? null : ec[0],
-              ec == null ? null : ec[1]));
+              ec == null ? null : ec[1],
+              kv.getOrDefault("UserId", "").replaceFirst("\\(.*$", ""),
+              comment(kv.getOrDefault("Comment", ""))));
     }
     return jobs;
   }
@@ -180,6 +193,14 @@ public final class SlurmOutput {
     int sp = t.indexOf(' ');
     t = sp > 0 ? t.substring(0, sp) : t;
     return t.replace("+", "");
+  }
+
+  private static final String ID = "\\d{1,18}(_\\d{1,9})?";
+
+  /** A job's comment as Slurm prints it; none for {@code (null)} or empty. */
+  private static String comment(String s) {
+    String t = s.strip();
+    return t.isEmpty() || t.equals("(null)") ? null : t;
   }
 
   private static String reason(String s) {

@@ -56,6 +56,39 @@ class SlurmOutputTest {
   }
 
   @Test
+  void ownerAndCommentAreParsedAndACommentIsTheRestOfTheLine() {
+    Job j =
+        SlurmOutput.squeue(
+                "5|hpcb-u|RUNNING|c1|1795559294|1795559298|NONE|None|hpc|hpc-bridge:ns/p/u\n"
+                    + "6|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|x|y z\n"
+                    + "7|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|(null)\n")
+            .get(0);
+    assertThat(j).extracting(Job::user, Job::comment).containsExactly("hpc", "hpc-bridge:ns/p/u");
+    Map<String, Job> all =
+        byId(
+            SlurmOutput.squeue(
+                "6|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|x|y z\n"
+                    + "7|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|(null)\n"));
+    assertThat(all.get("6").comment()).isEqualTo("x|y z");
+    assertThat(all.get("7").comment()).isNull();
+    Job acct =
+        SlurmOutput.sacct(
+                "42|hpcb-x|COMPLETED|c1|1795559294|1795559298|1795559311|0:0|None|hpc|c|d\n")
+            .get(0);
+    assertThat(acct).extracting(Job::user, Job::comment).containsExactly("hpc", "c|d");
+    Job sc =
+        SlurmOutput.scontrol(
+                "JobId=9 JobName=hpcb-x UserId=hpc(1000) GroupId=hpc(1000) JobState=RUNNING"
+                    + " Comment=hpc-bridge:ns/p/u ExitCode=0:0\n"
+                    + "JobId=1;rm JobName=x JobState=RUNNING\n")
+            .get(0);
+    assertThat(sc).extracting(Job::user, Job::comment).containsExactly("hpc", "hpc-bridge:ns/p/u");
+    assertThat(SlurmOutput.scontrol("JobId=1;rm JobName=x JobState=RUNNING\n")).isEmpty();
+    // A job id too long for a number is not a job id.
+    assertThat(SlurmOutput.squeue("1234567890123456789012|x|RUNNING|||||None\n")).isEmpty();
+  }
+
+  @Test
   void scontrolRecordsFromTheRealCluster() throws Exception {
     Map<String, Job> jobs = byId(SlurmOutput.scontrol(fixture("scontrol-show-job.txt")));
     assertThat(jobs.get("2"))
