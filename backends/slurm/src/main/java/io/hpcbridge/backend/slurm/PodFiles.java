@@ -50,7 +50,8 @@ public record PodFiles(
   static final PodFiles NONE = of(Map.of(), Map.of());
 
   private static final Pattern MANIFEST =
-      Pattern.compile("(init|main) [a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|policy (Always|OnFailure|Never)");
+      Pattern.compile(
+          "(init|main) [a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|policy (Always|OnFailure|Never)");
   private static final Pattern JOB_ID = Pattern.compile("\\d{1,18}");
   private static final Pattern EPOCH = Pattern.compile("\\d{1,12}");
   private static final Pattern CODE_TIME = Pattern.compile("\\d{1,3} \\d{1,12}");
@@ -88,7 +89,9 @@ public record PodFiles(
       String uid = line.substring(0, slash);
       String file = line.substring(slash + 1, end);
       if (end == bang) {
-        problems.computeIfAbsent(uid, k -> new LinkedHashMap<>()).put(file, line.substring(end + 1));
+        problems
+            .computeIfAbsent(uid, k -> new LinkedHashMap<>())
+            .put(file, line.substring(end + 1));
       } else {
         values
             .computeIfAbsent(uid, k -> new LinkedHashMap<>())
@@ -99,8 +102,7 @@ public record PodFiles(
     uids.addAll(problems.keySet());
     Map<String, PodFiles> result = new LinkedHashMap<>();
     for (String uid : uids) {
-      result.put(
-          uid, of(values.getOrDefault(uid, Map.of()), problems.getOrDefault(uid, Map.of())));
+      result.put(uid, of(values.getOrDefault(uid, Map.of()), problems.getOrDefault(uid, Map.of())));
     }
     return result;
   }
@@ -189,9 +191,7 @@ public record PodFiles(
                   ? EPOCH
                   : file.endsWith("/exit")
                       ? CODE_TIME
-                      : file.endsWith("/restarts")
-                          ? COUNT
-                          : file.endsWith("/last") ? LAST : null;
+                      : file.endsWith("/restarts") ? COUNT : file.endsWith("/last") ? LAST : null;
         };
     if (p == null) {
       return false;

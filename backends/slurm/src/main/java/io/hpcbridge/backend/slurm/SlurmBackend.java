@@ -35,7 +35,7 @@ public final class SlurmBackend implements Backend {
     this.finder = new JobFinder(login);
     this.submitter = new JobSubmitter(login, finder);
     this.observer = new JobObserver(login);
-    this.logs = new PodLogs(login);
+    this.logs = new PodLogs(login, Duration.ofSeconds(1));
     this.canceller = new JobCanceller(login);
     this.cluster = new ClusterInfo(login);
     this.options = new OptionResolver(config);

@@ -2,11 +2,10 @@ package io.hpcbridge.backend.slurm;
 
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.slurm.transport.Transport;
-import java.io.InputStream;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A transport that counts the remote calls made through it (commands, file reads and writes). */
+/** A transport that counts the remote calls made through it (commands and file writes). */
 final class CountingTransport implements Transport {
   private final Transport delegate;
   final AtomicLong calls = new AtomicLong();
@@ -25,19 +24,6 @@ final class CountingTransport implements Transport {
   public void write(List<FileWrite> files) throws BackendException.Transient {
     calls.incrementAndGet();
     delegate.write(files);
-  }
-
-  @Override
-  public InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound {
-    calls.incrementAndGet();
-    return delegate.read(path, offset);
-  }
-
-  @Override
-  public long size(String path) throws BackendException.Transient {
-    calls.incrementAndGet();
-    return delegate.size(path);
   }
 
   @Override

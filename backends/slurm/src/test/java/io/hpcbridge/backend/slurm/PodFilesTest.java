@@ -44,7 +44,8 @@ class PodFilesTest {
     Files.writeString(good.resolve("env/main.env"), "export TOKEN='s3cr3t'\n");
 
     fifo(pod("fifo", "main main\n").resolve("done"));
-    Files.createSymbolicLink(pod("zero", "main main\n").resolve("c/main/exit"), Path.of("/dev/zero"));
+    Files.createSymbolicLink(
+        pod("zero", "main main\n").resolve("c/main/exit"), Path.of("/dev/zero"));
     Path stolen = root.resolve("steal");
     Files.createDirectories(stolen);
     Files.createSymbolicLink(stolen.resolve("manifest"), good.resolve("env/main.env"));
@@ -62,8 +63,9 @@ class PodFilesTest {
     Files.createSymbolicLink(root.resolve("podlink"), good);
 
     List<String> uids =
-        List.of("good", "fifo", "zero", "steal", "huge", "long", "garbage", "nul", "dirlink",
-            "podlink", "absent");
+        List.of(
+            "good", "fifo", "zero", "steal", "huge", "long", "garbage", "nul", "dirlink", "podlink",
+            "absent");
     SbatchRenderer r =
         new SbatchRenderer(SlurmConfig.parse(Map.of("workRoot", root.toString())), "/nonexistent");
     Instant start = Instant.now();

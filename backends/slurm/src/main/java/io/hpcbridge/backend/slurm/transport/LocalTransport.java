@@ -3,9 +3,7 @@ package io.hpcbridge.backend.slurm.transport;
 import io.hpcbridge.backend.BackendException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
@@ -102,29 +100,6 @@ public final class LocalTransport implements Transport {
       }
     }
     return s;
-  }
-
-  @Override
-  public InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound {
-    try {
-      InputStream in = Files.newInputStream(Path.of(path));
-      in.skipNBytes(Math.min(offset, Files.size(Path.of(path))));
-      return in;
-    } catch (NoSuchFileException e) {
-      throw new BackendException.NotFound("no file " + path);
-    } catch (IOException e) {
-      throw new BackendException.Transient("cannot read " + path + ": " + e.getMessage(), e);
-    }
-  }
-
-  @Override
-  public long size(String path) {
-    try {
-      return Files.size(Path.of(path));
-    } catch (IOException e) {
-      return -1;
-    }
   }
 
   @Override

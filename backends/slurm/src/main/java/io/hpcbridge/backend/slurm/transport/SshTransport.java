@@ -11,7 +11,6 @@ import com.jcraft.jsch.SftpException;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.slurm.SlurmConfig.SshConfig;
 import java.io.ByteArrayInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -336,48 +335,6 @@ public final class SshTransport implements Transport {
     }
     sftp.mkdir(dir);
     made.add(dir);
-  }
-
-  @Override
-  public InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound {
-    ChannelSftp sftp = sftp();
-    try {
-      InputStream in = sftp.get(path, null, offset);
-      return new FilterInputStream(in) {
-        @Override
-        public void close() throws IOException {
-          try {
-            super.close();
-          } finally {
-            sftp.disconnect();
-          }
-        }
-      };
-    } catch (SftpException e) {
-      sftp.disconnect();
-      if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-        throw new BackendException.NotFound("no file " + path);
-      }
-      throw new BackendException.Transient(
-          describe() + ": SFTP read of " + path + " failed: " + e.getMessage(), e);
-    }
-  }
-
-  @Override
-  public long size(String path) throws BackendException.Transient {
-    ChannelSftp sftp = sftp();
-    try {
-      return sftp.stat(path).getSize();
-    } catch (SftpException e) {
-      if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-        return -1;
-      }
-      throw new BackendException.Transient(
-          describe() + ": SFTP stat of " + path + " failed: " + e.getMessage(), e);
-    } finally {
-      sftp.disconnect();
-    }
   }
 
   @Override

@@ -1,12 +1,12 @@
 package io.hpcbridge.backend.slurm.transport;
 
 import io.hpcbridge.backend.BackendException;
-import java.io.InputStream;
 import java.util.List;
 
 /**
- * How the backend reaches the cluster: commands on a login node and files on the shared file
- * system. All methods are safe to call from several threads.
+ * How the backend reaches the cluster: commands on a login node and files written to the shared
+ * file system. Files are read only through commands, which can refuse symlinks and bound what they
+ * read; the file protocol (SFTP) cannot. All methods are safe to call from several threads.
  */
 public interface Transport extends AutoCloseable {
 
@@ -54,13 +54,6 @@ public interface Transport extends AutoCloseable {
 
   /** Creates parent directories as needed and writes each file with its mode. */
   void write(List<FileWrite> files) throws BackendException.Transient;
-
-  /** Reads a file from {@code offset}; {@link BackendException.NotFound} when it does not exist. */
-  InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound;
-
-  /** The file's size, or -1 when it does not exist. */
-  long size(String path) throws BackendException.Transient;
 
   /** For messages: e.g. {@code ssh hpc@login:22}. */
   String describe();
