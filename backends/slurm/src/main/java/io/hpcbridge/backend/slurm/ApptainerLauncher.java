@@ -4,21 +4,26 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code apptainer exec|run} (or singularity): {@code exec} when the container has a command,
- * {@code run} (the image's runscript) when it has only args. The env travels in {@code --env-file};
- * images without a scheme are pulled from {@code docker://}.
+ * {@code run} (the image's runscript) when it has only args. Apptainer reads the env from {@code
+ * --env-file} itself, so the pod's env never reaches the wrapper or apptainer. Images without a
+ * scheme are pulled from {@code docker://}.
  */
 final class ApptainerLauncher implements ContainerLauncher {
+  /** What {@code apptainer run IMAGE ARGS} runs. */
+  static final String RUNSCRIPT = "/.singularity.d/runscript";
 
   @Override
   public Launch launch(Target t) throws BackendException.InvalidPod {
     ContainerPlan c = t.container();
     ContainerLauncher.checkImage(c);
+    boolean hide = Trampoline.needed(c);
     List<String> a = new ArrayList<>();
     a.add(t.binary());
-    a.add(c.command().isEmpty() ? "run" : "exec");
+    a.add(c.command().isEmpty() && !hide ? "run" : "exec");
     a.addAll(t.options());
     if (c.resources().gpus() > 0) {
       a.add("--nv");
@@ -34,8 +39,19 @@ final class ApptainerLauncher implements ContainerLauncher {
       a.add(c.workingDir());
     }
     a.add(image(c.image()));
-    a.addAll(c.command().isEmpty() ? c.args() : c.argv());
-    return new Launch(a, "", "", true);
+    Map<String, String> env = c.env();
+    if (hide) {
+      List<String> argv = new ArrayList<>();
+      if (c.command().isEmpty()) {
+        argv.add(RUNSCRIPT);
+      }
+      argv.addAll(c.argv());
+      a.addAll(Trampoline.argv());
+      env = Trampoline.env(env, argv);
+    } else {
+      a.addAll(c.command().isEmpty() ? c.args() : c.argv());
+    }
+    return new Launch(a, Mode.EXEC, env, EnvFormat.SHELL, "", false);
   }
 
   /** {@code docker://IMAGE} unless the image names its scheme or is a local file. */

@@ -5,7 +5,9 @@ import io.hpcbridge.backend.ContainerPlan;
 
 /**
  * Runtime {@code none}: the container's command runs directly on the compute node, as the job's
- * user; the image is only recorded. It cannot bind volumes.
+ * account; the image is only recorded. It cannot bind volumes. The pod's env is set only in the
+ * final exec (a fresh bash sources it and execs the command), so it never reaches the wrapper,
+ * setsid or setpriv.
  */
 final class DirectLauncher implements ContainerLauncher {
 
@@ -25,6 +27,12 @@ final class DirectLauncher implements ContainerLauncher {
               + ": runtime none runs the command directly, so the container needs a command or"
               + " args");
     }
-    return new Launch(c.argv(), t.envFile(), c.workingDir() == null ? "" : c.workingDir(), false);
+    return new Launch(
+        c.argv(),
+        Mode.DIRECT,
+        c.env(),
+        EnvFormat.SHELL,
+        c.workingDir() == null ? "" : c.workingDir(),
+        c.security().noNewPrivileges());
   }
 }

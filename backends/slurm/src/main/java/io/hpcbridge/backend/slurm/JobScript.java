@@ -10,12 +10,16 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
- * Assembles the job: the sbatch script (directives, the pod's values as bash arrays, each value
- * single-quoted by {@link Shell#quote}, then the fixed wrapper from {@code wrapper.sh}) and the
- * files shipped next to it (volume files, env files, the manifest of container names).
+ * Assembles the job: the sbatch script (directives, the pod's names and options as bash arrays,
+ * each value single-quoted by {@link Shell#quote}, then the fixed wrapper from {@code wrapper.sh})
+ * and the files shipped next to it: volume files, and per container its env file ({@code
+ * env/NAME.env}) and command line ({@code run/NAME.argv}), both 0600, so no env value or argument
+ * (which may hold a Secret) is ever in the script, which Slurm keeps; and the manifest of container
+ * names.
  */
 final class JobScript {
   private JobScript() {}
@@ -52,29 +56,36 @@ final class JobScript {
     }
     body.append("HPCB_MKDIRS=(").append(Shell.quoteAll(mkdirs)).append(")\n");
 
+    List<String> secrets = new ArrayList<>();
+    for (VolumePlan v : plan.volumes()) {
+      if (v.sensitive()) {
+        secrets.add("vol/" + v.name());
+      }
+    }
+    body.append("HPCB_SECRETS=(").append(Shell.quoteAll(secrets)).append(")\n");
+
     List<ContainerPlan> all = plan.allContainers().toList();
-    List<String> envsrc = new ArrayList<>();
+    List<String> modes = new ArrayList<>();
     List<String> cwd = new ArrayList<>();
-    List<String> resolve = new ArrayList<>();
-    StringBuilder argvs = new StringBuilder();
+    List<String> nnp = new ArrayList<>();
     StringBuilder manifest = new StringBuilder();
     for (int i = 0; i < all.size(); i++) {
       ContainerPlan c = all.get(i);
       ContainerLauncher.Launch l = launches.get(i);
       manifest.append(i < plan.initContainers().size() ? "init " : "main ");
       manifest.append(c.name()).append('\n');
-      files.add(new RenderedJob.RemoteFile("env/" + c.name() + ".env", envFile(c), 0600));
-      argvs.append("HPCB_ARGV_").append(i).append("=(");
-      argvs.append(Shell.quoteAll(l.argv())).append(")\n");
-      envsrc.add(l.envSource());
+      files.add(
+          new RenderedJob.RemoteFile(
+              "env/" + c.name() + ".env", envFile(l.env(), l.envFormat()), 0600));
+      files.add(new RenderedJob.RemoteFile("run/" + c.name() + ".argv", argvFile(l.argv()), 0600));
+      modes.add(l.mode().name().toLowerCase(java.util.Locale.ROOT));
       cwd.add(l.workDir());
-      resolve.add(l.resolveBinary() ? "1" : "0");
+      nnp.add(l.noNewPrivs() ? "1" : "0");
     }
     manifest.append("policy ").append(plan.restartPolicy().toKubernetes()).append('\n');
-    body.append("HPCB_ENVSRC=(").append(Shell.quoteAll(envsrc)).append(")\n");
+    body.append("HPCB_MODE=(").append(String.join(" ", modes)).append(")\n");
     body.append("HPCB_CWD=(").append(Shell.quoteAll(cwd)).append(")\n");
-    body.append("HPCB_RESOLVE=(").append(String.join(" ", resolve)).append(")\n");
-    body.append(argvs);
+    body.append("HPCB_NNP=(").append(String.join(" ", nnp)).append(")\n");
     files.add(
         new RenderedJob.RemoteFile(
             "manifest", manifest.toString().getBytes(StandardCharsets.UTF_8), 0644));
@@ -96,13 +107,24 @@ final class JobScript {
     return new RenderedJob(dir, jobName, s.toString(), files, options.runtime());
   }
 
-  /** {@code export NAME='value'} lines; sourced by bash, read by apptainer's {@code --env-file}. */
-  static byte[] envFile(ContainerPlan c) {
+  /** The env file in the launcher's syntax ({@link ContainerLauncher.EnvFormat}). */
+  static byte[] envFile(Map<String, String> env, ContainerLauncher.EnvFormat format) {
     StringBuilder sb = new StringBuilder();
-    c.env()
-        .forEach(
-            (k, v) ->
-                sb.append("export ").append(k).append('=').append(Shell.quote(v)).append('\n'));
+    env.forEach(
+        (k, v) -> {
+          switch (format) {
+            case SHELL -> sb.append("export ").append(k).append('=').append(Shell.quote(v));
+            case PLAIN -> sb.append(k).append('=').append(v);
+          }
+          sb.append('\n');
+        });
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The command line, each word ended by a NUL (no word holds one): read by bash's mapfile. */
+  static byte[] argvFile(List<String> argv) {
+    StringBuilder sb = new StringBuilder();
+    argv.forEach(a -> sb.append(a).append('\0'));
     return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 

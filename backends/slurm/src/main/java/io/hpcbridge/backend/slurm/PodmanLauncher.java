@@ -4,10 +4,12 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code podman run --rm --network=host IMAGE}: the pod's network is the node's (like every Slurm
- * job); the command replaces the image's entrypoint.
+ * job); the command replaces the image's entrypoint. Podman reads the env from {@code --env-file}
+ * itself, so the pod's env never reaches the wrapper or podman.
  */
 final class PodmanLauncher implements ContainerLauncher {
 
@@ -15,6 +17,15 @@ final class PodmanLauncher implements ContainerLauncher {
   public Launch launch(Target t) throws BackendException.InvalidPod {
     ContainerPlan c = t.container();
     ContainerLauncher.checkImage(c);
+    boolean hide = Trampoline.needed(c);
+    if (hide && c.command().isEmpty()) {
+      throw Invalid.pod(
+          "UnsupportedSecretArgs",
+          "container "
+              + c.name()
+              + ": its args hold a Secret value, which podman would show in its own command line;"
+              + " give the container a command so the bridge can pass them another way");
+    }
     List<String> a = new ArrayList<>();
     a.add(t.binary());
     a.add("run");
@@ -31,23 +42,39 @@ final class PodmanLauncher implements ContainerLauncher {
     if (c.resources().gpus() > 0) {
       a.add("--device=nvidia.com/gpu=all");
     }
-    for (String name : c.env().keySet()) {
-      a.add("--env=" + name);
-    }
+    a.add("--env-file=" + t.envFile());
     for (Bind b : t.binds()) {
       a.add("--volume=" + b.spec());
     }
     if (c.workingDir() != null) {
       a.add("--workdir=" + c.workingDir());
     }
-    if (!c.command().isEmpty()) {
-      a.add("--entrypoint=" + c.command().get(0));
+    Map<String, String> env = c.env();
+    if (hide) {
+      a.add("--entrypoint=/bin/sh");
+      a.add(c.image());
+      a.addAll(Trampoline.argv().subList(1, Trampoline.argv().size()));
+      env = Trampoline.env(env, c.argv());
+      for (String v : env.values()) {
+        if (v.indexOf('\n') >= 0) {
+          throw Invalid.pod(
+              "InvalidEnv",
+              "container "
+                  + c.name()
+                  + ": an argument holding a Secret value has a newline, which podman's"
+                  + " --env-file cannot carry");
+        }
+      }
+    } else {
+      if (!c.command().isEmpty()) {
+        a.add("--entrypoint=" + c.command().get(0));
+      }
+      a.add(c.image());
+      if (!c.command().isEmpty()) {
+        a.addAll(c.command().subList(1, c.command().size()));
+      }
+      a.addAll(c.args());
     }
-    a.add(c.image());
-    if (!c.command().isEmpty()) {
-      a.addAll(c.command().subList(1, c.command().size()));
-    }
-    a.addAll(c.args());
-    return new Launch(a, t.envFile(), "", true);
+    return new Launch(a, Mode.EXEC, env, EnvFormat.PLAIN, "", false);
   }
 }

@@ -4,10 +4,13 @@ import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * enroot through the pyxis SPANK plugin: {@code srun --overlap --ntasks=1 --container-image=IMAGE
- * COMMAND}, a job step inside the pod's allocation.
+ * COMMAND}, a job step inside the pod's allocation. Pyxis takes the container's env from srun's own
+ * environment, so the wrapper sources the env file just before srun; names that would change srun
+ * are refused ({@link EnvRules}).
  */
 final class PyxisLauncher implements ContainerLauncher {
 
@@ -39,8 +42,14 @@ final class PyxisLauncher implements ContainerLauncher {
     if (c.workingDir() != null) {
       a.add("--container-workdir=" + c.workingDir());
     }
-    a.addAll(c.argv());
-    return new Launch(a, t.envFile(), "", true);
+    Map<String, String> env = c.env();
+    if (Trampoline.needed(c)) {
+      a.addAll(Trampoline.argv());
+      env = Trampoline.env(env, c.argv());
+    } else {
+      a.addAll(c.argv());
+    }
+    return new Launch(a, Mode.SRUN, env, EnvFormat.SHELL, "", false);
   }
 
   /** {@code registry.io:5000/ns/img:tag} becomes pyxis' {@code registry.io:5000#ns/img:tag}. */

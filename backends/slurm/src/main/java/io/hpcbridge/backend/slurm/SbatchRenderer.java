@@ -64,6 +64,7 @@ public final class SbatchRenderer {
     ContainerLauncher launcher = ContainerLauncher.of(o.runtime());
     List<ContainerLauncher.Launch> launches = new ArrayList<>();
     for (ContainerPlan c : plan.allContainers().toList()) {
+      EnvRules.check(c, o.runtime());
       List<Bind> binds = Bind.of(plan, c, dir, launcher.bindsVolumes());
       launches.add(
           launcher.launch(

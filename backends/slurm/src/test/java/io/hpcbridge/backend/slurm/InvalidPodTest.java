@@ -124,4 +124,47 @@ class InvalidPodTest {
             .build();
     assertThat(reject(colon).reason()).isEqualTo("InvalidMountPath");
   }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "apptainer|HPCB_DIR|UnsupportedEnvName|the bridge's own",
+        "none|RANDOM|UnsupportedEnvName|through bash",
+        "none|SHELLOPTS|UnsupportedEnvName|through bash",
+        "pyxis|LD_PRELOAD|UnsupportedEnvName|srun's own environment",
+        "pyxis|SLURM_JOB_ID|UnsupportedEnvName|srun's own environment",
+        "pyxis|PATH|UnsupportedEnvName|srun's own environment",
+      })
+  void envNamesARuntimeCannotPassOnlyToTheContainer(
+      String runtime, String name, String reason, String message) {
+    BackendException.InvalidPod e =
+        reject(
+            pod("p")
+                .main(Plans.with(HELLO, Map.of(name, "x"), null, null, null))
+                .annotate("runtime", runtime)
+                .build());
+    assertThat(e.reason()).isEqualTo(reason);
+    assertThat(e.getMessage()).contains("env " + name).contains(message);
+  }
+
+  @Test
+  void podmanCannotCarryANewlineInAnEnvValueNorHideSecretArgsWithoutACommand() {
+    assertThat(
+            reject(
+                    pod("p")
+                        .main(Plans.with(HELLO, Map.of("PEM", "a\nb"), null, null, null))
+                        .annotate("runtime", "podman")
+                        .build())
+                .reason())
+        .isEqualTo("InvalidEnv");
+    assertThat(
+            reject(
+                    pod("p")
+                        .main(TrampolineTest.withSecretArg("main", List.of()))
+                        .annotate("runtime", "podman")
+                        .build())
+                .reason())
+        .isEqualTo("UnsupportedSecretArgs");
+  }
 }
