@@ -56,7 +56,11 @@ final class JobCanceller implements AutoCloseable {
         TimeUnit.MILLISECONDS);
   }
 
-  /** Marks the pod's directory released; directories released longer ago are removed. */
+  /**
+   * Forgets a pod: its env, command lines and volumes (secrets among them) go at once; the rest
+   * (logs, status) is marked released and removed after the retention time, with other directories
+   * released longer ago.
+   */
   void release(Handle handle) throws BackendException {
     SlurmHandle i = SlurmHandle.of(handle);
     SbatchRenderer r = login.renderer();
@@ -65,11 +69,21 @@ final class JobCanceller implements AutoCloseable {
     String cmd =
         minutes <= 0
             ? "rm -rf -- " + dir
-            : "touch "
+            : "rm -rf -- "
+                + dir
+                + "/env "
+                + dir
+                + "/run "
+                + dir
+                + "/vol; [ -d "
+                + dir
+                + " ] && [ ! -L "
+                + dir
+                + " ] && touch -h "
                 + dir
                 + "/released 2>/dev/null; find "
                 + Shell.quote(r.workRoot())
-                + " -mindepth 2 -maxdepth 2 -name released -mmin +"
+                + " -mindepth 2 -maxdepth 2 -type f -name released -mmin +"
                 + minutes
                 + " -printf '%h\\0' 2>/dev/null | xargs -0 -r rm -rf --; true";
     login.exec(cmd);

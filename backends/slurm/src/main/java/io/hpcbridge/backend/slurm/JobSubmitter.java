@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Submits a pod: renders it, returns the job {@link JobFinder} already knows for it (submit is
- * idempotent), else ships the files and feeds the script to {@code sbatch --parsable}. An error
- * that says something about the pod fails it ({@code SlurmRejected}); anything else is retried.
+ * idempotent), else ships the files to a fresh 0700 directory and feeds the script to {@code sbatch
+ * --parsable}. An error that says something about the pod fails it ({@code SlurmRejected});
+ * anything else is retried. Either way the directory is removed at once.
  */
 final class JobSubmitter {
   private static final Logger LOG = LoggerFactory.getLogger(JobSubmitter.class);
@@ -57,12 +58,34 @@ final class JobSubmitter {
     }
     files.add(
         new Transport.FileWrite(
-            job.podDir() + "/job.sh", job.script().getBytes(StandardCharsets.UTF_8), 0644));
-    login.exec(
-        "mkdir -p " + Shell.quote(job.podDir()) + " && chmod 0700 " + Shell.quote(job.podDir()));
+            job.podDir() + "/job.sh", job.script().getBytes(StandardCharsets.UTF_8), 0600));
+    String dir = Shell.quote(job.podDir());
+    // No job has this pod's name: whatever is in its directory (an earlier attempt, or something a
+    // pod planted there) goes, so nothing is written through a symlink that was left in it.
+    Transport.Result made = login.exec("rm -rf -- " + dir + " && mkdir -p -m 0700 -- " + dir);
+    if (!made.ok()) {
+      throw new BackendException.Transient(
+          "cannot create " + job.podDir() + ": " + made.stderr().strip());
+    }
     t.write(files);
-    Transport.Result r = t.exec("sbatch --parsable", job.script().getBytes(StandardCharsets.UTF_8));
+    // The job id goes to the pod's directory in the same command, so it is there even if the
+    // bridge stops right after sbatch.
+    Transport.Result r =
+        t.exec(
+            "out=$(sbatch --parsable) || { rc=$?; printf '%s\\n' \"$out\"; exit $rc; }\n"
+                + "id=${out%%;*}\n"
+                + "case $id in ''|*[!0-9]*) ;; *) printf '%s\\n' \"$id\" > "
+                + dir
+                + "/.submitted && mv -f -- "
+                + dir
+                + "/.submitted "
+                + dir
+                + "/submitted ;; esac\n"
+                + "printf '%s\\n' \"$out\"",
+            job.script().getBytes(StandardCharsets.UTF_8));
     if (!r.ok()) {
+      // Nothing was submitted: the pod's files (env, secrets) are not left behind.
+      login.exec("rm -rf -- " + dir);
       String msg = (r.stderr() + "\n" + r.stdout()).strip();
       String lower = msg.toLowerCase(Locale.ROOT);
       if (r.exitCode() == 127
@@ -74,15 +97,9 @@ final class JobSubmitter {
           "SlurmRejected", "sbatch rejected the job: " + sbatchMessage(msg));
     }
     String jobId = r.stdout().strip().split(";")[0].strip();
-    if (!jobId.matches("\\d+")) {
+    if (!jobId.matches("\\d{1,18}")) {
       throw new BackendException.Transient("sbatch printed no job id: " + r.stdout().strip());
     }
-    t.write(
-        List.of(
-            new Transport.FileWrite(
-                job.podDir() + "/submitted",
-                (jobId + "\n").getBytes(StandardCharsets.UTF_8),
-                0644)));
     LOG.info("Pod {} submitted as Slurm job {}", plan.pod(), jobId);
     return new SlurmHandle(jobId, plan.pod().uid()).handle();
   }

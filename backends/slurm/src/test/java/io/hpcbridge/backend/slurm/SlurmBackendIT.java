@@ -206,13 +206,14 @@ class SlurmBackendIT {
   }
 
   @Test
-  void aMissingPartitionFailsThePodWithSbatchsMessage() {
+  void aMissingPartitionFailsThePodWithSbatchsMessageAndLeavesNoFiles() throws Exception {
+    String uid = uid();
     assertThatThrownBy(
             () ->
                 backend.submit(
                     pod("nopart")
-                        .uid(uid())
-                        .main(sh("main", "true"))
+                        .uid(uid)
+                        .main(with(sh("main", "true"), Map.of("TOKEN", "s3cr3t"), null, null, null))
                         .annotate("partition", "nope")
                         .build()))
         .isInstanceOfSatisfying(
@@ -221,6 +222,8 @@ class SlurmBackendIT {
               assertThat(e.reason()).isEqualTo("SlurmRejected");
               assertThat(e.getMessage()).contains("invalid partition specified: nope");
             });
+    // Its directory (env file with the token) went with the refusal.
+    assertThat(cluster.loginExec("test -e ~/pods/" + uid).getExitCode()).isNotZero();
   }
 
   @Test
