@@ -27,7 +27,7 @@ interface ContainerLauncher {
    *
    * @param container the container
    * @param binary the runtime's executable (from the settings)
-   * @param options the runtime's extra options (settings or flavor)
+   * @param options the runtime's options: isolation first, then the extra ones (settings or flavor)
    * @param binds the container's volume mounts
    * @param envFile the absolute path of the container's env file
    */

@@ -49,7 +49,7 @@ final class LoginNode {
   SbatchRenderer renderer() throws BackendException.Transient {
     SbatchRenderer r = renderer;
     if (r == null) {
-      r = renderer = new SbatchRenderer(config, account().home());
+      r = renderer = new SbatchRenderer(config, account());
     }
     return r;
   }

@@ -2,6 +2,7 @@ package io.hpcbridge.backend.slurm;
 
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
+import io.hpcbridge.backend.SecurityPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,29 @@ import java.util.Map;
  * itself, so the pod's env never reaches the wrapper or podman.
  */
 final class PodmanLauncher implements ContainerLauncher {
+
+  /** The securityContext as podman options ({@link SecurityRules} refused what cannot be). */
+  static List<String> security(SecurityPlan s) {
+    List<String> a = new ArrayList<>();
+    if (s.noNewPrivileges()) {
+      a.add("--security-opt=no-new-privileges");
+    }
+    if ("Unconfined".equals(s.seccompProfile())) {
+      a.add("--security-opt=seccomp=unconfined");
+    }
+    if (s.readOnlyRootFilesystem()) {
+      a.add("--read-only");
+    }
+    for (String cap : s.dropCapabilities()) {
+      a.add("--cap-drop=" + cap);
+    }
+    if (s.runAsUser() != null || s.runAsGroup() != null || s.requiresNonRoot()) {
+      // Rootless podman maps the account to root in the container; keep-id runs the container as
+      // the account's own uid and gid, the only ones SecurityRules lets a pod ask for.
+      a.add("--userns=keep-id");
+    }
+    return a;
+  }
 
   @Override
   public Launch launch(Target t) throws BackendException.InvalidPod {
@@ -39,6 +63,7 @@ final class PodmanLauncher implements ContainerLauncher {
               default -> "missing";
             });
     a.addAll(t.options());
+    a.addAll(security(c.security()));
     if (c.resources().gpus() > 0) {
       a.add("--device=nvidia.com/gpu=all");
     }

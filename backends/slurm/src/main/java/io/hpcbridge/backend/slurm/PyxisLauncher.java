@@ -36,6 +36,9 @@ final class PyxisLauncher implements ContainerLauncher {
     a.add("--ntasks=1");
     a.add("--container-image=" + image(c.image()));
     a.addAll(t.options());
+    if (c.security().readOnlyRootFilesystem()) {
+      a.add("--container-readonly");
+    }
     if (!t.binds().isEmpty()) {
       a.add("--container-mounts=" + String.join(",", t.binds().stream().map(Bind::spec).toList()));
     }

@@ -22,15 +22,28 @@ public final class SbatchRenderer {
 
   private final SlurmConfig config;
   private final String home;
+  private final Account account;
   private final OptionResolver options;
 
   /**
+   * A renderer that does not know the account: securityContext fields that need it (runAsUser…) are
+   * not checked. For dry runs and tests.
+   *
    * @param config the backend settings
    * @param home the remote user's home, to resolve a {@code ~/} work root
    */
   public SbatchRenderer(SlurmConfig config, String home) {
+    this(config, home, null);
+  }
+
+  SbatchRenderer(SlurmConfig config, Account account) {
+    this(config, account.home(), account);
+  }
+
+  private SbatchRenderer(SlurmConfig config, String home, Account account) {
     this.config = Objects.requireNonNull(config, "config");
     this.home = Objects.requireNonNull(home, "home");
+    this.account = account;
     this.options = new OptionResolver(config);
   }
 
@@ -63,15 +76,18 @@ public final class SbatchRenderer {
     String dir = podDir(uid);
     ContainerLauncher launcher = ContainerLauncher.of(o.runtime());
     List<ContainerLauncher.Launch> launches = new ArrayList<>();
+    List<String> runtimeOptions = new ArrayList<>(config.isolation(o.runtime()));
+    runtimeOptions.addAll(o.runtimeOptions());
     for (ContainerPlan c : plan.allContainers().toList()) {
       EnvRules.check(c, o.runtime());
+      SecurityRules.check(c, o.runtime(), runtimeOptions, account);
       List<Bind> binds = Bind.of(plan, c, dir, launcher.bindsVolumes());
       launches.add(
           launcher.launch(
               new ContainerLauncher.Target(
                   c,
                   config.binary(o.runtime()),
-                  o.runtimeOptions(),
+                  runtimeOptions,
                   binds,
                   dir + "/env/" + c.name() + ".env")));
     }

@@ -24,6 +24,10 @@ import java.util.regex.Pattern;
  * @param runtime the default container runtime
  * @param runtimeBinaries the executable of each runtime, by runtime name
  * @param runtimeOptions extra options of each runtime (e.g. {@code --cleanenv}), by runtime name
+ * @param isolation the options that confine each runtime's containers, by runtime name: by default
+ *     {@code --containall --no-home} for apptainer and singularity, {@code
+ *     --no-container-mount-home} for pyxis; an operator who sets a runtime's list replaces its
+ *     default (see the README for what each costs)
  * @param flavors operator-defined flag sets by name
  * @param defaultFlavor the flavor of pods that select none, or null
  * @param allowedFlags sbatch flags a pod may set through the raw-flags annotation
@@ -42,6 +46,7 @@ public record SlurmConfig(
     ContainerRuntime runtime,
     Map<String, String> runtimeBinaries,
     Map<String, Words> runtimeOptions,
+    Map<String, Words> isolation,
     Map<String, Flavor> flavors,
     String defaultFlavor,
     Words allowedFlags,
@@ -124,6 +129,13 @@ public record SlurmConfig(
           "cpu-freq",
           "priority");
 
+  /** What confines each runtime's containers unless the operator says otherwise. */
+  public static final Map<String, Words> DEFAULT_ISOLATION =
+      Map.of(
+          "apptainer", new Words(List.of("--containall", "--no-home")),
+          "singularity", new Words(List.of("--containall", "--no-home")),
+          "pyxis", new Words(List.of("--no-container-mount-home")));
+
   private static final String PREFIX_KEY = "backends.slurm";
   private static final Pattern ROOT = Pattern.compile("(~/)?[A-Za-z0-9_./-]+");
 
@@ -152,6 +164,9 @@ public record SlurmConfig(
     runtime = runtime == null ? ContainerRuntime.APPTAINER : runtime;
     runtimeBinaries = byRuntime("runtimeBinaries", runtimeBinaries);
     runtimeOptions = byRuntime("runtimeOptions", runtimeOptions);
+    Map<String, Words> confined = new LinkedHashMap<>(DEFAULT_ISOLATION);
+    confined.putAll(byRuntime("isolation", isolation));
+    isolation = java.util.Collections.unmodifiableMap(confined);
     flavors =
         java.util.Collections.unmodifiableMap(
             new LinkedHashMap<>(flavors == null ? Map.of() : flavors));
@@ -278,6 +293,12 @@ public record SlurmConfig(
     return w == null ? List.of() : w.values();
   }
 
+  /** The options that confine runtime {@code r}'s containers. */
+  public List<String> isolation(ContainerRuntime r) {
+    Words w = isolation.get(r.configName());
+    return w == null ? List.of() : w.values();
+  }
+
   /** Whether a pod may set {@code --name} through the raw-flags annotation. */
   public boolean allows(String flag) {
     return allowedFlags.values().contains(flag);
@@ -339,6 +360,7 @@ public record SlurmConfig(
         runtime,
         runtimeBinaries,
         runtimeOptions,
+        isolation,
         flavors,
         defaultFlavor,
         allowedFlags,

@@ -129,11 +129,12 @@ class SlurmBackendIT {
     String okLog = logs(h, "ok", LogOptions.ALL);
     assertThat(okLog).startsWith("hello it's $me `x`\n").matches("(?s).*\\nc[12]\\n");
     assertThat(logs(h, "bad", LogOptions.ALL)).isEqualTo("failing\n");
-    // The runtime path: the apptainer shim ran on a compute node with the env file.
+    // The runtime path: the apptainer shim ran on a compute node, confined, with the env file.
     String calls = cluster.loginExec("cat ~/apptainer-calls.log").getStdout();
     assertThat(calls)
         .containsPattern(
-            "c[12] \\[exec\\] \\[--env-file\\] \\[/home/hpc/pods/"
+            "c[12] \\[exec\\] \\[--containall\\] \\[--no-home\\] \\[--env-file\\]"
+                + " \\[/home/hpc/pods/"
                 + plan.pod().uid()
                 + "/env/ok.env\\] \\[docker://busybox:1.36\\] \\[sh\\]");
   }
