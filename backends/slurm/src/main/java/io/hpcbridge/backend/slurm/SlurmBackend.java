@@ -8,6 +8,7 @@ import io.hpcbridge.backend.LogOptions;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
+import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.slurm.transport.Transport;
 import java.io.InputStream;
 import java.time.Duration;
@@ -29,6 +30,7 @@ public final class SlurmBackend implements Backend {
   private final JobCanceller canceller;
   private final ClusterInfo cluster;
   private final OptionResolver options;
+  private final VolumeUpdater volumes;
 
   public SlurmBackend(SlurmConfig config, Transport transport) {
     this.login = new LoginNode(config, transport);
@@ -39,6 +41,7 @@ public final class SlurmBackend implements Backend {
     this.canceller = new JobCanceller(login);
     this.cluster = new ClusterInfo(login);
     this.options = new OptionResolver(config);
+    this.volumes = new VolumeUpdater(login);
   }
 
   @Override
@@ -111,6 +114,12 @@ public final class SlurmBackend implements Backend {
   @Override
   public void ping() throws BackendException {
     cluster.ping();
+  }
+
+  /** Replaces the files of one volume of a running pod, each atomically (temp file + rename). */
+  @Override
+  public void updateVolume(Handle handle, VolumePlan volume) throws BackendException {
+    volumes.update(handle, volume);
   }
 
   @Override

@@ -27,6 +27,12 @@ final class CountingTransport implements Transport {
   }
 
   @Override
+  public void replace(String base, List<FileWrite> files) throws BackendException {
+    calls.incrementAndGet();
+    delegate.replace(base, files);
+  }
+
+  @Override
   public String describe() {
     return delegate.describe();
   }

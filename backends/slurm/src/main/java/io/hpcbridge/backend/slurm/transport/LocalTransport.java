@@ -4,9 +4,11 @@ import io.hpcbridge.backend.BackendException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
@@ -74,13 +76,51 @@ public final class LocalTransport implements Transport {
         Path p = Path.of(f.path());
         Files.createDirectories(p.getParent());
         Files.deleteIfExists(p);
-        Files.createFile(
-            p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(perms(0600)));
+        Files.createFile(p, PosixFilePermissions.asFileAttribute(perms(0600)));
         Files.write(p, f.content(), StandardOpenOption.TRUNCATE_EXISTING);
         Files.setPosixFilePermissions(p, perms(f.mode()));
       }
     } catch (IOException e) {
       throw new BackendException.Transient("cannot write files: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void replace(String base, List<FileWrite> files) throws BackendException {
+    try {
+      for (FileWrite f : files) {
+        Path file = Path.of(f.path());
+        Path dir = file.getParent();
+        Path at = Path.of(base);
+        requireDir(at);
+        for (Path part : at.relativize(dir)) {
+          if (part.toString().isEmpty()) {
+            continue;
+          }
+          at = at.resolve(part);
+          if (!Files.exists(at, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectory(at);
+          }
+          requireDir(at);
+        }
+        Path tmp = dir.resolve(".hpcb-" + Replace.randomName() + ".tmp");
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(perms(0600)));
+        Files.write(tmp, f.content(), StandardOpenOption.TRUNCATE_EXISTING);
+        Files.setPosixFilePermissions(tmp, perms(f.mode()));
+        Files.move(
+            tmp,
+            file,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new BackendException.Transient("cannot replace files: " + e.getMessage(), e);
+    }
+  }
+
+  private static void requireDir(Path p) throws BackendException.InvalidPod {
+    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      throw Replace.unsafe(p.toString());
     }
   }
 

@@ -7,6 +7,7 @@ import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.SSHAgentConnector;
 import com.jcraft.jsch.Session;
+import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.slurm.SlurmConfig.SshConfig;
@@ -312,6 +313,53 @@ public final class SshTransport implements Transport {
           describe() + ": SFTP write failed: " + e.getMessage(), e);
     } finally {
       sftp.disconnect();
+    }
+  }
+
+  @Override
+  public void replace(String base, List<FileWrite> files) throws BackendException {
+    ChannelSftp sftp = sftp();
+    try {
+      for (FileWrite f : files) {
+        String dir = f.path().substring(0, f.path().lastIndexOf('/'));
+        realDirs(sftp, base, dir);
+        String tmp = dir + "/.hpcb-" + Replace.randomName() + ".tmp";
+        sftp.put(new ByteArrayInputStream(new byte[0]), tmp);
+        sftp.chmod(0600, tmp);
+        sftp.put(new ByteArrayInputStream(f.content()), tmp);
+        sftp.chmod(f.mode(), tmp);
+        sftp.rename(tmp, f.path()); // posix-rename@openssh.com: replaces the target at once
+      }
+    } catch (SftpException e) {
+      throw new BackendException.Transient(
+          describe() + ": SFTP replace failed: " + e.getMessage(), e);
+    } finally {
+      sftp.disconnect();
+    }
+  }
+
+  /** Each directory from {@code base} down to {@code dir} is a real one; missing ones are made. */
+  private static void realDirs(ChannelSftp sftp, String base, String dir)
+      throws SftpException, BackendException.InvalidPod {
+    String path = base;
+    String rest = dir.equals(base) ? "" : dir.substring(base.length() + 1);
+    List<String> parts = new java.util.ArrayList<>(List.of(""));
+    if (!rest.isEmpty()) {
+      parts.addAll(List.of(rest.split("/")));
+    }
+    for (String p : parts) {
+      path = p.isEmpty() ? path : path + "/" + p;
+      try {
+        SftpATTRS a = sftp.lstat(path);
+        if (a.isLink() || !a.isDir()) {
+          throw Replace.unsafe(path);
+        }
+      } catch (SftpException e) {
+        if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE || p.isEmpty()) {
+          throw e;
+        }
+        sftp.mkdir(path);
+      }
     }
   }
 

@@ -55,6 +55,17 @@ public interface Transport extends AutoCloseable {
   /** Creates parent directories as needed and writes each file with its mode. */
   void write(List<FileWrite> files) throws BackendException.Transient;
 
+  /**
+   * Replaces each file atomically where readers see it: the new content goes to a temporary file
+   * with an unguessable name in the same directory, which is then renamed over the old one (a
+   * symlink there is replaced, never followed). Every directory between {@code base} (itself
+   * included) and a file must be a real directory, not a symlink; missing ones are created.
+   *
+   * @throws BackendException.InvalidPod when a directory on the way is a symlink or not a directory
+   *     (reason {@code UnsafeVolumePath})
+   */
+  void replace(String base, List<FileWrite> files) throws BackendException;
+
   /** For messages: e.g. {@code ssh hpc@login:22}. */
   String describe();
 
