@@ -1,5 +1,6 @@
 package io.hpcbridge.backend.slurm;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
@@ -40,6 +41,16 @@ public enum ContainerRuntime {
       return Optional.of(PYXIS);
     }
     return Arrays.stream(values()).filter(r -> r.configName.equals(v)).findFirst();
+  }
+
+  /** Binds a settings value; an unknown name is refused with the known ones. */
+  @JsonCreator
+  public static ContainerRuntime fromSetting(String value) {
+    return parse(value)
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "unknown runtime " + value + " (known: " + names() + ")"));
   }
 
   public static String names() {

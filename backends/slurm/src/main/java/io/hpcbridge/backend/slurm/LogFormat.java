@@ -1,18 +1,13 @@
 package io.hpcbridge.backend.slurm;
 
-import io.hpcbridge.backend.LogOptions;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * Turns the wrapper's log lines ({@code <epoch.micros> <text>}) into what the kubelet API returns:
- * the text, optionally prefixed with an RFC 3339 timestamp, filtered by since and tail, cut at
- * limitBytes.
+ * The wrapper's log lines ({@code <epoch.micros> <text>}) as the kubelet API shows them: the text,
+ * optionally after an RFC 3339 timestamp. Works on bytes: a line is never decoded.
  */
 final class LogFormat {
   private LogFormat() {}
@@ -20,70 +15,64 @@ final class LogFormat {
   static final DateTimeFormatter RFC3339_NANO =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
 
-  /** One stored line: its time (null when unparseable) and its text. */
-  record Line(Instant time, String text) {}
-
-  static Line parse(String raw) {
-    int sp = raw.indexOf(' ');
-    if (sp > 0) {
-      String ts = raw.substring(0, sp);
-      int dot = ts.indexOf('.');
-      try {
-        long sec = Long.parseLong(dot < 0 ? ts : ts.substring(0, dot));
-        long nanos = 0;
-        if (dot >= 0) {
-          String frac = (ts.substring(dot + 1) + "000000000").substring(0, 9);
-          nanos = Long.parseLong(frac);
-        }
-        return new Line(Instant.ofEpochSecond(sec, nanos), raw.substring(sp + 1));
-      } catch (NumberFormatException e) {
-        // not a wrapper line
-      }
-    }
-    return new Line(null, raw);
-  }
-
   /**
-   * Complete lines of {@code text} (a trailing partial line is left out and its length returned).
+   * One stored line: its time (null when it has none, e.g. a piece of a long line) and where its
+   * text starts in the raw bytes.
    */
-  static List<String> lines(String text) {
-    List<String> out = new ArrayList<>();
-    int start = 0;
-    for (int i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', start)) {
-      out.add(text.substring(start, i));
-      start = i + 1;
-    }
-    return out;
-  }
+  record Line(Instant time, int textStart) {}
 
-  static byte[] render(List<String> rawLines, LogOptions o, Instant now) {
-    Instant since = o.since(now);
-    List<Line> lines = new ArrayList<>();
-    for (String r : rawLines) {
-      Line l = parse(r);
-      if (since == null || l.time() == null || !l.time().isBefore(since)) {
-        lines.add(l);
+  /** Parses {@code raw[0..len)}; never fails. */
+  static Line parse(byte[] raw, int len) {
+    int sp = -1;
+    for (int i = 0; i < Math.min(len, 32); i++) {
+      if (raw[i] == ' ') {
+        sp = i;
+        break;
       }
     }
-    if (o.tailLines() != null && lines.size() > o.tailLines()) {
-      lines = lines.subList(lines.size() - Math.max(0, o.tailLines()), lines.size());
+    if (sp > 0) {
+      long sec = 0;
+      long nanos = 0;
+      int digits = 0;
+      int fraction = -1;
+      boolean ok = true;
+      for (int i = 0; i < sp && ok; i++) {
+        byte b = raw[i];
+        if (b == '.' && fraction < 0) {
+          fraction = 0;
+        } else if (b >= '0' && b <= '9') {
+          if (fraction < 0) {
+            sec = sec * 10 + (b - '0');
+            ok = ++digits <= 12;
+          } else if (fraction < 9) {
+            nanos = nanos * 10 + (b - '0');
+            fraction++;
+          }
+        } else {
+          ok = false;
+        }
+      }
+      if (ok && digits > 0) {
+        for (int f = Math.max(fraction, 0); f < 9; f++) {
+          nanos *= 10;
+        }
+        return new Line(Instant.ofEpochSecond(sec, nanos), sp + 1);
+      }
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (Line l : lines) {
-      out.writeBytes(format(l, o.timestamps()));
-    }
-    byte[] b = out.toByteArray();
-    if (o.limitBytes() != null && b.length > o.limitBytes()) {
-      return java.util.Arrays.copyOf(b, (int) Math.max(0, o.limitBytes()));
-    }
-    return b;
+    return new Line(null, 0);
   }
 
-  static byte[] format(Line l, boolean timestamps) {
-    String s =
-        (timestamps && l.time() != null ? RFC3339_NANO.format(l.time()) + " " : "")
-            + l.text()
-            + "\n";
-    return s.getBytes(StandardCharsets.UTF_8);
+  /** The line as shown: its text (and timestamp when asked), with a newline. */
+  static byte[] render(byte[] raw, int len, Line l, boolean timestamps) {
+    byte[] prefix =
+        timestamps && l.time() != null
+            ? (RFC3339_NANO.format(l.time()) + " ").getBytes(StandardCharsets.US_ASCII)
+            : new byte[0];
+    int text = len - l.textStart();
+    byte[] out = new byte[prefix.length + text + 1];
+    System.arraycopy(prefix, 0, out, 0, prefix.length);
+    System.arraycopy(raw, l.textStart(), out, prefix.length, text);
+    out[out.length - 1] = '\n';
+    return out;
   }
 }

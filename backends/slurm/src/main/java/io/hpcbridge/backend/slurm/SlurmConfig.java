@@ -1,27 +1,33 @@
 package io.hpcbridge.backend.slurm;
 
+import io.hpcbridge.backend.SettingsBinder;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * The Slurm backend's settings, validated once at start. See the module README for every key.
+ * The Slurm backend's settings ({@code backends.slurm}), bound with {@link SettingsBinder} and
+ * checked once at start; a wrong value names its key. See the module README for every key.
  *
- * @param transport {@code ssh} or {@code local}
+ * @param transport {@code ssh} or {@code local}; {@code ssh} when {@code ssh.host} is set
  * @param ssh SSH settings, null for the local transport
  * @param workRoot the per-pod directories' parent on the shared file system; {@code ~/} is the
  *     remote user's home
  * @param partition the default partition (also the one whose capacity is reported), or null
  * @param runtime the default container runtime
- * @param runtimeBinaries the executable of each runtime
- * @param runtimeOptions extra options of each runtime (e.g. {@code --cleanenv})
+ * @param runtimeBinaries the executable of each runtime, by runtime name
+ * @param runtimeOptions extra options of each runtime (e.g. {@code --cleanenv}), by runtime name
+ * @param isolation the options that confine each runtime's containers, by runtime name: by default
+ *     {@code --containall --no-home} for apptainer and singularity, {@code
+ *     --no-container-mount-home} for pyxis; an operator who sets a runtime's list replaces its
+ *     default (see the README for what each costs)
  * @param flavors operator-defined flag sets by name
  * @param defaultFlavor the flavor of pods that select none, or null
  * @param allowedFlags sbatch flags a pod may set through the raw-flags annotation
@@ -38,16 +44,17 @@ public record SlurmConfig(
     String workRoot,
     String partition,
     ContainerRuntime runtime,
-    Map<ContainerRuntime, String> runtimeBinaries,
-    Map<ContainerRuntime, List<String>> runtimeOptions,
+    Map<String, String> runtimeBinaries,
+    Map<String, Words> runtimeOptions,
+    Map<String, Words> isolation,
     Map<String, Flavor> flavors,
     String defaultFlavor,
-    Set<String> allowedFlags,
-    boolean accounting,
+    Words allowedFlags,
+    Boolean accounting,
     Duration retention,
     Duration commandTimeout,
     Duration restartBackoff,
-    int maxPods,
+    Integer maxPods,
     Duration capacityRefresh) {
 
   /** The annotation prefix every Slurm option of a pod uses. */
@@ -122,34 +129,179 @@ public record SlurmConfig(
           "cpu-freq",
           "priority");
 
+  /** What confines each runtime's containers unless the operator says otherwise. */
+  public static final Map<String, Words> DEFAULT_ISOLATION =
+      Map.of(
+          "apptainer", new Words(List.of("--containall", "--no-home")),
+          "singularity", new Words(List.of("--containall", "--no-home")),
+          "pyxis", new Words(List.of("--no-container-mount-home")));
+
+  private static final String PREFIX_KEY = "backends.slurm";
   private static final Pattern ROOT = Pattern.compile("(~/)?[A-Za-z0-9_./-]+");
 
   public SlurmConfig {
-    runtimeBinaries = Map.copyOf(runtimeBinaries);
-    runtimeOptions = Map.copyOf(runtimeOptions);
-    flavors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(flavors));
-    allowedFlags = Set.copyOf(allowedFlags);
+    transport = transport != null ? transport : ssh != null && ssh.host() != null ? "ssh" : "local";
+    switch (transport) {
+      case "local" -> ssh = null;
+      case "ssh" -> checkSsh(ssh);
+      default ->
+          throw SettingsBinder.invalid("transport", "expected ssh or local, got " + transport);
+    }
+    workRoot = workRoot == null ? "~/.hpc-bridge/pods" : workRoot;
+    if (!ROOT.matcher(workRoot).matches() || workRoot.contains("..")) {
+      throw SettingsBinder.invalid(
+          "workRoot",
+          "must be an absolute path or start with ~/, using only letters,"
+              + " digits and _ . / - (it appears in #SBATCH lines): "
+              + workRoot);
+    }
+    if (!workRoot.startsWith("/") && !workRoot.startsWith("~/")) {
+      throw SettingsBinder.invalid("workRoot", "must be absolute or start with ~/: " + workRoot);
+    }
+    if (partition != null && !SbatchFlag.VALUE.matcher(partition).matches()) {
+      throw SettingsBinder.invalid("partition", "not a partition name: " + partition);
+    }
+    runtime = runtime == null ? ContainerRuntime.APPTAINER : runtime;
+    runtimeBinaries = byRuntime("runtimeBinaries", runtimeBinaries);
+    runtimeOptions = byRuntime("runtimeOptions", runtimeOptions);
+    Map<String, Words> confined = new LinkedHashMap<>(DEFAULT_ISOLATION);
+    confined.putAll(byRuntime("isolation", isolation));
+    isolation = java.util.Collections.unmodifiableMap(confined);
+    flavors =
+        java.util.Collections.unmodifiableMap(
+            new LinkedHashMap<>(flavors == null ? Map.of() : flavors));
+    if (defaultFlavor != null && !flavors.containsKey(defaultFlavor)) {
+      throw SettingsBinder.invalid(
+          "defaultFlavor",
+          "no flavor named " + defaultFlavor + " (known: " + flavors.keySet() + ")");
+    }
+    allowedFlags =
+        allowedFlags == null
+            ? new Words(List.copyOf(new TreeSet<>(DEFAULT_ALLOWED_FLAGS)))
+            : allowedFlags;
+    for (String f : allowedFlags.values()) {
+      if (MANAGED_FLAGS.contains(f)) {
+        throw SettingsBinder.invalid(
+            "allowedFlags", "--" + f + " is set by the bridge and cannot be allowed");
+      }
+      if (!SbatchFlag.NAME.matcher(f).matches()) {
+        throw SettingsBinder.invalid(
+            "allowedFlags", "write flag names without dashes, e.g. mail-type: " + f);
+      }
+    }
+    accounting = accounting != null && accounting;
+    retention = retention == null ? Duration.ofHours(24) : retention;
+    commandTimeout = commandTimeout == null ? Duration.ofSeconds(60) : commandTimeout;
+    restartBackoff = restartBackoff == null ? Duration.ofSeconds(10) : restartBackoff;
+    maxPods = maxPods == null ? 1000 : maxPods;
+    if (maxPods < 1) {
+      throw SettingsBinder.invalid("maxPods", "must be at least 1, got " + maxPods);
+    }
+    capacityRefresh = capacityRefresh == null ? Duration.ofMinutes(5) : capacityRefresh;
   }
 
-  /** SSH settings. */
+  /**
+   * SSH settings ({@code ssh.*}).
+   *
+   * @param passphraseFile a file holding the key's passphrase (read once, at start)
+   */
   public record SshConfig(
       String host,
-      int port,
+      Integer port,
       String user,
       Path identityFile,
       String passphrase,
+      Path passphraseFile,
       Path knownHosts,
-      boolean strictHostKeyChecking,
+      Boolean strictHostKeyChecking,
       String jumpHost,
-      boolean useAgent,
-      Duration connectTimeout) {}
-
-  public String binary(ContainerRuntime r) {
-    return runtimeBinaries.getOrDefault(r, r.defaultBinary());
+      Boolean useAgent,
+      Duration connectTimeout) {
+    public SshConfig {
+      port = port == null ? 22 : port;
+      if (port < 1 || port > 65535) {
+        throw SettingsBinder.invalid("port", "must be between 1 and 65535, got " + port);
+      }
+      user = user == null ? System.getProperty("user.name") : user;
+      if (passphraseFile != null) {
+        try {
+          passphrase = Files.readString(passphraseFile).strip();
+        } catch (IOException e) {
+          throw SettingsBinder.invalid(
+              "passphraseFile", "cannot read " + passphraseFile + ": " + e.getMessage());
+        }
+      }
+      knownHosts =
+          knownHosts == null
+              ? Path.of(System.getProperty("user.home"), ".ssh", "known_hosts")
+              : knownHosts;
+      strictHostKeyChecking = strictHostKeyChecking == null || strictHostKeyChecking;
+      useAgent = useAgent != null && useAgent;
+      connectTimeout = connectTimeout == null ? Duration.ofSeconds(15) : connectTimeout;
+    }
   }
 
+  private static void checkSsh(SshConfig ssh) {
+    if (ssh == null || ssh.host() == null || ssh.host().isBlank()) {
+      throw SettingsBinder.invalid("ssh.host", "required when transport is ssh");
+    }
+    if (ssh.identityFile() == null && !ssh.useAgent()) {
+      throw SettingsBinder.invalid("ssh.identityFile", "required unless ssh.useAgent is true");
+    }
+    if (ssh.identityFile() != null && !Files.isReadable(ssh.identityFile())) {
+      throw SettingsBinder.invalid("ssh.identityFile", "cannot read " + ssh.identityFile());
+    }
+    if (ssh.strictHostKeyChecking() && !Files.isReadable(ssh.knownHosts())) {
+      throw SettingsBinder.invalid(
+          "ssh.knownHosts",
+          "cannot read "
+              + ssh.knownHosts()
+              + " (host keys are verified; add the login node's key with ssh-keyscan)");
+    }
+  }
+
+  /** The map with each key checked and spelled as its runtime's config name. */
+  private static <V> Map<String, V> byRuntime(String key, Map<String, V> in) {
+    Map<String, V> out = new LinkedHashMap<>();
+    if (in != null) {
+      for (var e : in.entrySet()) {
+        ContainerRuntime r =
+            ContainerRuntime.parse(e.getKey())
+                .orElseThrow(
+                    () ->
+                        SettingsBinder.invalid(
+                            key + "." + e.getKey(),
+                            "unknown runtime "
+                                + e.getKey()
+                                + " (known: "
+                                + ContainerRuntime.names()
+                                + ")"));
+        out.put(r.configName(), e.getValue());
+      }
+    }
+    return java.util.Collections.unmodifiableMap(out);
+  }
+
+  /** The executable of runtime {@code r} on the compute nodes. */
+  public String binary(ContainerRuntime r) {
+    return runtimeBinaries.getOrDefault(r.configName(), r.defaultBinary());
+  }
+
+  /** The operator's extra options of runtime {@code r}. */
   public List<String> options(ContainerRuntime r) {
-    return runtimeOptions.getOrDefault(r, List.of());
+    Words w = runtimeOptions.get(r.configName());
+    return w == null ? List.of() : w.values();
+  }
+
+  /** The options that confine runtime {@code r}'s containers. */
+  public List<String> isolation(ContainerRuntime r) {
+    Words w = isolation.get(r.configName());
+    return w == null ? List.of() : w.values();
+  }
+
+  /** Whether a pod may set {@code --name} through the raw-flags annotation. */
+  public boolean allows(String flag) {
+    return allowedFlags.values().contains(flag);
   }
 
   /** Defaults everywhere: local transport, apptainer, {@code ~/.hpc-bridge/pods}. */
@@ -157,181 +309,48 @@ public record SlurmConfig(
     return parse(Map.of());
   }
 
-  /** Parses and validates; throws {@link IllegalArgumentException} naming the key. */
-  public static SlurmConfig parse(Map<String, Object> map) {
-    Settings s = new Settings(map);
-    String sshHost = s.string("ssh.host", null);
-    String transport = s.string("transport", sshHost == null ? "local" : "ssh");
-    SshConfig ssh = null;
-    switch (transport) {
-      case "local" -> {}
-      case "ssh" -> {
-        if (sshHost == null || sshHost.isBlank()) {
-          throw Settings.bad("ssh.host", "required when transport is ssh");
-        }
-        String home = System.getProperty("user.home");
-        String identity = s.string("ssh.identityFile", null);
-        String passphrase = s.string("ssh.passphrase", null);
-        String passFile = s.string("ssh.passphraseFile", null);
-        if (passFile != null) {
-          try {
-            passphrase = java.nio.file.Files.readString(Path.of(passFile)).strip();
-          } catch (java.io.IOException e) {
-            throw Settings.bad(
-                "ssh.passphraseFile", "cannot read " + passFile + ": " + e.getMessage());
-          }
-        }
-        boolean agent = s.bool("ssh.useAgent", false);
-        if (identity == null && !agent) {
-          throw Settings.bad("ssh.identityFile", "required unless ssh.useAgent is true");
-        }
-        if (identity != null && !java.nio.file.Files.isReadable(Path.of(identity))) {
-          throw Settings.bad("ssh.identityFile", "cannot read " + identity);
-        }
-        String known = s.string("ssh.knownHosts", home + "/.ssh/known_hosts");
-        boolean strict = s.bool("ssh.strictHostKeyChecking", true);
-        if (strict && !java.nio.file.Files.isReadable(Path.of(known))) {
-          throw Settings.bad(
-              "ssh.knownHosts",
-              "cannot read "
-                  + known
-                  + " (host keys are verified; add the login node's key with ssh-keyscan)");
-        }
-        ssh =
-            new SshConfig(
-                sshHost,
-                s.integer("ssh.port", 22, 1),
-                s.string("ssh.user", System.getProperty("user.name")),
-                identity == null ? null : Path.of(identity),
-                passphrase,
-                Path.of(known),
-                strict,
-                s.string("ssh.jumpHost", null),
-                agent,
-                s.duration("ssh.connectTimeout", Duration.ofSeconds(15)));
-      }
-      default -> throw Settings.bad("transport", "expected ssh or local, got " + transport);
-    }
-
-    String workRoot = s.string("workRoot", "~/.hpc-bridge/pods");
-    if (!ROOT.matcher(workRoot).matches() || workRoot.contains("..")) {
-      throw Settings.bad(
-          "workRoot",
-          "must be an absolute path or start with ~/, using only letters,"
-              + " digits and _ . / - (it appears in #SBATCH lines): "
-              + workRoot);
-    }
-    if (!workRoot.startsWith("/") && !workRoot.startsWith("~/")) {
-      throw Settings.bad("workRoot", "must be absolute or start with ~/: " + workRoot);
-    }
-    String partition = s.string("partition", null);
-    if (partition != null && !SbatchFlag.VALUE.matcher(partition).matches()) {
-      throw Settings.bad("partition", "not a partition name: " + partition);
-    }
-
-    ContainerRuntime runtime = runtime(s.string("runtime", "apptainer"), "runtime");
-    Map<ContainerRuntime, String> binaries = new EnumMap<>(ContainerRuntime.class);
-    s.section("runtimeBinaries")
-        .forEach((k, v) -> binaries.put(runtime(k, "runtimeBinaries." + k), String.valueOf(v)));
-    Map<ContainerRuntime, List<String>> options = new EnumMap<>(ContainerRuntime.class);
-    s.section("runtimeOptions")
-        .forEach(
-            (k, v) ->
-                options.put(
-                    runtime(k, "runtimeOptions." + k),
-                    Settings.toStrings("runtimeOptions." + k, v)));
-
-    Set<String> allowed =
-        new LinkedHashSet<>(s.strings("allowedFlags", new ArrayList<>(DEFAULT_ALLOWED_FLAGS)));
-    for (String f : allowed) {
-      if (MANAGED_FLAGS.contains(f)) {
-        throw Settings.bad(
-            "allowedFlags", "--" + f + " is set by the bridge and cannot be allowed");
-      }
-      if (!SbatchFlag.NAME.matcher(f).matches()) {
-        throw Settings.bad("allowedFlags", "write flag names without dashes, e.g. mail-type: " + f);
-      }
-    }
-
-    Map<String, Flavor> flavors = new LinkedHashMap<>();
-    for (var e : s.section("flavors").entrySet()) {
-      String key = "flavors." + e.getKey();
-      Settings f = new Settings(e.getValue() instanceof Map<?, ?> m ? castMap(m) : null);
-      if (!(e.getValue() instanceof Map)) {
-        throw Settings.bad(key, "expected a map with flags, runtime, runtimeOptions");
-      }
-      List<SbatchFlag> flags = new ArrayList<>();
-      Object rawFlags = f.raw("flags");
-      if (rawFlags instanceof Map<?, ?> fm) {
-        fm.forEach(
-            (k, v) ->
-                flags.add(
-                    flag(key + ".flags", "--" + k + (v == null || v.equals(true) ? "" : "=" + v))));
-      } else if (rawFlags != null) {
-        for (String t : Settings.toStrings(key + ".flags", rawFlags)) {
-          flags.add(flag(key + ".flags", t));
-        }
-      }
-      String rt = f.string("runtime", null);
-      List<String> ro =
-          f.raw("runtimeOptions") == null ? null : f.strings("runtimeOptions", List.of());
-      flavors.put(
-          e.getKey(),
-          new Flavor(e.getKey(), flags, rt == null ? null : runtime(rt, key + ".runtime"), ro));
-    }
-    String defaultFlavor = s.string("defaultFlavor", null);
-    if (defaultFlavor != null && !flavors.containsKey(defaultFlavor)) {
-      throw Settings.bad(
-          "defaultFlavor",
-          "no flavor named " + defaultFlavor + " (known: " + flavors.keySet() + ")");
-    }
-
-    return new SlurmConfig(
-        transport,
-        ssh,
-        workRoot,
-        partition,
-        runtime,
-        binaries,
-        options,
-        flavors,
-        defaultFlavor,
-        allowed,
-        s.bool("accounting", false),
-        s.duration("retention", Duration.ofHours(24)),
-        s.duration("commandTimeout", Duration.ofSeconds(60)),
-        s.duration("restartBackoff", Duration.ofSeconds(10)),
-        s.integer("maxPods", 1000, 1),
-        s.duration("capacityRefresh", Duration.ofMinutes(5)));
+  /**
+   * Binds and checks the {@code backends.slurm} section; throws {@link IllegalArgumentException}
+   * naming the key ({@code backends.slurm.ssh.host: required when transport is ssh}). Dotted keys
+   * ({@code ssh.host: x}) are read like nested ones.
+   */
+  public static SlurmConfig parse(Map<String, Object> settings) {
+    return SettingsBinder.bind(nest(settings), SlurmConfig.class, PREFIX_KEY);
   }
 
   @SuppressWarnings("unchecked")
-  private static Map<String, Object> castMap(Map<?, ?> m) {
-    return (Map<String, Object>) m;
-  }
-
-  private static SbatchFlag flag(String key, String text) {
-    SbatchFlag f =
-        SbatchFlag.parse(text)
-            .orElseThrow(
-                () ->
-                    Settings.bad(
-                        key, "not a long sbatch flag --name[=value] with a safe value: " + text));
-    if (MANAGED_FLAGS.contains(f.name())) {
-      throw Settings.bad(key, "--" + f.name() + " is set by the bridge and cannot be set here");
+  private static Map<String, Object> nest(Map<String, Object> flat) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    if (flat == null) {
+      return out;
     }
-    return f;
+    for (var e : flat.entrySet()) {
+      String[] parts = String.valueOf(e.getKey()).split("\\.");
+      Map<String, Object> m = out;
+      for (int i = 0; i < parts.length - 1; i++) {
+        Object next = m.get(parts[i]);
+        if (!(next instanceof Map)) {
+          next = new LinkedHashMap<String, Object>();
+          m.put(parts[i], next);
+        } else if (!(next instanceof LinkedHashMap)) {
+          next = new LinkedHashMap<>((Map<String, Object>) next);
+          m.put(parts[i], next);
+        }
+        m = (Map<String, Object>) next;
+      }
+      Object v = e.getValue();
+      String last = parts[parts.length - 1];
+      if (v instanceof Map<?, ?> vm && m.get(last) instanceof Map<?, ?> existing) {
+        Map<String, Object> merged = new LinkedHashMap<>((Map<String, Object>) existing);
+        merged.putAll((Map<String, Object>) vm);
+        v = merged;
+      }
+      m.put(last, v);
+    }
+    return out;
   }
 
-  private static ContainerRuntime runtime(String v, String key) {
-    return ContainerRuntime.parse(v)
-        .orElseThrow(
-            () ->
-                Settings.bad(
-                    key, "unknown runtime " + v + " (known: " + ContainerRuntime.names() + ")"));
-  }
-
-  /** A copy with another config key set, for tests and tools. */
+  /** A copy with another work root, for tests and tools. */
   public SlurmConfig withWorkRoot(String root) {
     return new SlurmConfig(
         transport,
@@ -341,6 +360,7 @@ public record SlurmConfig(
         runtime,
         runtimeBinaries,
         runtimeOptions,
+        isolation,
         flavors,
         defaultFlavor,
         allowedFlags,

@@ -18,14 +18,14 @@ public final class SlurmOutput {
   private SlurmOutput() {}
 
   /**
-   * The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason (last:
-   * may hold spaces).
+   * The fixed {@code squeue --format}: id, name, state, nodes, submit, start, end, reason, user,
+   * comment (last: the rest of the line, whatever it holds).
    */
-  public static final String SQUEUE_FORMAT = "%i|%j|%T|%N|%V|%S|%e|%r";
+  public static final String SQUEUE_FORMAT = "%i|%j|%T|%N|%V|%S|%e|%r|%u|%k";
 
-  /** The fixed {@code sacct --format} (with {@code --parsable2}). */
+  /** The fixed {@code sacct --format} (with {@code --parsable2}); the comment last. */
   public static final String SACCT_FORMAT =
-      "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason";
+      "JobID,JobName,State,NodeList,Submit,Start,End,ExitCode,Reason,User,Comment";
 
   /** The fixed {@code sinfo --format} (with {@code --Node}). */
   public static final String SINFO_FORMAT = "%N|%c|%m|%G";
@@ -44,6 +44,8 @@ public final class SlurmOutput {
    * @param reason Slurm's reason, or null when {@code None}
    * @param exitCode the batch script's exit code when known, else null
    * @param signal the signal that ended it when known, else null
+   * @param user the owner's user name, or null when not asked for
+   * @param comment the job's {@code --comment}, or null when it has none or it was not asked for
    */
   public record Job(
       String id,
@@ -55,14 +57,16 @@ public final class SlurmOutput {
       Instant end,
       String reason,
       Integer exitCode,
-      Integer signal) {}
+      Integer signal,
+      String user,
+      String comment) {}
 
   /** Rows of {@code squeue -h -o SQUEUE_FORMAT}; lines of another shape are skipped. */
   public static List<Job> squeue(String out) {
     List<Job> jobs = new ArrayList<>();
     for (String line : out.split("\n")) {
-      String[] f = line.split("\\|", 8);
-      if (f.length < 8 || !f[0].trim().matches("\\d+(_\\d+)?")) {
+      String[] f = line.split("\\|", 10);
+      if (f.length < 8 || !f[0].trim().matches(ID)) {
         continue;
       }
       String state = baseState(f[2]);
@@ -77,7 +81,9 @@ public final class SlurmOutput {
               time(f[6]),
               reason(f[7]),
               null,
-              null));
+              null,
+              f.length > 8 ? f[8].trim() : null,
+              f.length > 9 ? comment(f[9]) : null));
     }
     return jobs;
   }
@@ -86,8 +92,8 @@ public final class SlurmOutput {
   public static List<Job> sacct(String out) {
     List<Job> jobs = new ArrayList<>();
     for (String line : out.split("\n")) {
-      String[] f = line.split("\\|", 9);
-      if (f.length < 9 || !f[0].trim().matches("\\d+(_\\d+)?")) {
+      String[] f = line.split("\\|", 11);
+      if (f.length < 9 || !f[0].trim().matches(ID)) {
         continue;
       }
       int[] ec = exitCode(f[7]);
@@ -103,7 +109,9 @@ public final class SlurmOutput {
               time(f[6]),
               reason(f[8]),
               ec == null ? null : ec[0],
-              ec == null ? null : ec[1]));
+              ec == null ? null : ec[1],
+              f.length > 9 ? f[9].trim() : null,
+              f.length > 10 ? comment(f[10]) : null));
     }
     return jobs;
   }
@@ -122,6 +130,9 @@ public final class SlurmOutput {
       while (m.find()) {
         kv.putIfAbsent(m.group(1), m.group(2));
       }
+      if (!kv.getOrDefault("JobId", "").matches(ID)) {
+        continue;
+      }
       int[] ec = exitCode(kv.getOrDefault("ExitCode", ""));
       String state = baseState(kv.getOrDefault("JobState", "UNKNOWN"));
       jobs.add(
@@ -135,7 +146,9 @@ public final class SlurmOutput {
               time(kv.getOrDefault("EndTime", "")),
               reason(kv.getOrDefault("Reason", "None")),
               ec == null ? null : ec[0],
-              ec == null ? null : ec[1]));
+              ec == null ? null : ec[1],
+              kv.getOrDefault("UserId", "").replaceFirst("\\(.*$", ""),
+              comment(kv.getOrDefault("Comment", ""))));
     }
     return jobs;
   }
@@ -182,6 +195,14 @@ public final class SlurmOutput {
     return t.replace("+", "");
   }
 
+  private static final String ID = "\\d{1,18}(_\\d{1,9})?";
+
+  /** A job's comment as Slurm prints it; none for {@code (null)} or empty. */
+  private static String comment(String s) {
+    String t = s.strip();
+    return t.isEmpty() || t.equals("(null)") ? null : t;
+  }
+
   private static String reason(String s) {
     String t = s.trim();
     return t.isEmpty() || t.equals("None") || t.equals("(null)") ? null : t;
@@ -194,7 +215,7 @@ public final class SlurmOutput {
 
   static Instant time(String s) {
     String t = s.trim();
-    if (!t.matches("\\d{9,}")) {
+    if (!t.matches("\\d{9,12}")) {
       return null;
     }
     return Instant.ofEpochSecond(Long.parseLong(t));
@@ -206,122 +227,5 @@ public final class SlurmOutput {
     return m.matches()
         ? new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))}
         : null;
-  }
-
-  /**
-   * What the wrapper wrote in one pod directory, read by a batched {@code grep -H ''} over all pod
-   * directories: lines {@code UID/FILE:CONTENT}.
-   */
-  public record PodFiles(
-      List<String> initNames,
-      List<String> mainNames,
-      String jobId,
-      String submittedJobId,
-      String node,
-      String nodeIp,
-      Instant started,
-      Integer doneCode,
-      Instant doneAt,
-      Map<String, ContainerFiles> containers) {
-
-    public boolean exists() {
-      return !initNames.isEmpty()
-          || !mainNames.isEmpty()
-          || jobId != null
-          || submittedJobId != null;
-    }
-  }
-
-  /** One container's files. */
-  public record ContainerFiles(
-      Instant start,
-      Integer exitCode,
-      Instant finished,
-      int restarts,
-      io.hpcbridge.backend.Observed.Termination last) {}
-
-  /** The files per pod UID from {@code grep -H -s ''} output run in the work root. */
-  public static Map<String, PodFiles> podFiles(String out) {
-    Map<String, Map<String, String>> byUid = new LinkedHashMap<>();
-    for (String line : out.split("\n")) {
-      int colon = line.indexOf(':');
-      int slash = line.indexOf('/');
-      if (colon < 0 || slash < 0 || slash > colon) {
-        continue;
-      }
-      String uid = line.substring(0, slash);
-      String file = line.substring(slash + 1, colon);
-      byUid
-          .computeIfAbsent(uid, k -> new LinkedHashMap<>())
-          .merge(file, line.substring(colon + 1), (a, b) -> a + "\n" + b);
-    }
-    Map<String, PodFiles> out2 = new LinkedHashMap<>();
-    byUid.forEach((uid, files) -> out2.put(uid, podFiles(files)));
-    return out2;
-  }
-
-  static PodFiles podFiles(Map<String, String> files) {
-    List<String> init = new ArrayList<>();
-    List<String> main = new ArrayList<>();
-    for (String l : files.getOrDefault("manifest", "").split("\n")) {
-      String[] f = l.trim().split(" ");
-      if (f.length == 2) {
-        (f[0].equals("init") ? init : main).add(f[1]);
-      }
-    }
-    String[] node = files.getOrDefault("node", "").trim().split("\\s+");
-    String[] done = files.getOrDefault("done", "").trim().split("\\s+");
-    Map<String, ContainerFiles> cs = new LinkedHashMap<>();
-    Set<String> names = new LinkedHashSet<>(init);
-    names.addAll(main);
-    for (String k : files.keySet()) {
-      if (k.startsWith("c/")) {
-        names.add(k.substring(2, k.indexOf('/', 2) < 0 ? k.length() : k.indexOf('/', 2)));
-      }
-    }
-    for (String n : names) {
-      String[] exit = files.getOrDefault("c/" + n + "/exit", "").trim().split("\\s+");
-      String[] last = files.getOrDefault("c/" + n + "/last", "").trim().split("\\s+");
-      ContainerFiles c =
-          new ContainerFiles(
-              time(files.getOrDefault("c/" + n + "/start", "")),
-              integer(exit[0]),
-              exit.length > 1 ? time(exit[1]) : null,
-              integer(files.getOrDefault("c/" + n + "/restarts", "").trim()) == null
-                  ? 0
-                  : integer(files.getOrDefault("c/" + n + "/restarts", "").trim()),
-              last.length == 3 && integer(last[0]) != null
-                  ? new io.hpcbridge.backend.Observed.Termination(
-                      integer(last[0]),
-                      integer(last[0]) == 0 ? "Completed" : "Error",
-                      null,
-                      time(last[1]),
-                      time(last[2]))
-                  : null);
-      if (c.start() != null || c.exitCode() != null || init.contains(n) || main.contains(n)) {
-        cs.put(n, c);
-      }
-    }
-    String jobId = files.getOrDefault("jobid", "").trim();
-    String submitted = files.getOrDefault("submitted", "").trim();
-    return new PodFiles(
-        init,
-        main,
-        jobId.isEmpty() ? null : jobId,
-        submitted.isEmpty() ? null : submitted,
-        node.length > 0 && !node[0].isEmpty() ? node[0] : null,
-        node.length > 1 ? node[1] : null,
-        time(files.getOrDefault("started", "")),
-        integer(done[0]),
-        done.length > 1 ? time(done[1]) : null,
-        cs);
-  }
-
-  private static Integer integer(String s) {
-    String t = s.trim();
-    if (!t.matches("-?\\d{1,9}")) {
-      return null;
-    }
-    return Integer.parseInt(t);
   }
 }

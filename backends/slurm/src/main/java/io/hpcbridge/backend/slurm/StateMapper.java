@@ -3,9 +3,9 @@ package io.hpcbridge.backend.slurm;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.ContainerStatus;
 import io.hpcbridge.backend.Observed.Phase;
-import io.hpcbridge.backend.slurm.SlurmOutput.ContainerFiles;
+import io.hpcbridge.backend.PodPhaseRules;
+import io.hpcbridge.backend.slurm.PodFiles.ContainerFiles;
 import io.hpcbridge.backend.slurm.SlurmOutput.Job;
-import io.hpcbridge.backend.slurm.SlurmOutput.PodFiles;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,11 +16,13 @@ import java.util.Set;
  *
  * <p>PENDING, CONFIGURING, REQUEUED, REQUEUE_FED, REQUEUE_HOLD, RESV_DEL_HOLD, SUSPENDED, STOPPED,
  * RESIZING → Pending, with Slurm's reason as each container's waiting reason. RUNNING, COMPLETING,
- * SIGNALING, STAGE_OUT → Running. COMPLETED → Succeeded. FAILED → Failed (Error). TIMEOUT → Failed,
- * DeadlineExceeded. OUT_OF_MEMORY → Failed, OOMKilled. CANCELLED, NODE_FAIL, PREEMPTED, BOOT_FAIL,
- * DEADLINE, REVOKED, SPECIAL_EXIT → Failed with Cancelled, NodeFail, Preempted, BootFail, Deadline,
- * Revoked, SpecialExit. A job Slurm no longer knows is judged by the wrapper's {@code done} file;
- * without one it failed with JobLost.
+ * SIGNALING, STAGE_OUT → Running (Pending while init containers run). COMPLETED → Succeeded. FAILED
+ * → Failed (Error). TIMEOUT → Failed, DeadlineExceeded. OUT_OF_MEMORY → Failed, OOMKilled.
+ * CANCELLED, NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE, REVOKED, SPECIAL_EXIT → Failed with
+ * Cancelled, NodeFail, Preempted, BootFail, Deadline, Revoked, SpecialExit: these job-level ends
+ * are Slurm's. Where the containers decide (a running job, one Slurm forgot whose wrapper left its
+ * {@code done} file) the kubelet's {@link PodPhaseRules} give the phase. A job Slurm no longer
+ * knows whose wrapper left no {@code done} file failed with JobLost.
  */
 public final class StateMapper {
   private StateMapper() {}
@@ -61,18 +63,33 @@ public final class StateMapper {
     String state = job == null ? null : job.state();
     String host = files.nodeIp() != null && !files.nodeIp().isEmpty() ? files.nodeIp() : null;
     var start = files.started() != null ? files.started() : job == null ? null : job.start();
+    if (files.problem() != null) {
+      // Not what the wrapper writes: a container wrote its own pod's files. Trust none of it.
+      String msg =
+          "the pod's status files are not what the job wrapper writes ("
+              + files.problem()
+              + "); Slurm job "
+              + jobId
+              + " is "
+              + (state == null ? "unknown" : state);
+      return new Observed(
+          Phase.FAILED,
+          "InvalidJobState",
+          msg,
+          null,
+          null,
+          null,
+          containers(files, true, files.initNames(), "InvalidJobState", msg, 1),
+          containers(files, false, files.mainNames(), "InvalidJobState", msg, 1));
+    }
     if (state == null) {
       if (files.doneCode() != null) {
-        Phase p = files.doneCode() == 0 ? Phase.SUCCEEDED : Phase.FAILED;
+        // The wrapper finished: its containers' exit codes decide, like a pod that can run no more.
+        List<ContainerStatus> init = containers(files, true, files.initNames(), null, null, null);
+        List<ContainerStatus> main = containers(files, false, files.mainNames(), null, null, null);
+        Phase p = PodPhaseRules.ended(init, main);
         return new Observed(
-            p,
-            p == Phase.FAILED ? "Error" : null,
-            null,
-            host,
-            host,
-            start,
-            containers(files, true, files.initNames(), null, null, null),
-            containers(files, false, files.mainNames(), null, null, null));
+            p, p == Phase.FAILED ? "Error" : null, null, host, host, start, init, main);
       }
       if (!files.exists()) {
         return Observed.unknown(
@@ -101,17 +118,12 @@ public final class StateMapper {
       return new Observed(Phase.PENDING, reason, msg, null, null, job.submit(), init, main);
     }
     if (RUNNING.contains(state)) {
-      return new Observed(
-          Phase.RUNNING,
-          null,
-          null,
-          host,
-          host,
-          start,
-          containers(files, true, files.initNames(), null, null, null),
-          containers(files, false, files.mainNames(), null, null, null));
+      List<ContainerStatus> init = containers(files, true, files.initNames(), null, null, null);
+      List<ContainerStatus> main = containers(files, false, files.mainNames(), null, null, null);
+      return new Observed(running(files, init, main), null, null, host, host, start, init, main);
     }
     if (state.equals("COMPLETED")) {
+      // The wrapper exits with its containers' highest exit code: 0 means each one succeeded.
       return new Observed(
           Phase.SUCCEEDED,
           null,
@@ -145,6 +157,21 @@ public final class StateMapper {
         start,
         containers(files, true, files.initNames(), reason, msg, code),
         containers(files, false, files.mainNames(), reason, msg, code));
+  }
+
+  /**
+   * The phase of a pod whose job runs: the kubelet's rules over its containers (Pending while init
+   * containers run), but never terminal while Slurm still holds the job: the job's own end (which
+   * may yet be CANCELLED or TIMEOUT) decides that. Without the restart policy (a job written by an
+   * older bridge) a running job is a running pod.
+   */
+  private static Phase running(
+      PodFiles files, List<ContainerStatus> init, List<ContainerStatus> main) {
+    if (files.policy() == null) {
+      return Phase.RUNNING;
+    }
+    Phase p = PodPhaseRules.phase(files.policy(), init, main);
+    return p.terminal() ? Phase.RUNNING : p;
   }
 
   private static String message(String jobId, String state, Job job) {

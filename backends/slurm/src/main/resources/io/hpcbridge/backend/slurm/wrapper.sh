@@ -2,6 +2,11 @@
 # Files in $HPCB_DIR: jobid, node, started, done ("<highest exit code> <epoch>"), and per
 # container c/NAME/: log ("<epoch.micros> <line>" per line), previous.log, start, exit
 # ("<code> <epoch>"), restarts, last ("<code> <start> <finish>" of the previous run), pid.
+# Shipped with the job (0600): run/NAME.argv, the command line that starts container NAME (words
+# ended by NUL), and env/NAME.env, its environment; both, and the pod's secret volumes, are removed
+# when the job ends. The pod's env reaches only the container: the runtime reads the env file
+# itself (apptainer, podman), srun gets it (pyxis), or for runtime none a fresh bash sources it
+# just before it execs the command (HPCB_DIRECT).
 hpcb_now() { printf '%(%s)T' -1; }
 hpcb_put() { local f=$1; shift; printf '%s\n' "$*" > "$f.tmp" && mv -f -- "$f.tmp" "$f"; }
 hpcb_stamp() {
@@ -11,21 +16,32 @@ hpcb_stamp() {
     printf '%s %s\n' "$EPOCHREALTIME" "$hpcb_line"
   done
 }
+# Runtime none: $1 the argv file, $2 the env file, $3 the working directory or empty.
+HPCB_DIRECT='mapfile -d "" -t HPCB_A < "$1" || exit 126
+if [ -n "$3" ]; then cd -- "$3" || exit 126; fi
+. "$2" || exit 126
+exec -- "${HPCB_A[@]}"'
 # One run of container $1 (index) named $2; its exit code goes to c/NAME/rc.
 hpcb_launch() {
-  local cdir=$HPCB_DIR/c/$2
-  local -n hpcb_argv=HPCB_ARGV_$1
-  local envf=${HPCB_ENVSRC[$1]} cwd=${HPCB_CWD[$1]}
+  local cdir=$HPCB_DIR/c/$2 argvf=$HPCB_DIR/run/$2.argv envf=$HPCB_DIR/env/$2.env
+  local mode=${HPCB_MODE[$1]} cwd=${HPCB_CWD[$1]} nnp=${HPCB_NNP[$1]}
   (
     trap - TERM INT
     printf '%s\n' "$BASHPID" > "$cdir/pid"
-    if [ -n "$cwd" ]; then cd -- "$cwd" || exit 126; fi
-    if [ "${HPCB_RESOLVE[$1]}" = 1 ]; then
-      set -- "$HPCB_SETSID" -w "$(command -v -- "${hpcb_argv[0]}" || printf '%s' "${hpcb_argv[0]}")" "${hpcb_argv[@]:1}"
-    else
-      set -- "$HPCB_SETSID" -w "${hpcb_argv[@]}"
+    if [ "$mode" = direct ]; then
+      set -- "$BASH" -c "$HPCB_DIRECT" hpcb "$argvf" "$envf" "$cwd"
+      if [ "$nnp" = 1 ]; then
+        if [ -z "$HPCB_SETPRIV" ]; then
+          echo "hpc-bridge: setpriv not found on ${HOSTNAME:-?}: runtime none cannot set no_new_privs (securityContext.allowPrivilegeEscalation)" >&2
+          exit 126
+        fi
+        set -- "$HPCB_SETPRIV" --no-new-privs "$@"
+      fi
+      exec "$HPCB_SETSID" -w "$@"
     fi
-    if [ -n "$envf" ]; then . "$envf" || exit 126; fi
+    mapfile -d '' -t hpcb_argv < "$argvf" || exit 126
+    set -- "$HPCB_SETSID" -w "$(command -v -- "${hpcb_argv[0]}" || printf '%s' "${hpcb_argv[0]}")" "${hpcb_argv[@]:1}"
+    if [ "$mode" = srun ]; then . "$envf" || exit 126; fi
     exec "$@"
   ) </dev/null 2>&1 | hpcb_stamp >> "$cdir/log"
   printf '%s\n' "${PIPESTATUS[0]}" > "$cdir/rc"
@@ -85,7 +101,14 @@ hpcb_code() {
   read -r c _ < "$HPCB_DIR/c/$1/exit" 2>/dev/null
   printf '%s' "$c"
 }
+# The pod's env, command lines and secret volumes are not kept past its end.
+hpcb_clean() {
+  local v
+  rm -rf -- "$HPCB_DIR/env" "$HPCB_DIR/run" 2>/dev/null
+  for v in "${HPCB_SECRETS[@]}"; do rm -rf -- "${HPCB_DIR:?}/$v" 2>/dev/null; done
+}
 hpcb_done() {
+  hpcb_clean
   hpcb_put "$HPCB_DIR/done" "$1 $(hpcb_now)"
   if [ "$hpcb_stopping" = 1 ] && [ -n "${SLURM_JOB_ID:-}" ]; then
     # Stopped by a signal: stay until Slurm ends the job, so its state says why (TIMEOUT, CANCELLED).
@@ -94,7 +117,9 @@ hpcb_done() {
   exit "$1"
 }
 hpcb_main() {
+  trap hpcb_clean EXIT
   HPCB_SETSID=$(command -v setsid) || { echo "hpc-bridge: setsid not found on ${HOSTNAME:-?}" >&2; exit 127; }
+  HPCB_SETPRIV=$(command -v setpriv) || HPCB_SETPRIV=
   local d n i=0 rc max=0
   mkdir -p -- "$HPCB_DIR/c"
   for n in "${HPCB_INIT[@]}" "${HPCB_MAIN[@]}"; do mkdir -p -- "$HPCB_DIR/c/$n"; done

@@ -3,7 +3,6 @@ package io.hpcbridge.backend.slurm;
 import static io.hpcbridge.backend.slurm.Plans.container;
 import static io.hpcbridge.backend.slurm.Plans.pod;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
@@ -126,23 +125,46 @@ class InvalidPodTest {
     assertThat(reject(colon).reason()).isEqualTo("InvalidMountPath");
   }
 
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "apptainer|HPCB_DIR|UnsupportedEnvName|the bridge's own",
+        "none|RANDOM|UnsupportedEnvName|through bash",
+        "none|SHELLOPTS|UnsupportedEnvName|through bash",
+        "pyxis|LD_PRELOAD|UnsupportedEnvName|srun's own environment",
+        "pyxis|SLURM_JOB_ID|UnsupportedEnvName|srun's own environment",
+        "pyxis|PATH|UnsupportedEnvName|srun's own environment",
+      })
+  void envNamesARuntimeCannotPassOnlyToTheContainer(
+      String runtime, String name, String reason, String message) {
+    BackendException.InvalidPod e =
+        reject(
+            pod("p")
+                .main(Plans.with(HELLO, Map.of(name, "x"), null, null, null))
+                .annotate("runtime", runtime)
+                .build());
+    assertThat(e.reason()).isEqualTo(reason);
+    assertThat(e.getMessage()).contains("env " + name).contains(message);
+  }
+
   @Test
-  void configErrorsNameTheKey() {
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("transport", "ssh")))
-        .hasMessageStartingWith("backends.slurm.ssh.host:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("workRoot", "/tmp/a b")))
-        .hasMessageStartingWith("backends.slurm.workRoot:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("allowedFlags", List.of("output"))))
-        .hasMessageStartingWith("backends.slurm.allowedFlags:");
-    assertThatThrownBy(
-            () ->
-                SlurmConfig.parse(Map.of("flavors", Map.of("x", Map.of("flags", "--job-name=y")))))
-        .hasMessageStartingWith("backends.slurm.flavors.x.flags:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("runtime", "docker")))
-        .hasMessageStartingWith("backends.slurm.runtime:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("defaultFlavor", "gpu")))
-        .hasMessageStartingWith("backends.slurm.defaultFlavor:");
-    assertThatThrownBy(() -> SlurmConfig.parse(Map.of("retention", "forever")))
-        .hasMessageStartingWith("backends.slurm.retention:");
+  void podmanCannotCarryANewlineInAnEnvValueNorHideSecretArgsWithoutACommand() {
+    assertThat(
+            reject(
+                    pod("p")
+                        .main(Plans.with(HELLO, Map.of("PEM", "a\nb"), null, null, null))
+                        .annotate("runtime", "podman")
+                        .build())
+                .reason())
+        .isEqualTo("InvalidEnv");
+    assertThat(
+            reject(
+                    pod("p")
+                        .main(TrampolineTest.withSecretArg("main", List.of()))
+                        .annotate("runtime", "podman")
+                        .build())
+                .reason())
+        .isEqualTo("UnsupportedSecretArgs");
   }
 }

@@ -231,6 +231,10 @@ class SbatchRendererGoldenTest {
                 .annotate("runtime", "none")
                 .build()),
         Arguments.of(
+            "secret-in-args",
+            c,
+            pod("secret").main(TrampolineTest.withSecretArg("main", List.of("tool"))).build()),
+        Arguments.of(
             "hostile-strings",
             c,
             pod("hostile")
@@ -325,6 +329,14 @@ class SbatchRendererGoldenTest {
           .append(Integer.toOctalString(f.mode()))
           .append(")\n");
       String content = new String(f.content(), StandardCharsets.UTF_8);
+      if (f.path().endsWith(".argv")) {
+        // NUL-separated words, shown one per line, quoted.
+        StringBuilder words = new StringBuilder();
+        for (String w : content.split("\0")) {
+          words.append(Shell.quote(w)).append('\n');
+        }
+        content = words.toString();
+      }
       actual.append(content);
       if (!content.isEmpty() && !content.endsWith("\n")) {
         actual.append("\n# (no newline at end of file)\n");

@@ -32,7 +32,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The Slurm backend against a real multi-node Slurm cluster, reached only over SSH. */
+/**
+ * The Slurm backend against a real multi-node Slurm cluster, reached only over SSH: what is
+ * particular to Slurm (init containers and env on compute nodes, Slurm's pending reason, deadline,
+ * cancel verdict, sbatch's refusal, capacity, host keys). What every backend promises is tested by
+ * {@link SlurmBackendContractIT}.
+ */
 class SlurmBackendIT {
   static SlurmCluster cluster;
   static SlurmBackend backend;
@@ -124,77 +129,36 @@ class SlurmBackendIT {
     String okLog = logs(h, "ok", LogOptions.ALL);
     assertThat(okLog).startsWith("hello it's $me `x`\n").matches("(?s).*\\nc[12]\\n");
     assertThat(logs(h, "bad", LogOptions.ALL)).isEqualTo("failing\n");
-    assertThat(logs(h, "ok", new LogOptions(false, 1, true, null, null, null, false)))
-        .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z c[12]\\n");
-    assertThat(logs(h, "ok", new LogOptions(false, null, false, 5L, null, null, false)))
-        .isEqualTo("hello");
-    // The runtime path: the apptainer shim ran on a compute node with the env file.
+    // The runtime path: the apptainer shim ran on a compute node, confined, with the env file.
     String calls = cluster.loginExec("cat ~/apptainer-calls.log").getStdout();
     assertThat(calls)
         .containsPattern(
-            "c[12] \\[exec\\] \\[--env-file\\] \\[/home/hpc/pods/"
+            "c[12] \\[exec\\] \\[--containall\\] \\[--no-home\\] \\[--env-file\\]"
+                + " \\[/home/hpc/pods/"
                 + plan.pod().uid()
                 + "/env/ok.env\\] \\[docker://busybox:1.36\\] \\[sh\\]");
   }
 
   @Test
-  void followStreamsUntilTheContainerExits() throws Exception {
-    Handle h =
-        backend.submit(
-            pod("follow")
-                .uid(uid())
-                .main(sh("main", "for i in 1 2 3; do echo line $i; sleep 1; done"))
-                .build());
-    String all = logs(h, "main", new LogOptions(true, null, false, null, null, null, false));
-    assertThat(all).isEqualTo("line 1\nline 2\nline 3\n");
-    assertThat(awaitPhase(h, Phase.SUCCEEDED, Phase.FAILED).phase()).isEqualTo(Phase.SUCCEEDED);
+  void capacityIsThePartitionsTotalAndPingAsksTheController() throws Exception {
     Capacity cap = backend.capacity();
     assertThat(cap.cpuMillis()).isEqualTo(4000);
     assertThat(cap.memoryBytes()).isEqualTo(2000L << 20);
+    assertThat(cap.nodeInfo()).containsEntry("partition", "debug").containsEntry("slurmNodes", "2");
     backend.ping();
   }
 
+  /** TERM then KILL is the contract's (SlurmBackendContractIT); here: Slurm's own verdict. */
   @Test
-  void cancelSendsSigtermAndTheJobEndsCancelled() throws Exception {
-    PodPlan plan =
-        pod("cancel")
-            .uid(uid())
-            .grace(20)
-            .main(
-                sh(
-                    "main",
-                    "trap 'echo got TERM; echo TERM > $HOME/pods/$POD_UID.term; exit 0' TERM; echo"
-                        + " ready; while :; do sleep 1; done"))
-            .build();
-    plan =
-        new PodPlan(
-            plan.pod(),
-            plan.nodeName(),
-            plan.initContainers(),
-            List.of(
-                with(
-                    plan.containers().get(0),
-                    Map.of("POD_UID", plan.pod().uid()),
-                    null,
-                    null,
-                    null)),
-            plan.volumes(),
-            plan.restartPolicy(),
-            plan.terminationGracePeriod(),
-            plan.activeDeadline(),
-            plan.labels(),
-            plan.annotations());
-    Handle h = backend.submit(plan);
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () ->
-                backend.observe(List.of(h)).get(h).containers().get(0).state()
-                        == Observed.State.RUNNING
-                    && logs(h, "main", LogOptions.ALL).contains("ready"));
-    backend.cancel(h, Duration.ofSeconds(20));
+  void aCancelledJobFailsThePodWithReasonCancelled() throws Exception {
+    Handle h =
+        backend.submit(
+            pod("cancel").uid(uid()).grace(5).main(sh("main", "echo ready; sleep 300")).build());
+    awaitPhase(h, Phase.RUNNING);
+    backend.cancel(h, Duration.ofSeconds(5));
     Observed o = awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED);
     assertThat(o.reason()).isEqualTo("Cancelled");
+    assertThat(o.message()).contains("was cancelled");
     String jobId = h.id().split("/")[0];
     assertThat(
             cluster
@@ -202,8 +166,6 @@ class SlurmBackendIT {
                 .getStdout()
                 .trim())
         .isEqualTo("CANCELLED");
-    assertThat(cluster.loginExec("cat ~/pods/" + plan.pod().uid() + ".term").getStdout())
-        .isEqualTo("TERM\n");
   }
 
   @Test
@@ -245,13 +207,14 @@ class SlurmBackendIT {
   }
 
   @Test
-  void aMissingPartitionFailsThePodWithSbatchsMessage() {
+  void aMissingPartitionFailsThePodWithSbatchsMessageAndLeavesNoFiles() throws Exception {
+    String uid = uid();
     assertThatThrownBy(
             () ->
                 backend.submit(
                     pod("nopart")
-                        .uid(uid())
-                        .main(sh("main", "true"))
+                        .uid(uid)
+                        .main(with(sh("main", "true"), Map.of("TOKEN", "s3cr3t"), null, null, null))
                         .annotate("partition", "nope")
                         .build()))
         .isInstanceOfSatisfying(
@@ -260,23 +223,8 @@ class SlurmBackendIT {
               assertThat(e.reason()).isEqualTo("SlurmRejected");
               assertThat(e.getMessage()).contains("invalid partition specified: nope");
             });
-  }
-
-  @Test
-  void resubmittingThePodFindsTheJobInsteadOfStartingASecond() throws Exception {
-    PodPlan plan = pod("idem").uid(uid()).main(sh("main", "sleep 5")).build();
-    Handle first = backend.submit(plan);
-    Handle again = backend.submit(plan);
-    assertThat(again).isEqualTo(first);
-    assertThat(backend.find(plan.pod())).contains(first);
-    String jobs =
-        cluster
-            .loginExec("squeue -h -a -t all -o %i -n hpcb-" + plan.pod().uid())
-            .getStdout()
-            .trim();
-    assertThat(jobs.lines()).hasSize(1);
-    awaitPhase(first, Phase.SUCCEEDED);
-    backend.release(first);
+    // Its directory (env file with the token) went with the refusal.
+    assertThat(cluster.loginExec("test -e ~/pods/" + uid).getExitCode()).isNotZero();
   }
 
   @Test

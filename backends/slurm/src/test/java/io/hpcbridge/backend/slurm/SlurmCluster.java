@@ -28,10 +28,11 @@ import org.testcontainers.images.builder.Transferable;
 /**
  * A real Slurm cluster in containers: {@code ctl} (slurmctld), {@code c1} and {@code c2} (slurmd,
  * with the apptainer shim), {@code login} (sshd), sharing a munge key and a {@code /home} volume.
- * The image is built from src/test/resources/slurm-cluster once and reused while those files are
- * unchanged. Without Docker or the {@code debian:bookworm} base image the tests are skipped, or
- * fail when {@code CI=true}. Public (and shipped in this module's test-jar) so the bridge's
- * integration tests run the real bridge against the same cluster.
+ * The bridge's account is {@code hpc}; {@code other} is a second account on every host. The image
+ * is built from src/test/resources/slurm-cluster once and reused while those files are unchanged.
+ * Without Docker or the {@code debian:bookworm} base image the tests are skipped, or fail when
+ * {@code CI=true}. Public (and shipped in this module's test-jar) so the bridge's integration tests
+ * run the real bridge against the same cluster.
  */
 public final class SlurmCluster implements AutoCloseable {
   static final String BASE_IMAGE = "debian:bookworm";
@@ -179,9 +180,16 @@ public final class SlurmCluster implements AutoCloseable {
 
   /** A command as user hpc on the login node. */
   public Container.ExecResult loginExec(String cmd) throws Exception {
+    return loginExecAs("hpc", cmd);
+  }
+
+  /**
+   * A command as {@code user} ({@code hpc}, or {@code other}: a second account) on the login node.
+   */
+  public Container.ExecResult loginExecAs(String user, String cmd) throws Exception {
     return login.execInContainer(
         org.testcontainers.containers.ExecConfig.builder()
-            .user("hpc")
+            .user(user)
             .command(new String[] {"bash", "-lc", "cd ~ && " + cmd})
             .build());
   }

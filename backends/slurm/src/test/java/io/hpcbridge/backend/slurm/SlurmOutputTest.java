@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.slurm.SlurmOutput.Job;
-import io.hpcbridge.backend.slurm.SlurmOutput.PodFiles;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -25,8 +24,7 @@ class SlurmOutputTest {
     return jobs.stream().collect(Collectors.toMap(Job::id, Function.identity()));
   }
 
-  static final PodFiles NO_FILES =
-      SlurmOutput.podFiles(Map.of("manifest", "init setup\nmain main"));
+  static final PodFiles NO_FILES = files(Map.of("manifest", "init setup\nmain main"));
 
   @Test
   void squeueRowsFromTheRealCluster() throws Exception {
@@ -55,6 +53,39 @@ class SlurmOutputTest {
     assertThat(pending.get("16"))
         .extracting(Job::state, Job::nodes, Job::end)
         .containsExactly("RUNNING", "c1", null);
+  }
+
+  @Test
+  void ownerAndCommentAreParsedAndACommentIsTheRestOfTheLine() {
+    Job j =
+        SlurmOutput.squeue(
+                "5|hpcb-u|RUNNING|c1|1795559294|1795559298|NONE|None|hpc|hpc-bridge:ns/p/u\n"
+                    + "6|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|x|y z\n"
+                    + "7|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|(null)\n")
+            .get(0);
+    assertThat(j).extracting(Job::user, Job::comment).containsExactly("hpc", "hpc-bridge:ns/p/u");
+    Map<String, Job> all =
+        byId(
+            SlurmOutput.squeue(
+                "6|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|x|y z\n"
+                    + "7|hpcb-u|PENDING||1795559294|N/A|N/A|Priority|eve|(null)\n"));
+    assertThat(all.get("6").comment()).isEqualTo("x|y z");
+    assertThat(all.get("7").comment()).isNull();
+    Job acct =
+        SlurmOutput.sacct(
+                "42|hpcb-x|COMPLETED|c1|1795559294|1795559298|1795559311|0:0|None|hpc|c|d\n")
+            .get(0);
+    assertThat(acct).extracting(Job::user, Job::comment).containsExactly("hpc", "c|d");
+    Job sc =
+        SlurmOutput.scontrol(
+                "JobId=9 JobName=hpcb-x UserId=hpc(1000) GroupId=hpc(1000) JobState=RUNNING"
+                    + " Comment=hpc-bridge:ns/p/u ExitCode=0:0\n"
+                    + "JobId=1;rm JobName=x JobState=RUNNING\n")
+            .get(0);
+    assertThat(sc).extracting(Job::user, Job::comment).containsExactly("hpc", "hpc-bridge:ns/p/u");
+    assertThat(SlurmOutput.scontrol("JobId=1;rm JobName=x JobState=RUNNING\n")).isEmpty();
+    // A job id too long for a number is not a job id.
+    assertThat(SlurmOutput.squeue("1234567890123456789012|x|RUNNING|||||None\n")).isEmpty();
   }
 
   @Test
@@ -173,7 +204,7 @@ class SlurmOutputTest {
 
   @Test
   void wrapperFilesGiveContainerStatesExitCodesAndRestarts() throws Exception {
-    Map<String, PodFiles> files = SlurmOutput.podFiles(fixture("pod-files.txt"));
+    Map<String, PodFiles> files = PodFiles.parse(fixture("pod-files.txt"));
     assertThat(files).containsOnlyKeys("u-1", "u-2");
     PodFiles running = files.get("u-1");
     assertThat(running.node()).isEqualTo("c2");
@@ -206,10 +237,63 @@ class SlurmOutputTest {
     assertThat(flaky.exitCode()).isEqualTo(3);
     assertThat(flaky.restartCount()).isEqualTo(1);
     assertThat(flaky.lastTermination().exitCode()).isEqualTo(3);
-    assertThat(StateMapper.map("23", null, SlurmOutput.podFiles(Map.of())).phase())
-        .isEqualTo(Phase.UNKNOWN);
+    assertThat(StateMapper.map("23", null, PodFiles.NONE).phase()).isEqualTo(Phase.UNKNOWN);
     assertThat(StateMapper.map("24", null, NO_FILES))
         .extracting(Observed::phase, Observed::reason)
         .containsExactly(Phase.FAILED, "JobLost");
+  }
+
+  @Test
+  void whileTheJobRunsTheKubeletsRulesGiveThePhaseButNeverAnEnd() {
+    Job running = SlurmOutput.squeue("30|hpcb-u|RUNNING|c1|1795559294|1795559298|NONE|None").get(0);
+    // An init container still runs: the pod is Pending, like under a kubelet.
+    PodFiles initRunning =
+        files(
+            Map.of(
+                "manifest", "init setup\nmain main\npolicy Never",
+                "c/setup/start", "1795559298"));
+    assertThat(initRunning.policy()).isEqualTo(io.hpcbridge.backend.PodPlan.RestartPolicy.NEVER);
+    Observed o = StateMapper.map("30", running, initRunning);
+    assertThat(o.phase()).isEqualTo(Phase.PENDING);
+    assertThat(o.containers().get(0).reason()).isEqualTo("PodInitializing");
+    // Every container exited but Slurm still holds the job (the wrapper waits for a TERM to be
+    // judged by Slurm): Running until the job itself ends.
+    PodFiles allExited =
+        files(
+            Map.of(
+                "manifest", "main main\npolicy Never",
+                "c/main/start", "1795559298",
+                "c/main/exit", "0 1795559299"));
+    assertThat(StateMapper.map("30", running, allExited).phase()).isEqualTo(Phase.RUNNING);
+    // A job written before the manifest named the policy: a running job is a running pod.
+    PodFiles old = files(Map.of("manifest", "init setup\nmain main"));
+    assertThat(old.policy()).isNull();
+    assertThat(StateMapper.map("30", running, old).phase()).isEqualTo(Phase.RUNNING);
+  }
+
+  @Test
+  void aJobSlurmForgotIsJudgedByItsContainersExitCodes() {
+    PodFiles ok =
+        files(
+            Map.of(
+                "manifest", "init setup\nmain main\npolicy OnFailure",
+                "c/setup/exit", "0 1795559298",
+                "c/main/exit", "0 1795559299",
+                "done", "0 1795559299"));
+    assertThat(StateMapper.map("31", null, ok).phase()).isEqualTo(Phase.SUCCEEDED);
+    PodFiles initFailed =
+        files(
+            Map.of(
+                "manifest", "init setup\nmain main\npolicy Never",
+                "c/setup/exit", "2 1795559298",
+                "done", "2 1795559299"));
+    Observed o = StateMapper.map("31", null, initFailed);
+    assertThat(o.phase()).isEqualTo(Phase.FAILED);
+    assertThat(o.reason()).isEqualTo("Error");
+    assertThat(o.containers().get(0).state()).isEqualTo(Observed.State.WAITING);
+  }
+
+  static PodFiles files(Map<String, String> contents) {
+    return PodFiles.of(contents, Map.of());
   }
 }

@@ -115,21 +115,73 @@ class WrapperTest {
   }
 
   @Test
-  void envValuesStayInTheEnvFileNotTheScript() throws Exception {
+  void envAndArgsStayInPrivateFilesNotTheScriptAndAreGoneWhenTheJobEnds() throws Exception {
+    // TOKEN comes from a Secret and was expanded into the args ($(TOKEN)), like the bridge does.
+    var c =
+        new io.hpcbridge.backend.ContainerPlan(
+            "main",
+            "",
+            null,
+            List.of("sh", "-c", "printf '%s' \"$TOKEN\" > token; printf '%s' \"$1\" > arg"),
+            List.of("x", "--password=s3cr3t-value"),
+            null,
+            Map.of("TOKEN", "s3cr3t-value"),
+            java.util.Set.of("TOKEN"),
+            null,
+            List.of(),
+            List.of());
+    PodPlan plan =
+        pod("p")
+            .volume(
+                new io.hpcbridge.backend.VolumePlan(
+                    "creds",
+                    io.hpcbridge.backend.VolumePlan.Type.SECRET,
+                    List.of(Plans.file("key", "s3cr3t-file", 0600)),
+                    null,
+                    true))
+            .main(c)
+            .build();
+    LocalJob job = new LocalJob(root, plan, Map.of()).start();
+    assertThat(job.job.script()).doesNotContain("s3cr3t");
+    for (String f : List.of("env/main.env", "run/main.argv", "vol/creds/key")) {
+      assertThat(job.job.files())
+          .filteredOn(rf -> rf.path().equals(f))
+          .singleElement()
+          .satisfies(rf -> assertThat(rf.mode()).as(f).isEqualTo(0600));
+    }
+    assertThat(job.await()).isZero();
+    assertThat(job.read("token")).isEqualTo("s3cr3t-value");
+    assertThat(job.read("arg")).isEqualTo("--password=s3cr3t-value");
+    // The job is over: its env, command lines and secret volumes are removed.
+    assertThat(job.dir.resolve("env")).doesNotExist();
+    assertThat(job.dir.resolve("run")).doesNotExist();
+    assertThat(job.dir.resolve("vol/creds")).doesNotExist();
+  }
+
+  @Test
+  void podEnvReachesOnlyTheContainerNeverTheLaunchers() throws Exception {
+    // A PATH and an LD_PRELOAD that would break (or hijack) setsid, setpriv or bash if they saw
+    // them: the container sees them, nothing before it does.
+    Path bin = Files.createDirectories(root.resolve("evil-bin"));
+    Files.writeString(bin.resolve("setsid"), "#!/bin/sh\necho hijacked > hijacked\n");
+    bin.resolve("setsid").toFile().setExecutable(true);
     PodPlan plan =
         pod("p")
             .main(
                 Plans.with(
-                    sh("main", "printf '%s' \"$TOKEN\" > token"),
-                    Map.of("TOKEN", "s3cr3t-value"),
+                    sh("main", "printf '%s|%s' \"$PATH\" \"$LD_PRELOAD\" > seen; exit 0"),
+                    new java.util.LinkedHashMap<>(
+                        Map.of("PATH", bin + ":/usr/bin:/bin", "LD_PRELOAD", "/nonexistent.so")),
                     null,
                     null,
                     null))
             .build();
     LocalJob job = new LocalJob(root, plan, Map.of()).start();
-    assertThat(job.await()).isZero();
-    assertThat(job.job.script()).doesNotContain("s3cr3t-value");
-    assertThat(job.read("token")).isEqualTo("s3cr3t-value");
-    assertThat(Files.getPosixFilePermissions(job.dir.resolve("env/main.env"))).hasSize(2);
+    assertThat(job.await()).as(job.read("slurm.out")).isZero();
+    assertThat(job.read("seen")).isEqualTo(bin + ":/usr/bin:/bin|/nonexistent.so");
+    assertThat(job.read("hijacked")).isNull();
+    // The dynamic loader complains once: for the container's own sh, not for setsid, setpriv or
+    // the bash before it.
+    assertThat(job.log("main").lines().filter(l -> l.contains("LD_PRELOAD"))).hasSize(1);
   }
 }

@@ -2,15 +2,13 @@ package io.hpcbridge.backend.slurm.transport;
 
 import io.hpcbridge.backend.BackendException;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
@@ -33,32 +31,42 @@ public final class LocalTransport implements Transport {
 
   @Override
   public Result exec(String script, byte[] stdin) throws BackendException.Transient {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    CommandLine cl = new CommandLine("bash").addArgument("-c").addArgument(script, false);
-    ExecuteWatchdog dog = ExecuteWatchdog.builder().setTimeout(timeout).get();
+    ExecuteWatchdog dog =
+        ExecuteWatchdog.builder().setTimeout(timeout.plus(Duration.ofSeconds(10))).get();
+    BoundedBuffer out = new BoundedBuffer(MAX_OUTPUT, dog::destroyProcess);
+    BoundedBuffer err = new BoundedBuffer(MAX_ERROR);
+    // Under timeout(1) like on a login node: nothing the script starts outlives the timeout.
+    CommandLine cl =
+        new CommandLine("timeout")
+            .addArgument("-k")
+            .addArgument("5")
+            .addArgument(String.valueOf(Math.max(1, timeout.toSeconds())))
+            .addArgument("bash")
+            .addArgument("-c")
+            .addArgument(script, false);
     DefaultExecutor ex = DefaultExecutor.builder().get();
     ex.setWatchdog(dog);
     ex.setExitValues(null);
     ex.setStreamHandler(
         new PumpStreamHandler(
             out, err, new ByteArrayInputStream(stdin == null ? new byte[0] : stdin)));
+    int rc;
     try {
-      int rc = ex.execute(cl);
-      if (dog.killedProcess()) {
-        throw new BackendException.Transient(
-            "local command timed out after " + timeout.toSeconds() + " s");
-      }
-      return new Result(
-          rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      rc = ex.execute(cl);
     } catch (ExecuteException e) {
-      return new Result(
-          e.getExitValue(),
-          out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
+      rc = e.getExitValue();
     } catch (IOException e) {
       throw new BackendException.Transient("cannot run bash: " + e.getMessage(), e);
     }
+    if (out.overflowed()) {
+      throw new BackendException.Transient(
+          "a local command printed more than " + MAX_OUTPUT + " bytes; stopped");
+    }
+    if (dog.killedProcess() || rc == TIMED_OUT) {
+      throw new BackendException.Transient(
+          "local command timed out after " + timeout.toSeconds() + " s");
+    }
+    return new Result(rc, out.bytes(), err.text());
   }
 
   @Override
@@ -68,13 +76,51 @@ public final class LocalTransport implements Transport {
         Path p = Path.of(f.path());
         Files.createDirectories(p.getParent());
         Files.deleteIfExists(p);
-        Files.createFile(
-            p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(perms(0600)));
+        Files.createFile(p, PosixFilePermissions.asFileAttribute(perms(0600)));
         Files.write(p, f.content(), StandardOpenOption.TRUNCATE_EXISTING);
         Files.setPosixFilePermissions(p, perms(f.mode()));
       }
     } catch (IOException e) {
       throw new BackendException.Transient("cannot write files: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void replace(String base, List<FileWrite> files) throws BackendException {
+    try {
+      for (FileWrite f : files) {
+        Path file = Path.of(f.path());
+        Path dir = file.getParent();
+        Path at = Path.of(base);
+        requireDir(at);
+        for (Path part : at.relativize(dir)) {
+          if (part.toString().isEmpty()) {
+            continue;
+          }
+          at = at.resolve(part);
+          if (!Files.exists(at, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectory(at);
+          }
+          requireDir(at);
+        }
+        Path tmp = dir.resolve(".hpcb-" + Replace.randomName() + ".tmp");
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(perms(0600)));
+        Files.write(tmp, f.content(), StandardOpenOption.TRUNCATE_EXISTING);
+        Files.setPosixFilePermissions(tmp, perms(f.mode()));
+        Files.move(
+            tmp,
+            file,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new BackendException.Transient("cannot replace files: " + e.getMessage(), e);
+    }
+  }
+
+  private static void requireDir(Path p) throws BackendException.InvalidPod {
+    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      throw Replace.unsafe(p.toString());
     }
   }
 
@@ -94,29 +140,6 @@ public final class LocalTransport implements Transport {
       }
     }
     return s;
-  }
-
-  @Override
-  public InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound {
-    try {
-      InputStream in = Files.newInputStream(Path.of(path));
-      in.skipNBytes(Math.min(offset, Files.size(Path.of(path))));
-      return in;
-    } catch (NoSuchFileException e) {
-      throw new BackendException.NotFound("no file " + path);
-    } catch (IOException e) {
-      throw new BackendException.Transient("cannot read " + path + ": " + e.getMessage(), e);
-    }
-  }
-
-  @Override
-  public long size(String path) {
-    try {
-      return Files.size(Path.of(path));
-    } catch (IOException e) {
-      return -1;
-    }
   }
 
   @Override

@@ -11,15 +11,11 @@ import com.jcraft.jsch.SftpException;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.slurm.SlurmConfig.SshConfig;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -211,18 +207,22 @@ public final class SshTransport implements Transport {
   private Result run(ChannelExec ch, String script, byte[] stdin)
       throws BackendException.Transient {
     // The script travels on stdin to "bash -s" unless stdin is taken: then it is the command line,
-    // which the remote login shell parses (only simple commands are sent that way).
+    // which the remote login shell parses (only simple commands are sent that way). Either way it
+    // runs under timeout(1), so nothing it starts outlives the command timeout on the login node.
+    long secs = Math.max(1, timeout.toSeconds());
+    String bounded = "timeout -k 5 " + secs + " ";
     if (stdin == null) {
-      ch.setCommand("bash -s");
+      ch.setCommand(bounded + "bash -s");
       ch.setInputStream(new ByteArrayInputStream(script.getBytes(StandardCharsets.UTF_8)));
     } else {
-      ch.setCommand("bash -c " + io.hpcbridge.backend.slurm.Shell.quote(script));
+      ch.setCommand(bounded + "bash -c " + io.hpcbridge.backend.slurm.Shell.quote(script));
       ch.setInputStream(new ByteArrayInputStream(stdin));
     }
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    BoundedBuffer err = new BoundedBuffer(MAX_ERROR);
     ch.setErrStream(err);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    long deadline = System.nanoTime() + timeout.toNanos();
+    BoundedBuffer out = new BoundedBuffer(MAX_OUTPUT);
+    // The remote timeout fires first; this one covers a login node that stopped answering.
+    long deadline = System.nanoTime() + timeout.toNanos() + Duration.ofSeconds(10).toNanos();
     try (InputStream in = ch.getInputStream()) {
       ch.connect((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
       byte[] buf = new byte[16384];
@@ -233,6 +233,10 @@ public final class SshTransport implements Transport {
             break;
           }
           out.write(buf, 0, n);
+        }
+        if (out.overflowed()) {
+          throw new BackendException.Transient(
+              describe() + ": a command printed more than " + MAX_OUTPUT + " bytes; stopped");
         }
         if (ch.isClosed()) {
           if (in.available() > 0) {
@@ -246,10 +250,11 @@ public final class SshTransport implements Transport {
         }
         Thread.sleep(10);
       }
-      return new Result(
-          ch.getExitStatus(),
-          out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
+      if (ch.getExitStatus() == TIMED_OUT) {
+        throw new BackendException.Transient(
+            describe() + ": command timed out after " + timeout.toSeconds() + " s");
+      }
+      return new Result(ch.getExitStatus(), out.bytes(), err.text());
     } catch (JSchException | IOException e) {
       throw new BackendException.Transient(describe() + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
@@ -284,22 +289,8 @@ public final class SshTransport implements Transport {
   @Override
   public void write(List<FileWrite> files) throws BackendException.Transient {
     ChannelSftp sftp = sftp();
-    Set<String> made = new HashSet<>();
     try {
-      for (FileWrite f : files) {
-        String dir = f.path().substring(0, f.path().lastIndexOf('/'));
-        mkdirs(sftp, dir, made);
-        try {
-          sftp.rm(f.path());
-        } catch (SftpException ignored) {
-          // not there yet
-        }
-        // Created empty and private first, so secrets are never readable by others.
-        sftp.put(new ByteArrayInputStream(new byte[0]), f.path());
-        sftp.chmod(0600, f.path());
-        sftp.put(new ByteArrayInputStream(f.content()), f.path());
-        sftp.chmod(f.mode(), f.path());
-      }
+      SftpFiles.write(sftp, files);
     } catch (SftpException e) {
       throw new BackendException.Transient(
           describe() + ": SFTP write failed: " + e.getMessage(), e);
@@ -308,65 +299,14 @@ public final class SshTransport implements Transport {
     }
   }
 
-  private static void mkdirs(ChannelSftp sftp, String dir, Set<String> made) throws SftpException {
-    if (dir.isEmpty() || made.contains(dir)) {
-      return;
-    }
-    try {
-      if (sftp.stat(dir).isDir()) {
-        made.add(dir);
-        return;
-      }
-    } catch (SftpException e) {
-      if (e.id != ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-        throw e;
-      }
-    }
-    int slash = dir.lastIndexOf('/');
-    if (slash > 0) {
-      mkdirs(sftp, dir.substring(0, slash), made);
-    }
-    sftp.mkdir(dir);
-    made.add(dir);
-  }
-
   @Override
-  public InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound {
+  public void replace(String base, List<FileWrite> files) throws BackendException {
     ChannelSftp sftp = sftp();
     try {
-      InputStream in = sftp.get(path, null, offset);
-      return new FilterInputStream(in) {
-        @Override
-        public void close() throws IOException {
-          try {
-            super.close();
-          } finally {
-            sftp.disconnect();
-          }
-        }
-      };
+      SftpFiles.replace(sftp, base, files);
     } catch (SftpException e) {
-      sftp.disconnect();
-      if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-        throw new BackendException.NotFound("no file " + path);
-      }
       throw new BackendException.Transient(
-          describe() + ": SFTP read of " + path + " failed: " + e.getMessage(), e);
-    }
-  }
-
-  @Override
-  public long size(String path) throws BackendException.Transient {
-    ChannelSftp sftp = sftp();
-    try {
-      return sftp.stat(path).getSize();
-    } catch (SftpException e) {
-      if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-        return -1;
-      }
-      throw new BackendException.Transient(
-          describe() + ": SFTP stat of " + path + " failed: " + e.getMessage(), e);
+          describe() + ": SFTP replace failed: " + e.getMessage(), e);
     } finally {
       sftp.disconnect();
     }

@@ -1,19 +1,42 @@
 package io.hpcbridge.backend.slurm.transport;
 
 import io.hpcbridge.backend.BackendException;
-import java.io.InputStream;
 import java.util.List;
 
 /**
- * How the backend reaches the cluster: commands on a login node and files on the shared file
- * system. All methods are safe to call from several threads.
+ * How the backend reaches the cluster: commands on a login node and files written to the shared
+ * file system. Files are read only through commands, which can refuse symlinks and bound what they
+ * read; the file protocol (SFTP) cannot. All methods are safe to call from several threads.
  */
 public interface Transport extends AutoCloseable {
 
-  /** What a command printed and returned. */
-  record Result(int exitCode, String stdout, String stderr) {
+  /** The most a command may print on stdout; a command that prints more fails. */
+  int MAX_OUTPUT = 16 << 20;
+
+  /** What is kept of a command's stderr (the rest is dropped). */
+  int MAX_ERROR = 64 << 10;
+
+  /** The exit code of a command that ran out of time on the remote side ({@code timeout}). */
+  int TIMED_OUT = 124;
+
+  /**
+   * What a command printed and returned.
+   *
+   * @param out its stdout, as bytes (at most {@link #MAX_OUTPUT})
+   * @param stderr the beginning of its stderr (at most {@link #MAX_ERROR} bytes)
+   */
+  record Result(int exitCode, byte[] out, String stderr) {
+    public Result(int exitCode, String stdout, String stderr) {
+      this(exitCode, stdout.getBytes(java.nio.charset.StandardCharsets.UTF_8), stderr);
+    }
+
     public boolean ok() {
       return exitCode == 0;
+    }
+
+    /** stdout as UTF-8 text. */
+    public String stdout() {
+      return new String(out, java.nio.charset.StandardCharsets.UTF_8);
     }
   }
 
@@ -21,21 +44,27 @@ public interface Transport extends AutoCloseable {
   record FileWrite(String path, byte[] content, int mode) {}
 
   /**
-   * Runs a bash script on the cluster. {@code stdin}, when not null, is fed to the script's
-   * standard input, which is then closed. Fails with {@link BackendException.Transient} when the
-   * cluster cannot be reached or the command takes longer than the configured timeout.
+   * Runs a bash script on the cluster, under {@code timeout} there (so nothing it starts outlives
+   * the configured command timeout). {@code stdin}, when not null, is fed to the script's standard
+   * input, which is then closed. Fails with {@link BackendException.Transient} when the cluster
+   * cannot be reached, the command takes longer than the timeout, or prints more than {@link
+   * #MAX_OUTPUT} bytes.
    */
   Result exec(String script, byte[] stdin) throws BackendException.Transient;
 
   /** Creates parent directories as needed and writes each file with its mode. */
   void write(List<FileWrite> files) throws BackendException.Transient;
 
-  /** Reads a file from {@code offset}; {@link BackendException.NotFound} when it does not exist. */
-  InputStream read(String path, long offset)
-      throws BackendException.Transient, BackendException.NotFound;
-
-  /** The file's size, or -1 when it does not exist. */
-  long size(String path) throws BackendException.Transient;
+  /**
+   * Replaces each file atomically where readers see it: the new content goes to a temporary file
+   * with an unguessable name in the same directory, which is then renamed over the old one (a
+   * symlink there is replaced, never followed). Every directory between {@code base} (itself
+   * included) and a file must be a real directory, not a symlink; missing ones are created.
+   *
+   * @throws BackendException.InvalidPod when a directory on the way is a symlink or not a directory
+   *     (reason {@code UnsafeVolumePath})
+   */
+  void replace(String base, List<FileWrite> files) throws BackendException;
 
   /** For messages: e.g. {@code ssh hpc@login:22}. */
   String describe();

@@ -1,0 +1,106 @@
+package io.hpcbridge.backend.slurm;
+
+import io.hpcbridge.backend.BackendException;
+import io.hpcbridge.backend.Handle;
+import io.hpcbridge.backend.Observed;
+import io.hpcbridge.backend.slurm.SlurmOutput.Job;
+import io.hpcbridge.backend.slurm.transport.Transport;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Observes many pods with one batched remote command: {@code squeue} for all their jobs and the
+ * wrapper's status files of all their directories, each read bounded and without following a
+ * symlink ({@link PodFiles}). Only jobs that left the queue cost a second command ({@code sacct} or
+ * {@code scontrol}, again one for all). {@link StateMapper} turns each job and its files into an
+ * {@link Observed}.
+ */
+final class JobObserver {
+  private static final Logger LOG = LoggerFactory.getLogger(JobObserver.class);
+
+  private final LoginNode login;
+
+  JobObserver(LoginNode login) {
+    this.login = login;
+  }
+
+  Map<Handle, Observed> observe(Collection<Handle> handles) throws BackendException {
+    Map<Handle, SlurmHandle> ids = new LinkedHashMap<>();
+    for (Handle h : handles) {
+      try {
+        ids.put(h, SlurmHandle.of(h));
+      } catch (BackendException.NotFound e) {
+        LOG.warn("Ignoring {}: {}", h, e.getMessage());
+      }
+    }
+    Map<Handle, Observed> out = new LinkedHashMap<>();
+    if (ids.isEmpty()) {
+      return out;
+    }
+    SbatchRenderer r = login.renderer();
+    List<String> jobIds = ids.values().stream().map(SlurmHandle::jobId).distinct().toList();
+    StringBuilder cmd = new StringBuilder("export SLURM_TIME_FORMAT=%s\n");
+    cmd.append("squeue -h -a -t all -o ")
+        .append(Shell.quote(SlurmOutput.SQUEUE_FORMAT))
+        .append(" -j ")
+        .append(jobList(jobIds))
+        .append(" || echo @@squeue-failed\necho @@files\n");
+    cmd.append(podFilesCommand(r, ids.values().stream().map(SlurmHandle::uid).distinct().toList()));
+    Transport.Result res = login.exec(cmd.toString());
+    String[] parts = res.stdout().split("@@files\n?", 2);
+    if (parts[0].contains("@@squeue-failed")) {
+      throw new BackendException.Transient("squeue failed: " + res.stderr().strip());
+    }
+    Map<String, Job> jobs = new LinkedHashMap<>();
+    SlurmOutput.squeue(parts[0]).forEach(j -> jobs.put(j.id(), j));
+    Map<String, PodFiles> files = PodFiles.parse(parts.length > 1 ? parts[1] : "");
+
+    List<String> missing = jobIds.stream().filter(j -> !jobs.containsKey(j)).toList();
+    if (!missing.isEmpty()) {
+      // Left squeue: ask accounting, else scontrol (one command for all of them).
+      boolean accounting = login.config().accounting();
+      String c =
+          accounting
+              ? "export SLURM_TIME_FORMAT=%s\nsacct -n -X -P -o "
+                  + SlurmOutput.SACCT_FORMAT
+                  + " -j "
+                  + String.join(",", missing)
+                  + " 2>/dev/null; true"
+              : "export SLURM_TIME_FORMAT=%s\nfor j in "
+                  + String.join(" ", missing)
+                  + "; do scontrol -o show job \"$j\" 2>/dev/null; done; true";
+      String o = login.exec(c).stdout();
+      (accounting ? SlurmOutput.sacct(o) : SlurmOutput.scontrol(o))
+          .forEach(j -> jobs.putIfAbsent(j.id(), j));
+    }
+    ids.forEach(
+        (h, i) ->
+            out.put(
+                h,
+                StateMapper.map(
+                    i.jobId(), jobs.get(i.jobId()), files.getOrDefault(i.uid(), PodFiles.NONE))));
+    return out;
+  }
+
+  /** squeue reads a single id as a job array's id list; repeating it keeps one job. */
+  private static String jobList(List<String> jobIds) {
+    return String.join(",", jobIds.size() == 1 ? List.of(jobIds.get(0), jobIds.get(0)) : jobIds);
+  }
+
+  /**
+   * The status files of all pods in one go: {@link PodFiles#READER} in the work root, one call per
+   * pod, in a subshell so a missing work root does not end the command.
+   */
+  static String podFilesCommand(SbatchRenderer r, List<String> uids) {
+    StringBuilder b = new StringBuilder("(\ncd ").append(Shell.quote(r.workRoot()));
+    b.append(" 2>/dev/null || exit 0\n").append(PodFiles.READER);
+    for (String u : uids) {
+      b.append("hpcb_pod ").append(Shell.quote(u)).append('\n');
+    }
+    return b.append(")\n").toString();
+  }
+}
