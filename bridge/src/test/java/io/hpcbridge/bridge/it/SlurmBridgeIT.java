@@ -66,7 +66,10 @@ class SlurmBridgeIT {
     System.out.printf("Slurm cluster up in %.1f s%n", (System.nanoTime() - startedAt) / 1e9);
     // JSON is YAML: the fixture's settings (SSH host, port, key, known_hosts, work root…) as-is.
     String yaml =
-        "backends:\n  slurm: " + new ObjectMapper().writeValueAsString(cluster.settings());
+        // pods may name partition "nope" (Slurm has none such), no other
+        "policy:\n  slurm:\n    partitions: [nope]\n"
+            + "backends:\n  slurm: "
+            + new ObjectMapper().writeValueAsString(cluster.settings());
     bridge =
         new BridgeProcess(
                 NODE, "slurm", tmp.resolve("bridge"), kube.kubeconfig(), kube.caCert(), yaml)
@@ -414,6 +417,30 @@ class SlurmBridgeIT {
                           assertThat(e.getReason()).isEqualTo("SlurmRejected");
                           assertThat(e.getMessage()).contains("invalid partition specified: nope");
                         }));
+    assertThat(jobsOf(p)).isEmpty();
+  }
+
+  @Test
+  @Order(4)
+  void aPartitionThePolicyDoesNotListIsRefusedBeforeSlurmIsAsked() throws Exception {
+    client
+        .pods()
+        .inNamespace(ns)
+        .resource(
+            pod("debugpart", "echo never")
+                .editMetadata()
+                .addToAnnotations("slurm.hpc-bridge.io/partition", "debug")
+                .endMetadata()
+                .build())
+        .create();
+    await("debugpart Failed")
+        .atMost(LONG)
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> "Failed".equals(phase("debugpart")));
+    Pod p = get("debugpart");
+    assertThat(p.getStatus().getReason()).isEqualTo("PolicyViolation");
+    assertThat(p.getStatus().getMessage())
+        .contains("partition: debug is not allowed", "policy.slurm.partitions allows nope");
     assertThat(jobsOf(p)).isEmpty();
   }
 
