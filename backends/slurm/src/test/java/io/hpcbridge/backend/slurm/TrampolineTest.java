@@ -89,6 +89,9 @@ class TrampolineTest {
             "printf-args", "a b", "", "it's", "$(id)", "`x`", "\\n", "line1\nline2", "✓ 中文", "-");
     List<String> cmd = new ArrayList<>(Trampoline.argv());
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+    // Only what the job would get: the test's own environment may hold anything (even HPCB_*).
+    pb.environment().clear();
+    pb.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
     // The last word is the program the script execs: a dumper of its argv and env.
     Path dump = tmp.resolve("dump.sh");
     Files.writeString(dump, "#!/bin/sh\nprintf '%s\\0' \"$@\" > argv.bin; env > env.txt\n");
