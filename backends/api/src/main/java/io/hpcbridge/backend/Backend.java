@@ -94,6 +94,7 @@ public interface Backend extends AutoCloseable {
   String CHOICE_EXCLUSIVE = "exclusive";
   String CHOICE_TIME = "time";
   String CHOICE_PRESET = "flavor";
+  String CHOICE_RESERVATION = "reservation";
 
   /**
    * Replaces the files of one volume of a running pod, e.g. a rotated service account token: each

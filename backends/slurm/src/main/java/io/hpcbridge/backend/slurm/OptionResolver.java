@@ -14,8 +14,9 @@ import java.util.Map;
  * The one place that decides a job's effective options. Precedence of sbatch flags, lowest first:
  * the {@code partition} setting, the flavor (the pod's or the default), what the pod spec implies
  * (resources, {@code activeDeadlineSeconds}), the raw {@code flags} annotation, the typed
- * annotations. The runtime: the setting, the flavor's, the pod's annotation; runtime options follow
- * the runtime, replaced by the flavor's when the flavor sets them for that runtime.
+ * annotations; {@code --nodes=1} when none of them set a node count. The runtime: the setting, the
+ * flavor's, the pod's annotation; runtime options follow the runtime, replaced by the flavor's when
+ * the flavor sets them for that runtime.
  */
 final class OptionResolver {
   private final SlurmConfig config;
@@ -65,6 +66,9 @@ final class OptionResolver {
         default -> flags.put("exclusive", pod.exclusive());
       }
     }
+    // A pod is one node unless it (within the node's policy) or a preset asks for more: without
+    // --nodes, Slurm may spread many tasks over many nodes.
+    flags.putIfAbsent("nodes", "1");
     String cpus = flags.remove("cpus-per-task");
     String mem = flags.remove("mem");
     return new JobOptions(
@@ -90,7 +94,7 @@ final class OptionResolver {
     if (pod.runtime() != null) {
       out.put(Backend.CHOICE_RUNTIME, pod.runtime().configName());
     }
-    for (String k : List.of("partition", "account", "qos")) {
+    for (String k : List.of("partition", "account", "qos", "reservation")) {
       if (pod.get(k) != null) {
         out.put(k, pod.get(k));
       }

@@ -97,12 +97,13 @@ public record SlurmConfig(
    * otherwise.
    */
   public static final Set<String> DEFAULT_ALLOWED_FLAGS =
+      // Not here by default, because they take what the node's policy and the Kubernetes quota
+      // cannot see: GPUs and licenses (use nvidia.com/gpu resources), node lists, several nodes,
+      // priority, another wckey, mail to anyone.
       Set.of(
           "begin",
           "mail-type",
-          "mail-user",
           "nice",
-          "licenses",
           "hint",
           "ntasks-per-node",
           "threads-per-core",
@@ -110,24 +111,14 @@ public record SlurmConfig(
           "sockets-per-node",
           "tmp",
           "distribution",
-          "wckey",
-          "switches",
-          "gpus-per-node",
-          "gpus-per-task",
-          "cpus-per-gpu",
-          "mem-per-gpu",
-          "gpus",
           "network",
           "exclude",
-          "nodelist",
           "deadline",
           "prefer",
-          "spread-job",
           "profile",
           "gres-flags",
           "mem-bind",
-          "cpu-freq",
-          "priority");
+          "cpu-freq");
 
   /** What confines each runtime's containers unless the operator says otherwise. */
   public static final Map<String, Words> DEFAULT_ISOLATION =

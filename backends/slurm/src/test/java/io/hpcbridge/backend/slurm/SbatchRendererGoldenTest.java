@@ -141,9 +141,7 @@ class SbatchRendererGoldenTest {
             c,
             pod("raw")
                 .main(hello)
-                .annotate(
-                    "flags",
-                    "--mail-type=END,FAIL --mail-user=me@example.org --begin=now+60 --nice=10")
+                .annotate("flags", "--mail-type=END,FAIL --begin=now+60 --nice=10")
                 .build()),
         Arguments.of(
             "flavor",
