@@ -176,6 +176,23 @@ public record PodPlan(
         allowedHosts);
   }
 
+  /** A copy with another wall-clock limit (a policy's cap). */
+  public PodPlan withDeadline(Duration deadline) {
+    return new PodPlan(
+        pod,
+        nodeName,
+        initContainers,
+        containers,
+        volumes,
+        restartPolicy,
+        terminationGracePeriod,
+        Optional.ofNullable(deadline),
+        labels,
+        annotations,
+        hostAccess,
+        allowedHosts);
+  }
+
   /** A copy with other host access and allowed hosts (what the policy decided). */
   public PodPlan withPlacement(HostAccess access, List<String> hosts) {
     return new PodPlan(

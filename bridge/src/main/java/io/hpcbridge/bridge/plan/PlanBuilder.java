@@ -93,6 +93,7 @@ public final class PlanBuilder {
     if (spec == null || nullSafe(spec.getContainers()).isEmpty()) {
       throw new PlanException.Invalid("InvalidPod", "the pod has no containers");
     }
+    SecurityContexts.refusePodFields(pod);
     List<String> warnings = new ArrayList<>();
     List<TokenSource> tokens = new ArrayList<>();
     List<VolumePlan> vols = new ArrayList<>();
@@ -153,6 +154,7 @@ public final class PlanBuilder {
         nullSafe(c.getArgs()).stream().map(s -> EnvResolver.expand(s, vars)).toList();
     List<ContainerPlan.Mount> mounts = new ArrayList<>();
     for (VolumeMount m : nullSafe(c.getVolumeMounts())) {
+      SecurityContexts.refuseMountFields(c, m);
       if (!volumeNames.contains(m.getName())) {
         throw new PlanException.Invalid(
             "InvalidVolumeMount",

@@ -18,7 +18,16 @@ import java.util.Map;
  * @param hostIPC whether pods may share the host's IPC namespace
  * @param hostPorts whether containers may bind host ports
  * @param capabilities the capabilities containers may add (default none), e.g. {@code NET_ADMIN}
- * @param runAsRoot whether a pod may ask to run as uid 0 ({@code runAsUser: 0})
+ * @param runAsRoot whether a pod may ask to run as uid 0 or gid 0 ({@code runAsUser: 0}, {@code
+ *     runAsGroup: 0}, group 0 among {@code supplementalGroups} or as {@code fsGroup})
+ * @param runAsUsers the uids a pod may ask for ({@code runAsUser}), as ids or ranges ({@code
+ *     1000-1999}); default none: the backend's default user applies
+ * @param runAsGroups the gids a pod may ask for ({@code runAsGroup}, {@code supplementalGroups},
+ *     {@code fsGroup}), as ids or ranges; default none
+ * @param requireNonRoot every container must run as a user other than root, as with {@code
+ *     runAsNonRoot: true} (an image whose user is root does not start)
+ * @param allowPrivilegeEscalation whether a container may ask for {@code allowPrivilegeEscalation:
+ *     true} (else every process gets {@code no_new_privs})
  * @param seccompUnconfined whether a pod may ask for seccomp profile {@code Unconfined}
  * @param slurm what pods may choose of the Slurm backend's options
  * @param docker where pods of the docker backend may run
@@ -33,6 +42,10 @@ public record Policy(
     Boolean hostPorts,
     List<String> capabilities,
     Boolean runAsRoot,
+    List<String> runAsUsers,
+    List<String> runAsGroups,
+    Boolean requireNonRoot,
+    Boolean allowPrivilegeEscalation,
     Boolean seccompUnconfined,
     Slurm slurm,
     Docker docker,
@@ -40,7 +53,9 @@ public record Policy(
 
   /** Everything closed. */
   public static final Policy CLOSED =
-      new Policy(null, null, null, null, null, null, null, null, null, null, null, null);
+      new Policy(
+          null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+          null);
 
   public Policy {
     if (hostPathPrefixes != null) {
@@ -52,6 +67,8 @@ public record Policy(
       hostPathPrefixes = List.copyOf(hostPathPrefixes);
     }
     capabilities = capabilities == null ? null : List.copyOf(capabilities);
+    runAsUsers = IdRanges.check("runAsUsers", runAsUsers);
+    runAsGroups = IdRanges.check("runAsGroups", runAsGroups);
     if (namespaces != null) {
       for (var e : namespaces.entrySet()) {
         if (e.getValue() != null && e.getValue().namespaces() != null) {
@@ -74,7 +91,9 @@ public record Policy(
    * @param maxNodes the most nodes a pod may ask for (default 1)
    * @param exclusive whether a pod may ask for whole nodes
    * @param maxTime the longest time limit a pod may ask for (default: no limit of ours)
-   * @param flavors presets a pod may name (default: every preset the operator defined)
+   * @param flavors presets a pod may name (default none: a preset sets runtime, partition and
+   *     account the pod may not choose itself, so each namespace's presets are listed)
+   * @param reservations reservations a pod may name
    */
   public record Slurm(
       List<String> runtimes,
@@ -84,10 +103,12 @@ public record Policy(
       Integer maxNodes,
       Boolean exclusive,
       Duration maxTime,
-      List<String> flavors) {}
+      List<String> flavors,
+      List<String> reservations) {}
 
   /**
-   * @param hosts the Docker hosts (names as configured) pods may be placed on; default any
+   * @param hosts the Docker hosts (names as configured) pods may be placed on; unset: any; an empty
+   *     list: none (the namespace's pods are refused)
    */
   public record Docker(List<String> hosts) {}
 
@@ -97,7 +118,8 @@ public record Policy(
     if (o == null) {
       return this;
     }
-    Slurm s = slurm == null ? new Slurm(null, null, null, null, null, null, null, null) : slurm;
+    Slurm s =
+        slurm == null ? new Slurm(null, null, null, null, null, null, null, null, null) : slurm;
     Slurm os = o.slurm();
     Slurm mergedSlurm =
         os == null
@@ -110,7 +132,8 @@ public record Policy(
                 pick(os.maxNodes(), s.maxNodes()),
                 pick(os.exclusive(), s.exclusive()),
                 pick(os.maxTime(), s.maxTime()),
-                pick(os.flavors(), s.flavors()));
+                pick(os.flavors(), s.flavors()),
+                pick(os.reservations(), s.reservations()));
     return new Policy(
         pick(o.hostPathPrefixes(), hostPathPrefixes),
         pick(o.privileged(), privileged),
@@ -120,6 +143,10 @@ public record Policy(
         pick(o.hostPorts(), hostPorts),
         pick(o.capabilities(), capabilities),
         pick(o.runAsRoot(), runAsRoot),
+        pick(o.runAsUsers(), runAsUsers),
+        pick(o.runAsGroups(), runAsGroups),
+        pick(o.requireNonRoot(), requireNonRoot),
+        pick(o.allowPrivilegeEscalation(), allowPrivilegeEscalation),
         pick(o.seccompUnconfined(), seccompUnconfined),
         mergedSlurm,
         pick(o.docker(), docker),

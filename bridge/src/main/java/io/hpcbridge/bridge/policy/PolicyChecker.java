@@ -9,7 +9,6 @@ import io.hpcbridge.backend.SecurityPlan;
 import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.bridge.plan.PlanException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -52,10 +51,41 @@ public final class PolicyChecker {
     for (ContainerPlan c : plan.allContainers().toList()) {
       container(p, c);
     }
-    slurm(p, plan);
-    List<String> hosts =
-        p.docker() == null || p.docker().hosts() == null ? List.of() : p.docker().hosts();
+    if (on(p.requireNonRoot())) {
+      plan =
+          plan.withContainers(
+              plan.initContainers().stream().map(PolicyChecker::nonRoot).toList(),
+              plan.containers().stream().map(PolicyChecker::nonRoot).toList());
+    }
+    plan = slurm(p, plan);
+    List<String> hosts = List.of();
+    if (p.docker() != null && p.docker().hosts() != null) {
+      hosts = p.docker().hosts();
+      if (hosts.isEmpty()) {
+        throw violation(
+            "namespace "
+                + plan.pod().namespace()
+                + " may use no Docker host (policy.docker.hosts is empty)");
+      }
+    }
     return plan.withPlacement(plan.hostAccess(), hosts);
+  }
+
+  private static ContainerPlan nonRoot(ContainerPlan c) {
+    SecurityPlan s = c.security();
+    return c.withSecurity(
+        new SecurityPlan(
+            s.runAsUser(),
+            s.runAsGroup(),
+            true,
+            s.supplementalGroups(),
+            s.fsGroup(),
+            s.privileged(),
+            s.allowPrivilegeEscalation(),
+            s.addCapabilities(),
+            s.dropCapabilities(),
+            s.readOnlyRootFilesystem(),
+            s.seccompProfile()));
   }
 
   private static void container(Policy p, ContainerPlan c) throws PlanException {
@@ -87,7 +117,28 @@ public final class PolicyChecker {
         throw violation(w + "securityContext.runAsUser is 0 but runAsNonRoot is true");
       }
       door(!on(p.runAsRoot()), w + "securityContext.runAsUser: 0", "policy.runAsRoot");
+      door(
+          on(p.requireNonRoot()),
+          w + "securityContext.runAsUser: 0",
+          "policy.requireNonRoot is true;" + " policy.runAsRoot");
+    } else if (s.runAsUser() != null) {
+      id(p.runAsUsers(), s.runAsUser(), w + "securityContext.runAsUser", "policy.runAsUsers");
     }
+    if (s.runAsGroup() != null) {
+      group(p, s.runAsGroup(), w + "securityContext.runAsGroup");
+    }
+    for (Long g : s.supplementalGroups()) {
+      group(p, g, "securityContext.supplementalGroups");
+    }
+    if (s.fsGroup() != null) {
+      group(p, s.fsGroup(), "securityContext.fsGroup");
+    }
+    door(
+        Boolean.TRUE.equals(s.allowPrivilegeEscalation())
+            && !s.privileged()
+            && !on(p.allowPrivilegeEscalation()),
+        w + "securityContext.allowPrivilegeEscalation: true",
+        "policy.allowPrivilegeEscalation");
     door(
         "Unconfined".equals(s.seccompProfile()) && !on(p.seccompUnconfined()),
         w + "securityContext.seccompProfile Unconfined",
@@ -97,6 +148,30 @@ public final class PolicyChecker {
           port.hostPort() != 0 && !on(p.hostPorts()),
           w + "ports.hostPort " + port.hostPort(),
           "policy.hostPorts");
+    }
+  }
+
+  /** Group 0 is root's: the same door as uid 0. Other gids must be listed. */
+  private static void group(Policy p, long gid, String what) throws PlanException {
+    if (gid == 0) {
+      door(!on(p.runAsRoot()), what + ": 0", "policy.runAsRoot");
+      return;
+    }
+    id(p.runAsGroups(), gid, what, "policy.runAsGroups");
+  }
+
+  private static void id(List<String> allowed, long id, String what, String rule)
+      throws PlanException {
+    if (!IdRanges.contains(allowed, id)) {
+      throw violation(
+          what
+              + " "
+              + id
+              + " is not allowed ("
+              + rule
+              + " allows "
+              + (allowed == null || allowed.isEmpty() ? "none" : String.join(", ", allowed))
+              + ")");
     }
   }
 
@@ -120,7 +195,8 @@ public final class PolicyChecker {
             + ")");
   }
 
-  private void slurm(Policy p, PodPlan plan) throws PlanException {
+  /** What the pod chose of the backend's options; the plan with the policy's time cap. */
+  private PodPlan slurm(Policy p, PodPlan plan) throws PlanException {
     Map<String, String> chosen;
     try {
       chosen = choices == null ? Map.of() : choices.of(plan);
@@ -131,23 +207,19 @@ public final class PolicyChecker {
     } catch (Exception e) {
       throw new PlanException.Invalid("InvalidPod", String.valueOf(e.getMessage()));
     }
-    if (chosen.isEmpty()) {
-      return;
-    }
     Policy.Slurm s =
         p.slurm() == null
-            ? new Policy.Slurm(null, null, null, null, null, null, null, null)
+            ? new Policy.Slurm(null, null, null, null, null, null, null, null, null)
             : p.slurm();
     listed(chosen, Backend.CHOICE_RUNTIME, s.runtimes(), "policy.slurm.runtimes");
     listed(chosen, Backend.CHOICE_PARTITION, s.partitions(), "policy.slurm.partitions");
     listed(chosen, Backend.CHOICE_ACCOUNT, s.accounts(), "policy.slurm.accounts");
     listed(chosen, Backend.CHOICE_QOS, s.qos(), "policy.slurm.qos");
-    if (s.flavors() != null) {
-      listed(chosen, Backend.CHOICE_PRESET, s.flavors(), "policy.slurm.flavors");
-    }
+    listed(chosen, Backend.CHOICE_PRESET, s.flavors(), "policy.slurm.flavors");
+    listed(chosen, Backend.CHOICE_RESERVATION, s.reservations(), "policy.slurm.reservations");
     String nodes = chosen.get(Backend.CHOICE_NODES);
     int max = s.maxNodes() == null ? 1 : s.maxNodes();
-    if (nodes != null && Long.parseLong(nodes) > max) {
+    if (nodes != null && number(nodes, Backend.CHOICE_NODES) > max) {
       throw violation(
           "annotation "
               + Backend.CHOICE_NODES
@@ -161,16 +233,28 @@ public final class PolicyChecker {
         "true".equals(chosen.get(Backend.CHOICE_EXCLUSIVE)) && !on(s.exclusive()),
         "annotation " + Backend.CHOICE_EXCLUSIVE,
         "policy.slurm.exclusive");
+    if (s.maxTime() == null) {
+      return plan;
+    }
     String time = chosen.get(Backend.CHOICE_TIME);
-    if (time != null
-        && s.maxTime() != null
-        && Duration.ofSeconds(Long.parseLong(time)).compareTo(s.maxTime()) > 0) {
+    long seconds = time == null ? 0 : number(time, Backend.CHOICE_TIME);
+    if (time != null && (seconds <= 0 || seconds > s.maxTime().toSeconds())) {
       throw violation(
           "time limit of "
-              + time
-              + "s (annotation time or activeDeadlineSeconds) is more than policy.slurm.maxTime ("
+              + (seconds <= 0 ? "0 (unlimited)" : seconds + "s")
+              + " (annotation time or activeDeadlineSeconds) is more than policy.slurm.maxTime ("
               + s.maxTime().toSeconds()
               + "s)");
+    }
+    // Nothing chosen: the policy's limit, not the partition's (which may be unlimited).
+    return time == null ? plan.withDeadline(s.maxTime()) : plan;
+  }
+
+  private static long number(String value, String key) throws PlanException {
+    try {
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      throw violation("annotation " + key + ": '" + value + "' is not a number this node accepts");
     }
   }
 

@@ -25,6 +25,46 @@ public final class SecurityContexts {
 
   private SecurityContexts() {}
 
+  /**
+   * Refuses pod fields that ask for an isolation no backend gives (a sandboxing runtime class, user
+   * namespaces, a shared PID namespace).
+   */
+  public static void refusePodFields(Pod pod) throws PlanException {
+    var spec = pod.getSpec();
+    if (spec.getRuntimeClassName() != null && !spec.getRuntimeClassName().isEmpty()) {
+      throw unsupported(
+          "spec.runtimeClassName: "
+              + spec.getRuntimeClassName()
+              + " is not a runtime of this node");
+    }
+    if (Boolean.FALSE.equals(spec.getHostUsers())) {
+      throw unsupported("spec.hostUsers: user namespaces cannot be given by this node");
+    }
+    if (Boolean.TRUE.equals(spec.getShareProcessNamespace())) {
+      throw unsupported(
+          "spec.shareProcessNamespace: a shared PID namespace cannot be given by this node");
+    }
+    if (spec.getOs() != null
+        && spec.getOs().getName() != null
+        && !"linux".equals(spec.getOs().getName())) {
+      throw unsupported("spec.os.name: this node runs Linux pods only");
+    }
+  }
+
+  /** Refuses mount options no backend gives. */
+  public static void refuseMountFields(Container c, io.fabric8.kubernetes.api.model.VolumeMount m)
+      throws PlanException {
+    String w = "container " + c.getName() + ": volumeMounts[" + m.getName() + "].";
+    if (m.getMountPropagation() != null && !"None".equals(m.getMountPropagation())) {
+      throw unsupported(
+          w + "mountPropagation: only None can be honoured, got " + m.getMountPropagation());
+    }
+    if (m.getRecursiveReadOnly() != null && !"Disabled".equals(m.getRecursiveReadOnly())) {
+      throw unsupported(
+          w + "recursiveReadOnly: only Disabled can be honoured, got " + m.getRecursiveReadOnly());
+    }
+  }
+
   /** The security plan of container {@code c} of {@code pod}. */
   public static SecurityPlan of(Pod pod, Container c) throws PlanException {
     PodSecurityContext p = pod.getSpec().getSecurityContext();
@@ -37,12 +77,12 @@ public final class SecurityContexts {
       refuseContainer(s, where);
     }
     String apparmor = annotation(pod, APPARMOR_ANNOTATION + c.getName());
-    if (apparmor != null && !apparmor.equals("runtime/default") && !apparmor.equals("unconfined")) {
+    if (apparmor != null && !apparmor.equals("runtime/default")) {
       throw unsupported(
           "annotation "
               + APPARMOR_ANNOTATION
               + c.getName()
-              + ": only runtime/default and unconfined can be honoured, got '"
+              + ": only runtime/default can be honoured, got '"
               + apparmor
               + "'");
     }
@@ -76,6 +116,9 @@ public final class SecurityContexts {
     if (p.getSysctls() != null && !p.getSysctls().isEmpty()) {
       throw unsupported(w + "sysctls: namespaced sysctls cannot be set by this node");
     }
+    if ("Strict".equals(p.getSupplementalGroupsPolicy())) {
+      throw unsupported(w + "supplementalGroupsPolicy: only Merge can be honoured");
+    }
     apparmor(p.getAppArmorProfile(), w);
   }
 
@@ -94,11 +137,9 @@ public final class SecurityContexts {
   }
 
   private static void apparmor(AppArmorProfile a, String w) throws PlanException {
-    if (a != null && !"RuntimeDefault".equals(a.getType()) && !"Unconfined".equals(a.getType())) {
+    if (a != null && !"RuntimeDefault".equals(a.getType())) {
       throw unsupported(
-          w
-              + "appArmorProfile: only RuntimeDefault and Unconfined can be honoured, got "
-              + a.getType());
+          w + "appArmorProfile: only RuntimeDefault can be honoured, got " + a.getType());
     }
   }
 

@@ -84,6 +84,8 @@ class DockerBridgeIT {
             // a namespace whose hostPath door the operator opened wide: the engine's socket stays
             // shut
             "policy:",
+            "  runAsUsers: [65534]",
+            "  runAsGroups: [65534]",
             "  namespaces:",
             "    " + WIDE_OPEN + ":",
             "      hostPathPrefixes: [/]",

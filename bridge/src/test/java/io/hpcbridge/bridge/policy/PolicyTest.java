@@ -184,6 +184,13 @@ class PolicyTest {
 
   @Test
   void theContainersFieldsWinOverThePods() throws Exception {
+    policy =
+        open(
+            m -> {
+              m.put("runAsUsers", List.of("1000-1999"));
+              m.put("runAsGroups", List.of("1000", "2000-3000"));
+              return m;
+            });
     Pod p =
         pod(
             b ->
@@ -211,6 +218,71 @@ class PolicyTest {
     assertThat(s.requiresNonRoot()).isTrue();
     assertThat(s.readOnlyRootFilesystem()).isTrue();
     assertThat(s.noNewPrivileges()).isTrue();
+  }
+
+  @Test
+  void explicitUsersAndGroupsMustBeListedAndGroupZeroIsRoot() throws Exception {
+    Pod uid = withContainerSecurity("{'runAsUser':1000}");
+    refused(uid, "PolicyViolation")
+        .hasMessage(
+            "container main: securityContext.runAsUser 1000 is not allowed (policy.runAsUsers"
+                + " allows none)");
+    Pod disk =
+        pod(
+            b ->
+                b.editSpec()
+                    .withNewSecurityContext()
+                    .withSupplementalGroups(6L)
+                    .endSecurityContext()
+                    .endSpec());
+    refused(disk, "PolicyViolation").hasMessageContaining("supplementalGroups 6");
+    refused(withContainerSecurity("{'runAsGroup':0}"), "PolicyViolation")
+        .hasMessageContaining("runAsGroup: 0", "policy.runAsRoot");
+    Pod fs =
+        pod(
+            b ->
+                b.editSpec()
+                    .withNewSecurityContext()
+                    .withFsGroup(0L)
+                    .endSecurityContext()
+                    .endSpec());
+    refused(fs, "PolicyViolation").hasMessageContaining("fsGroup: 0");
+    policy =
+        open(
+            m -> {
+              m.put("runAsUsers", List.of("1000-1999"));
+              m.put("runAsGroups", List.of("1000-1999"));
+              return m;
+            });
+    assertThat(build(uid).containers().get(0).security().runAsUser()).isEqualTo(1000L);
+    refused(withContainerSecurity("{'runAsUser':2000}"), "PolicyViolation")
+        .hasMessageContaining("allows 1000-1999");
+    refused(disk, "PolicyViolation");
+  }
+
+  @Test
+  void privilegeEscalationIsADoor() throws Exception {
+    Pod p = withContainerSecurity("{'allowPrivilegeEscalation':true}");
+    refused(p, "PolicyViolation").hasMessageContaining("policy.allowPrivilegeEscalation");
+    policy =
+        open(
+            m -> {
+              m.put("allowPrivilegeEscalation", true);
+              return m;
+            });
+    assertThat(build(p).containers().get(0).security().noNewPrivileges()).isFalse();
+  }
+
+  @Test
+  void requireNonRootMarksEveryContainer() throws Exception {
+    assertThat(build(pod(b -> b)).containers().get(0).security().requiresNonRoot()).isFalse();
+    policy =
+        open(
+            m -> {
+              m.put("requireNonRoot", true);
+              return m;
+            });
+    assertThat(build(pod(b -> b)).containers().get(0).security().requiresNonRoot()).isTrue();
   }
 
   @Test
@@ -267,6 +339,42 @@ class PolicyTest {
   }
 
   @Test
+  void isolationNoBackendGivesIsRefused() {
+    refused(
+            pod(b -> b.editSpec().withRuntimeClassName("gvisor").endSpec()),
+            "UnsupportedSecurityContext")
+        .hasMessageContaining("spec.runtimeClassName");
+    refused(pod(b -> b.editSpec().withHostUsers(false).endSpec()), "UnsupportedSecurityContext")
+        .hasMessageContaining("spec.hostUsers");
+    refused(
+            pod(b -> b.editSpec().withShareProcessNamespace(true).endSpec()),
+            "UnsupportedSecurityContext")
+        .hasMessageContaining("shareProcessNamespace");
+    refused(
+            withContainerSecurity("{'appArmorProfile':{'type':'Unconfined'}}"),
+            "UnsupportedSecurityContext")
+        .hasMessageContaining("appArmorProfile");
+    Pod propagation =
+        pod(
+            b ->
+                b.editSpec()
+                    .addNewVolume()
+                    .withName("e")
+                    .withNewEmptyDir()
+                    .endEmptyDir()
+                    .endVolume()
+                    .editFirstContainer()
+                    .addNewVolumeMount()
+                    .withName("e")
+                    .withMountPath("/e")
+                    .withMountPropagation("Bidirectional")
+                    .endVolumeMount()
+                    .endContainer()
+                    .endSpec());
+    refused(propagation, "UnsupportedSecurityContext").hasMessageContaining("mountPropagation");
+  }
+
+  @Test
   void aNamespaceOverridesTheBridgeWideFields() throws Exception {
     policy =
         open(
@@ -316,9 +424,39 @@ class PolicyTest {
     choices.remove(Backend.CHOICE_EXCLUSIVE);
     choices.put(Backend.CHOICE_TIME, String.valueOf(Duration.ofHours(25).toSeconds()));
     refused(pod(b -> b), "PolicyViolation").hasMessageContaining("policy.slurm.maxTime");
+    choices.put(Backend.CHOICE_TIME, "0"); // Slurm: unlimited
+    refused(pod(b -> b), "PolicyViolation").hasMessageContaining("0 (unlimited)");
     choices.remove(Backend.CHOICE_TIME);
+    assertThat(build(pod(b -> b)).activeDeadline())
+        .as("no time chosen: the policy's limit applies")
+        .contains(Duration.ofHours(24));
     choices.put(Backend.CHOICE_PRESET, "huge");
     refused(pod(b -> b), "PolicyViolation").hasMessageContaining("policy.slurm.flavors");
+    choices.put(Backend.CHOICE_PRESET, "small");
+    assertThat(build(pod(b -> b))).isNotNull();
+    choices.put(Backend.CHOICE_RESERVATION, "team-b");
+    refused(pod(b -> b), "PolicyViolation").hasMessageContaining("policy.slurm.reservations");
+    choices.remove(Backend.CHOICE_RESERVATION);
+    choices.put(Backend.CHOICE_NODES, "99999999999999999999");
+    refused(pod(b -> b), "PolicyViolation").hasMessageContaining("not a number");
+  }
+
+  @Test
+  void presetsAreClosedUnlessListed() {
+    choices.put(Backend.CHOICE_PRESET, "trusted");
+    refused(pod(b -> b), "PolicyViolation")
+        .hasMessageContaining("annotation flavor: trusted is not allowed");
+  }
+
+  @Test
+  void anEmptyListOfDockerHostsAllowsNone() {
+    policy =
+        open(
+            m -> {
+              m.put("docker", Map.of("hosts", List.of()));
+              return m;
+            });
+    refused(pod(b -> b), "PolicyViolation").hasMessageContaining("may use no Docker host");
   }
 
   @Test
