@@ -133,6 +133,7 @@ final class ServeCommand implements Callable<Integer> {
                     objects, serviceEnv, facts, new PolicyChecker(cfg.policy(), backend::choices)),
             cfg.pods().pollInterval(),
             cfg.pods().workers());
+    pods[0].purgeGoneAfter(cfg.pods().historyRetention());
     kubelet.start();
     open.add(kubelet);
     pods[0].start();

@@ -132,7 +132,17 @@ public record ContainerPlan(
         e,
         secretEnv,
         resources,
-        mounts,
+        mounts.stream()
+            .map(
+                m ->
+                    m.subPath() == null
+                        ? m
+                        : new Mount(
+                            m.volume(),
+                            m.mountPath(),
+                            scrub(List.of(m.subPath()), secrets).get(0),
+                            m.readOnly()))
+            .toList(),
         ports,
         security);
   }

@@ -49,7 +49,7 @@ public record BridgeConfig(
       throw invalid("backend", "not a backend name: '" + backend + "'");
     }
     node = node == null ? new Node(null, null, null, null, null, null, null) : node;
-    pods = pods == null ? new Pods(null, null, null, null) : pods;
+    pods = pods == null ? new Pods(null, null, null, null, null) : pods;
     kubelet =
         kubelet == null
             ? new Kubelet(null, null, null, null, null, null, null, null, null)
@@ -126,12 +126,15 @@ public record BridgeConfig(
    * @param kubernetesServiceHost the value of KUBERNETES_SERVICE_HOST in pods, null for the API
    *     server's host
    * @param kubernetesServicePort the value of KUBERNETES_SERVICE_PORT, 0 for the API server's
+   * @param historyRetention how long the state file keeps a pod that is gone (its row and
+   *     transitions), so {@code hpc-bridge state} can still show it
    */
   public record Pods(
       Duration pollInterval,
       Integer workers,
       String kubernetesServiceHost,
-      Integer kubernetesServicePort) {
+      Integer kubernetesServicePort,
+      Duration historyRetention) {
     public Pods {
       pollInterval = positive("pollInterval", pollInterval, Duration.ofSeconds(5));
       workers = range("workers", workers, 4, 1, 256);
@@ -140,6 +143,7 @@ public record BridgeConfig(
               ? null
               : kubernetesServiceHost;
       kubernetesServicePort = range("kubernetesServicePort", kubernetesServicePort, 0, 0, 65535);
+      historyRetention = positive("historyRetention", historyRetention, Duration.ofDays(7));
     }
   }
 
@@ -217,6 +221,7 @@ public record BridgeConfig(
           "pods.workers",
           "pods.kubernetesServiceHost",
           "pods.kubernetesServicePort",
+          "pods.historyRetention",
           "kubelet.bindAddress",
           "kubelet.port",
           "kubelet.tlsCertFile",

@@ -39,7 +39,31 @@ public final class Launcher {
             plan.nodeName() == null ? "" : plan.nodeName(),
             backend.name(),
             Serialization.asJson(withoutManagedFields(pod)),
-            Json.write(plan.redacted())));
+            Json.write(stored(plan))));
+  }
+
+  /**
+   * The plan as the state file keeps it: no secret values, and no file contents at all (a pod's
+   * ConfigMaps may be large; the backend has them, the file need not).
+   */
+  static io.hpcbridge.backend.PodPlan stored(PodPlan plan) {
+    PodPlan r = plan.redacted();
+    return r.withVolumes(
+        r.volumes().stream()
+            .map(
+                v ->
+                    new io.hpcbridge.backend.VolumePlan(
+                        v.name(),
+                        v.type(),
+                        v.files().stream()
+                            .map(
+                                f ->
+                                    new io.hpcbridge.backend.VolumePlan.FilePlan(
+                                        f.path(), new byte[0], f.mode()))
+                            .toList(),
+                        v.hostPath(),
+                        v.sensitive()))
+            .toList());
   }
 
   /** Submits (or finds) the pod's work and records the handle. */

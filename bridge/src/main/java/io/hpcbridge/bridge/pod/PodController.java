@@ -132,6 +132,11 @@ public final class PodController implements AutoCloseable {
     observer.start();
   }
 
+  /** Keeps the state file from growing: rows of pods gone longer than {@code retention} go. */
+  public void purgeGoneAfter(Duration retention) {
+    observer.purgeEvery(retention);
+  }
+
   private WorkQueue.Outcome reconcile(String uid) throws Exception {
     return reconciler.reconcile(uid);
   }
@@ -147,9 +152,16 @@ public final class PodController implements AutoCloseable {
     return informer == null ? List.of() : informer.getStore().list();
   }
 
-  /** The handle of a pod by namespace/name, for logs. */
+  /**
+   * The handle of the pod bound here now under namespace/name, for logs: found by its UID, so a pod
+   * that reuses the name of an earlier one never gets the earlier one's logs.
+   */
   public Optional<Handle> handle(String namespace, String name) {
-    return state.findByName(namespace, name).flatMap(TrackedPod::handle);
+    Pod pod = informer == null ? null : informer.getStore().getByKey(namespace + "/" + name);
+    if (pod == null) {
+      return Optional.empty();
+    }
+    return state.get(pod.getMetadata().getUid()).flatMap(TrackedPod::handle);
   }
 
   @Override

@@ -60,6 +60,21 @@ final class PodObserver implements AutoCloseable {
     timer.scheduleWithFixedDelay(this::pollSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** Every hour, drops the rows of pods gone for longer than {@code retention}. */
+  void purgeEvery(Duration retention) {
+    timer.scheduleWithFixedDelay(
+        () -> {
+          try {
+            state.purgeGone(retention);
+          } catch (RuntimeException e) {
+            log.warn("purging the state file failed: {}", e.toString());
+          }
+        },
+        1,
+        60,
+        TimeUnit.MINUTES);
+  }
+
   /** Polls once more as soon as possible (after a submit), without doubling a pending request. */
   void pollSoon() {
     if (soon.compareAndSet(false, true)) {

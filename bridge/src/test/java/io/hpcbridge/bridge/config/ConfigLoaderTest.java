@@ -37,7 +37,8 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(10),
                 Duration.ofSeconds(60),
                 Duration.ofSeconds(20)));
-    assertThat(c.pods()).isEqualTo(new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0));
+    assertThat(c.pods())
+        .isEqualTo(new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0, Duration.ofDays(7)));
     assertThat(c.kubelet())
         .isEqualTo(
             new BridgeConfig.Kubelet(
@@ -94,7 +95,8 @@ class ConfigLoaderTest {
     assertThat(c.node().leaseDuration()).isEqualTo(Duration.ofMinutes(1));
     assertThat(c.node().leaseRenewInterval()).isEqualTo(Duration.ofSeconds(15));
     assertThat(c.pods())
-        .isEqualTo(new BridgeConfig.Pods(Duration.ofMillis(500), 8, "10.96.0.1", 443));
+        .isEqualTo(
+            new BridgeConfig.Pods(Duration.ofMillis(500), 8, "10.96.0.1", 443, Duration.ofDays(7)));
     assertThat(c.kubelet().port()).isEqualTo(10260);
     assertThat(c.kubelet().allowAnonymous()).isTrue();
     assertThat(c.kubelet().clientCaFile()).isEqualTo(Path.of("/etc/kubernetes/ca.crt"));
