@@ -91,6 +91,8 @@ final class ServeCommand implements Callable<Integer> {
                     ? KubeletServerConfig.Authorization.ALWAYS_ALLOW
                     : KubeletServerConfig.Authorization.WEBHOOK,
                 cfg.kubelet().maxRequests(),
+                cfg.kubelet().maxFollows(),
+                cfg.kubelet().maxFollowsPerNamespace(),
                 cfg.kubelet().idleTimeout()),
             new PodLogSource() {
               @Override

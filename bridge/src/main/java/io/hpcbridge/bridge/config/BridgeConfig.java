@@ -52,7 +52,7 @@ public record BridgeConfig(
     pods = pods == null ? new Pods(null, null, null, null, null) : pods;
     kubelet =
         kubelet == null
-            ? new Kubelet(null, null, null, null, null, null, null, null, null)
+            ? new Kubelet(null, null, null, null, null, null, null, null, null, null, null)
             : kubelet;
     policy = policy == null ? Policy.CLOSED : policy;
     Map<String, Map<String, Object>> b = new LinkedHashMap<>();
@@ -157,6 +157,8 @@ public record BridgeConfig(
    * @param authorization {@code Webhook} (the API server decides, like the kubelet) or {@code
    *     AlwaysAllow} (every authenticated client may do everything)
    * @param maxRequests requests served at once; more wait briefly, then get 503
+   * @param maxFollows log follows streaming at once (each holds a thread while it streams)
+   * @param maxFollowsPerNamespace log follows of one namespace's pods at once
    * @param idleTimeout how long a connection may stall while a request is read or written
    */
   public record Kubelet(
@@ -168,6 +170,8 @@ public record BridgeConfig(
       Boolean allowAnonymous,
       String authorization,
       Integer maxRequests,
+      Integer maxFollows,
+      Integer maxFollowsPerNamespace,
       Duration idleTimeout) {
     public Kubelet {
       bindAddress = bindAddress == null || bindAddress.isEmpty() ? "0.0.0.0" : bindAddress;
@@ -179,6 +183,9 @@ public record BridgeConfig(
             "authorization", "must be Webhook or AlwaysAllow, got '" + authorization + "'");
       }
       maxRequests = range("maxRequests", maxRequests, 128, 1, 10000);
+      maxFollows = range("maxFollows", maxFollows, 256, 1, 10000);
+      maxFollowsPerNamespace =
+          range("maxFollowsPerNamespace", maxFollowsPerNamespace, 32, 1, 10000);
       idleTimeout = positive("idleTimeout", idleTimeout, Duration.ofSeconds(30));
     }
   }
@@ -230,5 +237,7 @@ public record BridgeConfig(
           "kubelet.allowAnonymous",
           "kubelet.authorization",
           "kubelet.maxRequests",
+          "kubelet.maxFollows",
+          "kubelet.maxFollowsPerNamespace",
           "kubelet.idleTimeout");
 }

@@ -31,7 +31,13 @@ final class ApiServerAuth implements KubeletAuthorizer, TokenReviewer {
 
   private final KubernetesClient client;
   private final String nodeName;
-  private final Cache<String, String> decisions = new Cache<>();
+
+  /** One decision: who, what verb, which subresource (a record, so keys cannot run together). */
+  private record Question(Identity who, String verb, String subresource) {}
+
+  private static final Duration UNKNOWN_TOKENS = Duration.ofSeconds(10);
+
+  private final Cache<Question, String> decisions = new Cache<>();
   private final Cache<String, Optional<Identity>> tokens = new Cache<>();
 
   ApiServerAuth(KubernetesClient client, String nodeName) {
@@ -41,7 +47,7 @@ final class ApiServerAuth implements KubeletAuthorizer, TokenReviewer {
 
   @Override
   public String check(Identity who, String verb, String subresource) {
-    String key = who.user() + "\0" + who.groups() + "\0" + verb + "\0" + subresource;
+    Question key = new Question(who, verb, subresource);
     String cached = decisions.get(key);
     if (cached != null) {
       return cached.isEmpty() ? null : cached;
@@ -50,7 +56,9 @@ final class ApiServerAuth implements KubeletAuthorizer, TokenReviewer {
         new SubjectAccessReviewBuilder()
             .withNewSpec()
             .withUser(who.user())
+            .withUid(who.uid())
             .withGroups(who.groups())
+            .withExtra(who.extra())
             .withNewResourceAttributes()
             .withVerb(verb)
             .withGroup("")
@@ -105,15 +113,18 @@ final class ApiServerAuth implements KubeletAuthorizer, TokenReviewer {
               ? Optional.of(
                   new Identity(
                       status.getUser().getUsername(),
+                      status.getUser().getUid(),
                       status.getUser().getGroups() == null
                           ? List.of()
-                          : status.getUser().getGroups()))
+                          : status.getUser().getGroups(),
+                      status.getUser().getExtra()))
               : Optional.empty();
     } catch (RuntimeException e) {
       log.warn("kubelet API: TokenReview failed: {}", e.toString());
       return Optional.empty(); // not cached: the API server may answer next time
     }
-    tokens.put(key, who, TOKENS);
+    // Tokens nobody vouches for are remembered briefly too, so a flood of one bad token is cheap.
+    tokens.put(key, who, who.isPresent() ? TOKENS : UNKNOWN_TOKENS);
     return who;
   }
 

@@ -46,6 +46,7 @@ final class KubeletHandler extends Handler.Abstract {
   private final TokenReviewer tokens;
   private final KubeletAuthorizer authorizer;
   private final boolean allowAnonymous;
+  private final FollowLimits follows;
   private final KubernetesSerialization json = new KubernetesSerialization();
   private final Set<InputStream> open = ConcurrentHashMap.newKeySet();
 
@@ -54,8 +55,10 @@ final class KubeletHandler extends Handler.Abstract {
       ClientCertVerifier verifier,
       TokenReviewer tokens,
       KubeletAuthorizer authorizer,
-      boolean allowAnonymous) {
+      boolean allowAnonymous,
+      FollowLimits follows) {
     super(InvocationType.BLOCKING);
+    this.follows = follows;
     this.source = source;
     this.verifier = verifier;
     this.tokens = tokens;
@@ -194,23 +197,35 @@ final class KubeletHandler extends Handler.Abstract {
     return data instanceof EndPoint.SslSessionData d ? d.peerCertificates() : null;
   }
 
-  /** CN is the user, each O a group (the API server's x509 authenticator rule). */
-  static Identity identity(X509Certificate cert) {
+  /**
+   * CN is the user, each O a group (the API server's x509 authenticator rule). A subject with no
+   * CN, several, or attributes joined into one RDN names nobody clearly and is not accepted.
+   */
+  static Identity identity(X509Certificate cert) throws CertificateException {
     String user = null;
     List<String> groups = new ArrayList<>();
     try {
       for (Rdn rdn : new LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN") && user == null) {
+        if (rdn.size() != 1) {
+          throw new CertificateException("the certificate's subject has a multi-valued RDN");
+        }
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          if (user != null) {
+            throw new CertificateException("the certificate's subject has several CNs");
+          }
           user = String.valueOf(rdn.getValue());
         } else if (rdn.getType().equalsIgnoreCase("O")) {
           groups.add(0, String.valueOf(rdn.getValue()));
         }
       }
     } catch (InvalidNameException e) {
-      // fall through: nobody by name
+      throw new CertificateException("the certificate's subject cannot be read");
+    }
+    if (user == null || user.isEmpty()) {
+      throw new CertificateException("the certificate's subject has no CN to name a user");
     }
     groups.add("system:authenticated");
-    return new Identity(user == null ? "" : user, groups);
+    return new Identity(user, groups);
   }
 
   /** The kubelet's mapping of a path to the node subresource it needs. */
@@ -253,6 +268,13 @@ final class KubeletHandler extends Handler.Abstract {
       send(res, 400, e.getMessage());
       return;
     }
+    if (opts.follow()) {
+      String busy = follows.acquire(ns);
+      if (busy != null) {
+        send(res, 503, "Service Unavailable: " + busy + "; try again later");
+        return;
+      }
+    }
     MDC.put("pod", ns + "/" + pod);
     MDC.put("container", container);
     try {
@@ -268,11 +290,14 @@ final class KubeletHandler extends Handler.Abstract {
                 : "container " + container + " of pod " + ns + "/" + pod + " not found");
         return;
       } catch (IllegalArgumentException e) {
+        releaseFollow(opts, ns);
         send(res, 400, e.getMessage());
         return;
       } catch (Exception e) {
+        releaseFollow(opts, ns);
+        // The cause may name hosts and paths of the backend: it goes to the node's log only.
         log.warn("kubelet API: cannot open the log of {}/{}/{}", ns, pod, container, e);
-        send(res, 500, "cannot open the log: " + e.getMessage());
+        send(res, 500, "cannot open the log of container " + container + " now; try again");
         return;
       }
       open.add(in);
@@ -283,10 +308,31 @@ final class KubeletHandler extends Handler.Abstract {
       } finally {
         open.remove(in);
         closeQuietly(in);
+        if (opts.follow()) {
+          follows.release(ns);
+        }
       }
     } finally {
       MDC.remove("pod");
       MDC.remove("container");
+    }
+  }
+
+  private void releaseFollow(LogOptions opts, String ns) {
+    if (opts.follow()) {
+      follows.release(ns);
+    }
+  }
+
+  /** Whether a request is a log follow (limited apart from other requests). */
+  static boolean isFollow(Request req) {
+    if (!req.getHttpURI().getPath().startsWith("/containerLogs/")) {
+      return false;
+    }
+    try {
+      return LogQuery.parse(req.getHttpURI().getQuery()).follow();
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

@@ -15,6 +15,7 @@ import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -125,7 +126,7 @@ public final class KubeletServer implements AutoCloseable {
       throw new IllegalArgumentException(
           KubeletServerConfig.KEY_BIND_ADDRESS + ": cannot resolve '" + cfg.bindAddress() + "'");
     }
-    QueuedThreadPool threads = new QueuedThreadPool(cfg.maxRequests() + 16, 4);
+    QueuedThreadPool threads = new QueuedThreadPool(cfg.maxRequests() + cfg.maxFollows() + 16, 4);
     threads.setName("kubelet-api");
     threads.setDaemon(true);
     Server s = new Server(threads);
@@ -150,10 +151,19 @@ public final class KubeletServer implements AutoCloseable {
     c.setPort(cfg.port());
     c.setIdleTimeout(cfg.idleTimeout().toMillis());
     s.addConnector(c);
+    // Connections beyond what can be served are not accepted at all (stalled clients included).
+    s.addBean(new NetworkConnectionLimit(4 * (cfg.maxRequests() + cfg.maxFollows()), c));
 
     KubeletHandler h =
-        new KubeletHandler(source, verifier, tokens, authorizer, cfg.allowAnonymous());
+        new KubeletHandler(
+            source,
+            verifier,
+            tokens,
+            authorizer,
+            cfg.allowAnonymous(),
+            new FollowLimits(cfg.maxFollows(), cfg.maxFollowsPerNamespace()));
     QoSHandler qos = new QoSHandler(h);
+    qos.exclude(KubeletHandler::isFollow); // follows have limits of their own
     qos.setMaxRequestCount(cfg.maxRequests());
     qos.setMaxSuspendedRequestCount(cfg.maxRequests());
     qos.setMaxSuspend(QUEUE_WAIT);

@@ -18,7 +18,10 @@ import java.util.List;
  *     certificate; ignored when {@code tlsCertFile} is set
  * @param authorization who may use what: the API server decides ({@link Authorization#WEBHOOK}, the
  *     kubelet's default) or every authenticated client may do everything
- * @param maxRequests requests served at once; as many more wait up to 5 s, the rest get 503
+ * @param maxRequests requests served at once; as many more wait up to 5 s, the rest get 503 (log
+ *     follows are counted apart)
+ * @param maxFollows log follows streaming at once; more get 503
+ * @param maxFollowsPerNamespace log follows of one namespace's pods streaming at once
  * @param idleTimeout how long a connection may stay silent while a request is read or a response
  *     written (a log follow waiting for new lines is not silent in this sense)
  */
@@ -32,6 +35,8 @@ public record KubeletServerConfig(
     List<String> serverNames,
     Authorization authorization,
     int maxRequests,
+    int maxFollows,
+    int maxFollowsPerNamespace,
     Duration idleTimeout) {
 
   /** How requests are authorized. */
@@ -42,7 +47,7 @@ public record KubeletServerConfig(
     ALWAYS_ALLOW
   }
 
-  /** Webhook authorization, 128 requests, 30 s idle timeout. */
+  /** Webhook authorization, 128 requests, 256 follows (32 per namespace), 30 s idle timeout. */
   public KubeletServerConfig(
       String bindAddress,
       int port,
@@ -61,6 +66,8 @@ public record KubeletServerConfig(
         serverNames,
         Authorization.WEBHOOK,
         128,
+        256,
+        32,
         Duration.ofSeconds(30));
   }
 
@@ -109,6 +116,10 @@ public record KubeletServerConfig(
     }
     if (maxRequests < 1) {
       throw new IllegalArgumentException("kubelet.maxRequests: must be at least 1");
+    }
+    if (maxFollows < 1 || maxFollowsPerNamespace < 1) {
+      throw new IllegalArgumentException(
+          "kubelet.maxFollows, kubelet.maxFollowsPerNamespace: must be at least 1");
     }
     if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {
       throw new IllegalArgumentException("kubelet.idleTimeout: must be positive");

@@ -42,7 +42,17 @@ class ConfigLoaderTest {
     assertThat(c.kubelet())
         .isEqualTo(
             new BridgeConfig.Kubelet(
-                "0.0.0.0", 10250, null, null, null, false, "Webhook", 128, Duration.ofSeconds(30)));
+                "0.0.0.0",
+                10250,
+                null,
+                null,
+                null,
+                false,
+                "Webhook",
+                128,
+                256,
+                32,
+                Duration.ofSeconds(30)));
     assertThat(c.backendSettings()).isEmpty();
   }
 

@@ -303,18 +303,32 @@ class KubeletServerIT {
   }
 
   @Test
-  void sourceFailureIs500() throws Exception {
+  void sourceFailureIs500WithoutTheBackendsDetails() throws Exception {
     source.put(
         "default",
         "p",
         "c",
         () -> {
-          throw new IllegalStateException("backend unreachable");
+          throw new IllegalStateException("ssh to login-7.internal:22 refused");
         });
     start(false);
     HttpResponse<String> r = get(apiserverClient, "/containerLogs/default/p/c");
     assertThat(r.statusCode()).isEqualTo(500);
-    assertThat(r.body()).contains("backend unreachable");
+    assertThat(r.body()).contains("cannot open the log of container c").doesNotContain("login-7");
+  }
+
+  @Test
+  void aCertificateThatNamesNobodyClearlyIsRejected() throws Exception {
+    source.put("default", "job-abc", "main", () -> stream("secret\n"));
+    start(false);
+    TestPki.Issued noCn = TestPki.issue(clusterCa, "O=system:masters", TestPki.ec(), List.of());
+    TestPki.Issued twoCns =
+        TestPki.issue(clusterCa, "CN=a,CN=b,O=system:masters", TestPki.ec(), List.of());
+    for (TestPki.Issued c : List.of(noCn, twoCns)) {
+      HttpResponse<String> r = get(c, "/containerLogs/default/job-abc/main");
+      assertThat(r.statusCode()).isEqualTo(401);
+      assertThat(r.body()).doesNotContain("secret");
+    }
   }
 
   @Test
@@ -502,12 +516,8 @@ class KubeletServerIT {
     }
   }
 
-  @Test
-  void requestsBeyondTheLimitGet503InsteadOfWaitingForever() throws Exception {
-    PipedOutputStream producer = new PipedOutputStream();
-    PipedInputStream pipe = new PipedInputStream(producer, 4096);
-    source.put("default", "p", "c", () -> pipe);
-    source.put("default", "q", "c", () -> stream("quick\n"));
+  private void startWithLimits(int maxRequests, int maxFollows, int perNamespace)
+      throws IOException {
     server =
         new KubeletServer(
             new KubeletServerConfig(
@@ -519,16 +529,25 @@ class KubeletServerIT {
                 false,
                 List.of(),
                 KubeletServerConfig.Authorization.WEBHOOK,
-                1,
+                maxRequests,
+                maxFollows,
+                perNamespace,
                 Duration.ofSeconds(30)),
             source,
             TokenReviewer.NONE,
             MASTERS_ONLY);
     server.start();
+  }
+
+  @Test
+  void requestsBeyondTheLimitGet503InsteadOfWaitingForever() throws Exception {
+    Feed slow = new Feed(); // a log that does not end: the request holds its slot
+    source.put("default", "slow", "c", () -> slow);
+    source.put("default", "q", "c", () -> stream("quick\n"));
+    startWithLimits(1, 4, 4);
     var client = TestPki.clientHttp(apiserverClient, clusterCa.cert());
-    // One follower holds the only slot.
     client.sendAsync(
-        HttpRequest.newBuilder(uri("/containerLogs/default/p/c?follow=true")).build(),
+        HttpRequest.newBuilder(uri("/containerLogs/default/slow/c")).build(),
         HttpResponse.BodyHandlers.ofInputStream());
     await().atMost(Duration.ofSeconds(10)).until(() -> source.opened.get() == 1);
     // The next waits for a slot, then is turned away; the one after that at once.
@@ -540,10 +559,36 @@ class KubeletServerIT {
     HttpResponse<String> refused = get(apiserverClient, "/containerLogs/default/q/c");
     assertThat(refused.statusCode()).isEqualTo(503);
     assertThat(waiting.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
-    producer.close(); // the follower's container ends: the slot is free again
+    // Follows are counted apart: one still starts while the slot is taken.
+    source.put("default", "f", "c", () -> stream("followed\n"));
+    assertThat(get(apiserverClient, "/containerLogs/default/f/c?follow=true").body())
+        .isEqualTo("followed\n");
+    slow.close(); // the slow log ends: the slot is free again
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> get(apiserverClient, "/containerLogs/default/q/c").statusCode() == 200);
+  }
+
+  @Test
+  void oneNamespacesFollowersCannotTakeEveryFollowSlot() throws Exception {
+    Feed a = new Feed();
+    Feed b = new Feed();
+    source.put("team-a", "p", "c", () -> a);
+    source.put("team-a", "q", "c", () -> b);
+    source.put("team-b", "p", "c", () -> stream("b\n"));
+    startWithLimits(8, 8, 1);
+    var client = TestPki.clientHttp(apiserverClient, clusterCa.cert());
+    client.sendAsync(
+        HttpRequest.newBuilder(uri("/containerLogs/team-a/p/c?follow=true")).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    await().atMost(Duration.ofSeconds(10)).until(() -> source.opened.get() == 1);
+    HttpResponse<String> second = get(apiserverClient, "/containerLogs/team-a/q/c?follow=true");
+    assertThat(second.statusCode()).isEqualTo(503);
+    assertThat(second.body()).contains("namespace team-a already follows 1 logs");
+    assertThat(get(apiserverClient, "/containerLogs/team-b/p/c?follow=true").body())
+        .isEqualTo("b\n");
+    a.close();
+    b.close();
   }
 
   @Test
