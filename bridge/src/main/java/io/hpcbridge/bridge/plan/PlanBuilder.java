@@ -140,7 +140,11 @@ public final class PlanBuilder {
                 Boolean.TRUE.equals(spec.getHostPID()),
                 Boolean.TRUE.equals(spec.getHostIPC())),
             List.of());
-    return new Result(policy == null ? plan : policy.admit(plan), warnings, tokens);
+    if (policy != null) {
+      plan = policy.admit(plan);
+    }
+    // Only a plan the policy allowed costs the API server a token.
+    return new Result(volumes.mintTokens(plan, tokens, warnings), warnings, tokens);
   }
 
   private ContainerPlan container(

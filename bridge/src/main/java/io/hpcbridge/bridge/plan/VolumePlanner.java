@@ -10,7 +10,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeProjection;
-import io.hpcbridge.backend.PodRef;
+import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.VolumePlan.FilePlan;
 import io.hpcbridge.bridge.plan.PlanBuilder.TokenSource;
@@ -31,6 +31,9 @@ import java.util.TreeMap;
  * kubelet); what can never work is {@link PlanException.Invalid}.
  */
 final class VolumePlanner {
+
+  /** Service account tokens one pod may ask for (the kubelet's default pod has one). */
+  static final int MAX_TOKENS = 8;
 
   private final ObjectSource objects;
   private final EnvResolver env;
@@ -130,6 +133,61 @@ final class VolumePlanner {
             + "); supported: configMap, secret, downwardAPI, projected, emptyDir, hostPath");
   }
 
+  /**
+   * The plan with a fresh token, bound to the pod, in each of its projected token sources; the
+   * sources with their times. A token the API server does not issue is left out, with a warning.
+   */
+  PodPlan mintTokens(PodPlan plan, List<TokenSource> pending, List<String> warnings)
+      throws PlanException {
+    List<VolumePlan> vols = new ArrayList<>(plan.volumes());
+    for (TokenSource t : pending) {
+      var issued = java.time.Instant.now();
+      Optional<ObjectSource.Token> token =
+          objects.serviceAccountToken(
+              plan.pod(), t.serviceAccount(), t.audience(), t.expirationSeconds());
+      if (token.isEmpty()) {
+        warnings.add(
+            "no token for service account "
+                + plan.pod().namespace()
+                + "/"
+                + t.serviceAccount()
+                + ": "
+                + t.path()
+                + " left out");
+        continue;
+      }
+      for (int i = 0; i < vols.size(); i++) {
+        VolumePlan v = vols.get(i);
+        if (v.name().equals(t.volume())) {
+          List<FilePlan> files = new ArrayList<>(v.files());
+          try {
+            files.add(
+                new FilePlan(
+                    t.path(),
+                    token.get().value().getBytes(StandardCharsets.UTF_8),
+                    PlanBuilder.SECRET_MODE));
+          } catch (IllegalArgumentException e) {
+            throw new PlanException.Invalid(
+                "InvalidVolume", "volume " + v.name() + ": " + e.getMessage());
+          }
+          vols.set(i, new VolumePlan(v.name(), v.type(), files, v.hostPath(), true));
+        }
+      }
+      pending.set(
+          pending.indexOf(t),
+          new TokenSource(
+              t.volume(),
+              t.path(),
+              t.serviceAccount(),
+              t.audience(),
+              t.expirationSeconds(),
+              issued,
+              token.get().expires()));
+    }
+    pending.removeIf(t -> t.issued() == null);
+    return plan.withVolumes(vols);
+  }
+
   private VolumePlan projected(Pod pod, Volume v, List<String> warnings, List<TokenSource> tokens)
       throws PlanException {
     String ns = pod.getMetadata().getNamespace();
@@ -178,36 +236,24 @@ final class VolumePlanner {
       } else if (p.getDownwardAPI() != null) {
         files.addAll(downwardFiles(pod, p.getDownwardAPI().getItems(), mode));
       } else if (p.getServiceAccountToken() != null) {
-        // Every pod of Kubernetes >= 1.22 has one (kube-api-access-*). The token is bound to the
-        // pod and rotated while it runs (TokenRotator).
+        // Every pod of Kubernetes >= 1.22 has one (kube-api-access-*). The token is minted once
+        // the plan passed the policy (mintTokens), bound to the pod, and rotated while it runs.
         var src = p.getServiceAccountToken();
-        String sa = PlanBuilder.serviceAccount(pod);
-        long seconds = src.getExpirationSeconds() == null ? 3600 : src.getExpirationSeconds();
-        var md = pod.getMetadata();
-        var issued = java.time.Instant.now();
-        Optional<ObjectSource.Token> token =
-            objects.serviceAccountToken(
-                new PodRef(ns, md.getName(), md.getUid()), sa, src.getAudience(), seconds);
-        if (token.isEmpty()) {
-          warnings.add(
-              "no token for service account " + ns + "/" + sa + ": " + src.getPath() + " left out");
-          continue;
+        if (tokens.size() >= MAX_TOKENS) {
+          throw new PlanException.Invalid(
+              "InvalidVolume",
+              "the pod asks for more than " + MAX_TOKENS + " service account tokens");
         }
         sensitive = true;
-        files.add(
-            new FilePlan(
-                src.getPath(),
-                token.get().value().getBytes(StandardCharsets.UTF_8),
-                PlanBuilder.SECRET_MODE));
         tokens.add(
             new TokenSource(
                 v.getName(),
                 src.getPath(),
-                sa,
+                PlanBuilder.serviceAccount(pod),
                 src.getAudience(),
-                seconds,
-                issued,
-                token.get().expires()));
+                src.getExpirationSeconds() == null ? 3600 : src.getExpirationSeconds(),
+                null,
+                null));
       } else {
         throw new PlanException.Invalid(
             "UnsupportedVolume",

@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
 final class ObjectCache implements ObjectSource, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ObjectCache.class);
 
+  /** ConfigMaps and Secrets one pod may reference: each is a watch on the API server. */
+  static final int MAX_REFERENCES = 64;
+
   /** A referenced object: kind ({@code configmap} or {@code secret}), namespace, name. */
   record Ref(String kind, String namespace, String name) {}
 

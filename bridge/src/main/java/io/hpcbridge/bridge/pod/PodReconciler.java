@@ -165,6 +165,17 @@ final class PodReconciler {
   }
 
   private WorkQueue.Outcome submit(Pod pod) {
+    int refs = ObjectCache.references(pod).size();
+    if (refs > ObjectCache.MAX_REFERENCES) {
+      return fail(
+          pod,
+          "InvalidPod",
+          "the pod references "
+              + refs
+              + " ConfigMaps and Secrets; this node watches at most "
+              + ObjectCache.MAX_REFERENCES
+              + " for one pod");
+    }
     objects.track(pod);
     PlanBuilder.Result result;
     try {
@@ -208,6 +219,7 @@ final class PodReconciler {
             Serialization.asJson(pod),
             null));
     state.recordFailed(md.getUid(), reason, message);
+    objects.untrack(md.getUid()); // nothing to wait for any more
     events.warning(pod, reason, message);
     status.write(pod, synth.failed(pod, reason, message, Instant.now()));
     return WorkQueue.DONE;

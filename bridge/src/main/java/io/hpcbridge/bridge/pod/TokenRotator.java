@@ -36,6 +36,8 @@ final class TokenRotator implements AutoCloseable {
   static final double REFRESH_AT = 0.8;
 
   private static final Duration RETRY = Duration.ofSeconds(30);
+  private static final Duration MAX_AGE = Duration.ofHours(24);
+  private static final Duration MIN_DELAY = Duration.ofSeconds(10);
 
   private final Backend backend;
   private final ObjectSource objects;
@@ -53,7 +55,8 @@ final class TokenRotator implements AutoCloseable {
     this.objects = objects;
     this.refreshAt = refreshAt;
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
+        Executors.newScheduledThreadPool(
+            4,
             r -> {
               Thread t = new Thread(r, "token-rotator");
               t.setDaemon(true);
@@ -124,12 +127,22 @@ final class TokenRotator implements AutoCloseable {
   }
 
   private void schedule(PodRef pod, Handle handle, TokenSource t, List<ScheduledFuture<?>> mine) {
-    long life = Duration.between(t.issued(), t.expires()).toMillis();
-    long delay =
-        Math.max(
-            0,
-            Duration.between(Instant.now(), t.issued().plusMillis((long) (life * refreshAt)))
-                .toMillis());
+    // The lifetime granted, but what the pod asked for at most: an API server that extends
+    // tokens (to a year) must not delay rotation that long; and never tighter than MIN_DELAY,
+    // whatever the clocks say.
+    long life =
+        Math.min(
+            Duration.between(t.issued(), t.expires()).toMillis(),
+            Duration.ofSeconds(t.expirationSeconds()).toMillis());
+    Instant due = t.issued().plusMillis((long) (life * refreshAt));
+    if (due.isAfter(t.issued().plus(MAX_AGE))) {
+      due = t.issued().plus(MAX_AGE);
+    }
+    long delay = Duration.between(Instant.now(), due).toMillis();
+    if (t.expires().isAfter(t.issued())) {
+      delay = Math.max(delay, Math.min(MIN_DELAY.toMillis(), (long) (life * refreshAt)));
+    }
+    delay = Math.max(0, delay);
     synchronized (mine) {
       mine.removeIf(ScheduledFuture::isDone);
       mine.add(timer.schedule(() -> rotate(pod, handle, t, mine), delay, TimeUnit.MILLISECONDS));

@@ -98,8 +98,9 @@ public final class StatusSynth {
           default -> "ContainersNotReady";
         };
 
-    String hostIP = observed.hostIP() != null ? observed.hostIP() : fallbackHostIP;
-    String podIP = observed.podIP() != null ? observed.podIP() : null;
+    // The API server takes addresses only: a backend's host name is left out, not sent.
+    String hostIP = ip(observed.hostIP()) != null ? ip(observed.hostIP()) : ip(fallbackHostIP);
+    String podIP = ip(observed.podIP());
     Instant start = observed.startTime() != null ? observed.startTime() : now;
     String startTime =
         prev != null && prev.getStartTime() != null ? prev.getStartTime() : ts(start);
@@ -110,6 +111,10 @@ public final class StatusSynth {
             .withReason(cap(observed.reason(), 128))
             .withMessage(cap(observed.message()))
             .withHostIP(hostIP)
+            .withHostIPs(
+                hostIP == null
+                    ? List.of()
+                    : List.of(new io.fabric8.kubernetes.api.model.HostIP(hostIP)))
             .withStartTime(startTime)
             .withQosClass(qosClass(pod))
             .withConditions(
@@ -161,7 +166,7 @@ public final class StatusSynth {
             new ContainerStateBuilder()
                 .withNewTerminated()
                 .withExitCode(t.exitCode())
-                .withReason(t.reason())
+                .withReason(cap(t.reason(), 128))
                 .withMessage(cap(t.message()))
                 .withStartedAt(ts(t.startedAt()))
                 .withFinishedAt(ts(t.finishedAt()))
@@ -178,7 +183,7 @@ public final class StatusSynth {
       case WAITING ->
           new ContainerStateBuilder()
               .withNewWaiting()
-              .withReason(o.reason())
+              .withReason(cap(o.reason(), 128))
               .withMessage(cap(o.message()))
               .endWaiting()
               .build();
@@ -194,7 +199,7 @@ public final class StatusSynth {
         yield new ContainerStateBuilder()
             .withNewTerminated()
             .withExitCode(code)
-            .withReason(reason)
+            .withReason(cap(reason, 128))
             .withMessage(cap(o.message()))
             .withStartedAt(ts(o.startedAt()))
             .withFinishedAt(ts(o.finishedAt()))
@@ -278,6 +283,30 @@ public final class StatusSynth {
     }
     BigDecimal v = Quantity.getAmountInBytes(q);
     return v.signum() > 0 ? v : null;
+  }
+
+  private static final java.util.regex.Pattern IPV4 =
+      java.util.regex.Pattern.compile(
+          "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+  private static final java.util.regex.Pattern IPV6 =
+      java.util.regex.Pattern.compile("[0-9A-Fa-f:.]{2,45}");
+
+  /** {@code text} when it is an IPv4 or IPv6 address, else null. */
+  static String ip(String text) {
+    if (text == null) {
+      return null;
+    }
+    if (IPV4.matcher(text).matches()) {
+      return text;
+    }
+    if (text.contains(":") && IPV6.matcher(text).matches()) {
+      try {
+        return java.net.InetAddress.getByName(text) instanceof java.net.Inet6Address ? text : null;
+      } catch (java.net.UnknownHostException e) {
+        return null;
+      }
+    }
+    return null;
   }
 
   /** The kubelet's bound on a termination message: whatever a backend reports stays this small. */

@@ -440,4 +440,14 @@ class StatusSynthTest {
       return new Observed(phase, null, null, hostIP, podIP, T0, List.of(), containers);
     }
   }
+
+  @Test
+  void onlyAddressesBecomeHostAndPodIps() {
+    assertThat(StatusSynth.ip("10.1.2.3")).isEqualTo("10.1.2.3");
+    assertThat(StatusSynth.ip("fd00::1")).isEqualTo("fd00::1");
+    assertThat(StatusSynth.ip("docker-host-1.example.org")).isNull();
+    assertThat(StatusSynth.ip("999.1.1.1")).isNull();
+    assertThat(StatusSynth.ip("1.2.3.4; rm -rf /")).isNull();
+    assertThat(StatusSynth.ip(null)).isNull();
+  }
 }
