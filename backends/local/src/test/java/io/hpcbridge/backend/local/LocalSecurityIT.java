@@ -174,6 +174,52 @@ class LocalSecurityIT {
   }
 
   @Test
+  void theDefaultWorkingDirectoryIsThePodsOwnWhateverItsVolumesCover() throws Exception {
+    // A directory the pod's user can read, inside one only root can enter.
+    Path vault = dir.resolve("vault");
+    Path inner = Files.createDirectories(vault.resolve("inner"));
+    Files.writeString(inner.resolve("secret"), "root's secret\n");
+    Files.setPosixFilePermissions(vault, AtomicFiles.permissions(0700));
+    // The pod plants <uid>/work -> that directory in an emptyDir, then mounts the emptyDir over the
+    // bridge's workDir: its default working directory, looked up in its namespace, would be there.
+    String plantAt = dir.resolve("plant").toString();
+    String workDir = dir.resolve("pods").toString();
+    // Its own cwd is <workDir>/<uid>/work: the plant finds its pod's uid there.
+    ContainerPlan plant =
+        sh(
+            "plant",
+            "u=$(basename $(dirname $PWD)) && mkdir -p "
+                + plantAt
+                + "/$u && ln -s "
+                + inner
+                + " "
+                + plantAt
+                + "/$u/work",
+            PATH,
+            List.of(new ContainerPlan.Mount("cover", plantAt, null, false)));
+    ContainerPlan app =
+        sh(
+            "app",
+            "cat secret 2>&1; touch here && echo touched",
+            PATH,
+            List.of(new ContainerPlan.Mount("cover", workDir, null, false)));
+    var cover = List.of(new VolumePlan("cover", VolumePlan.Type.EMPTY_DIR, null, null, false));
+    Handle h =
+        submit(
+            pod(
+                PodPlan.RestartPolicy.NEVER,
+                List.of(plant),
+                List.of(app),
+                cover,
+                Optional.empty()));
+    Observed o = awaitTerminal(h);
+    String log = logs(h, "app");
+    assertThat(o.phase()).as(log).isEqualTo(Observed.Phase.SUCCEEDED);
+    assertThat(log).doesNotContain("root's secret").contains("touched");
+    assertThat(((LocalBackend) backend).podDir(h).resolve("work/here")).exists();
+  }
+
+  @Test
   void aHostPathThroughASymbolicLinkIsRefused() throws Exception {
     Path allowed = Files.createDirectories(dir.resolve("allowed"));
     Path real = Files.createDirectories(allowed.resolve("real"));

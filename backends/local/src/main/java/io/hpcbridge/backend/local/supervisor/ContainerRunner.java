@@ -139,19 +139,19 @@ final class ContainerRunner {
     LogWriter log = new LogWriter(layout.log(spec.name(), runIndex));
     try {
       if (!spec.mounts().isEmpty()) {
-        ns = MountNamespace.create(opts);
+        ns = MountNamespace.create(opts, layout.work());
         mounts.mountAll(ns, spec, runAs);
       }
       String wd = spec.workingDir();
       List<String> enter;
       File cwd = new File("/");
       if (wd == null) {
-        // The pod's own work directory, entered by root: its parents need not be open to the pod.
-        String work = layout.work().toString();
-        enter = ns == null ? List.of() : ns.enter(runAs, work);
+        // The pod's own work directory, entered by root on the host (never looked up in the
+        // namespace, where the pod's volumes may cover its parents): they need not be open to it.
+        enter = ns == null ? List.of() : ns.enter(runAs, true);
         cwd = ns == null ? layout.work().toFile() : cwd;
       } else {
-        enter = ns == null ? List.of() : ns.enter(runAs, null);
+        enter = ns == null ? List.of() : ns.enter(runAs, false);
         workingDir(wd, runAs, ns);
       }
       cgroup = cgroup(spec);

@@ -46,8 +46,11 @@ final class MountNamespace implements AutoCloseable {
     this.id = id;
   }
 
-  /** Starts a holder and waits until it owns a namespace of its own. */
-  static MountNamespace create(SupervisorOptions opts)
+  /**
+   * Starts a holder in {@code workDir} (the working directory containers of the pod get unless they
+   * name one) and waits until it owns a namespace of its own.
+   */
+  static MountNamespace create(SupervisorOptions opts, Path workDir)
       throws StartFailure, IOException, InterruptedException {
     ProcessBuilder pb =
         new ProcessBuilder(
@@ -59,6 +62,7 @@ final class MountNamespace implements AutoCloseable {
             opts.tool("sleep"),
             "300");
     pb.environment().clear();
+    pb.directory(workDir.toFile());
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true);
     Process h = pb.start();
@@ -90,13 +94,15 @@ final class MountNamespace implements AutoCloseable {
   }
 
   /**
-   * The argv prefix that runs the next word inside the namespace as {@code runAs}, in {@code wd} (a
-   * directory of the pod's, opened by root through the holder's root) or in {@code /}. For a
-   * non-root container, its groups, capabilities and no_new_privs are set before nsenter, which
-   * keeps just what it needs to enter, and switches to the uid inside before executing anything
-   * found there. A uid 0 container is root anyway: setpriv then runs inside.
+   * The argv prefix that runs the next word inside the namespace as {@code runAs}, in the holder's
+   * working directory ({@code workDir} of {@link #create}) or in {@code /}. That directory was
+   * entered on the host before the namespace was made, so no volume the pod mounts over one of its
+   * parents (with a link planted there) can make root open another directory for it. For a non-root
+   * container, its groups, capabilities and no_new_privs are set before nsenter, which keeps just
+   * what it needs to enter, and switches to the uid inside before executing anything found there. A
+   * uid 0 container is root anyway: setpriv then runs inside.
    */
-  List<String> enter(RunAs runAs, String wd) {
+  List<String> enter(RunAs runAs, boolean inWorkDir) {
     List<String> cmd = new ArrayList<>();
     boolean dropFirst = runAs.switchUser() && runAs.uid() != 0;
     if (dropFirst) {
@@ -109,8 +115,8 @@ final class MountNamespace implements AutoCloseable {
       cmd.add("--");
     }
     cmd.addAll(List.of(opts.tool("nsenter"), "-t", holderPid, "-m"));
-    if (wd != null) {
-      cmd.add("--wd=" + inside(wd));
+    if (inWorkDir) {
+      cmd.add("--wd"); // the holder's: opened through /proc/HOLDER/cwd, not by a path
     }
     if (dropFirst) {
       cmd.addAll(List.of("-S", Long.toString(runAs.uid())));
@@ -188,7 +194,7 @@ final class MountNamespace implements AutoCloseable {
 
   /** Runs a file command ({@code mkdir}, {@code touch}) inside, as the pod's user. */
   void helper(RunAs runAs, List<String> cmd, String what) throws StartFailure {
-    List<String> all = new ArrayList<>(enter(runAs, null));
+    List<String> all = new ArrayList<>(enter(runAs, false));
     all.addAll(cmd);
     Tools.Result r = Tools.run(all, 10_000);
     if (!r.ok()) {
