@@ -19,7 +19,8 @@ import java.time.Duration;
  * @param supervisorStartTimeout how long a pod may wait for its supervisor to come up before it is
  *     failed
  * @param unshare the {@code unshare} tool; null: found in PATH
- * @param nsenter the {@code nsenter} tool; null: found in PATH
+ * @param nsenter no longer used (containers make their mount namespace themselves); accepted so
+ *     that existing configurations still load
  * @param runAsUser the uid of containers whose securityContext sets none, default 65534 (nobody);
  *     never 0: a pod runs as root only when its own securityContext asks for uid 0
  * @param runAsGroup the gid of containers whose securityContext sets none, default 65534

@@ -108,7 +108,7 @@ public final class Records {
    * {@code options.json}: how the supervisor behaves, fixed at submit.
    *
    * @param tools absolute paths of the host tools it runs, by name ({@code setsid}, {@code
-   *     setpriv}, {@code nsenter}, ...)
+   *     setpriv}, {@code unshare}, ...)
    * @param runAs who each container runs as, by container name
    * @param owner who owns the pod's writable directories
    */
