@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A missing hostPath is made by the bridge for itself, one directory at a time, never via a link. */
+/**
+ * A missing hostPath is made by the bridge for itself, one directory at a time, never via a link.
+ */
 class HostPathsTest {
 
   @TempDir Path dir;

@@ -373,17 +373,41 @@ class LocalSecurityIT {
             "cat /sys/fs/cgroup/memory$(cg memory)/memory.limit_in_bytes",
             "cat /sys/fs/cgroup/memory$(cg memory)/memory.memsw.limit_in_bytes",
             "cat /sys/fs/cgroup/cpu$(cg cpu)/cpu.cfs_quota_us",
+            "cat /sys/fs/cgroup/pids$(cg pids)/pids.max",
             "setsid sleep 300 </dev/null >/dev/null 2>&1 &",
             "echo $! > " + dir.resolve("daemon"));
     Handle h = submit(one(limited("app", script, 48L << 20, 250)));
     Observed o = awaitTerminal(h);
     assertThat(o.phase()).as(logs(h, "app")).isEqualTo(Observed.Phase.SUCCEEDED);
-    assertThat(logs(h, "app")).isEqualTo("50331648\n50331648\n25000\n");
+    assertThat(logs(h, "app")).isEqualTo("50331648\n50331648\n25000\n4096\n");
     long daemon = Long.parseLong(Files.readString(dir.resolve("daemon")).trim());
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> ProcessHandle.of(daemon).map(p -> !p.isAlive()).orElse(true));
     assertThat(TestPods.memoryCgroup(h)).doesNotExist();
+    assertThat(TestPods.cgroup(h, "pids")).doesNotExist();
+  }
+
+  @Test
+  void aContainerCannotForkMoreProcessesThanTheOperatorAllows() throws Exception {
+    Backend few = TestPods.backend(dir.resolve("few"), Map.of("maxProcesses", 8));
+    try {
+      // Shell builtins only: each "sleep" is one more process of the container.
+      String bomb = "i=0; while [ $i -lt 50 ]; do sleep 60 & i=$((i+1)); done; echo all started";
+      Handle h = few.submit(one(sh("app", bomb)));
+      Observed o =
+          await()
+              .atMost(Duration.ofSeconds(60))
+              .until(() -> few.observe(List.of(h)).get(h), x -> x.phase().terminal());
+      String log;
+      try (InputStream in = few.logs(h, "app", LogOptions.ALL)) {
+        log = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      }
+      assertThat(o.phase()).as(log).isEqualTo(Observed.Phase.FAILED);
+      assertThat(log).contains("Cannot fork").doesNotContain("all started");
+    } finally {
+      few.close();
+    }
   }
 
   @Test

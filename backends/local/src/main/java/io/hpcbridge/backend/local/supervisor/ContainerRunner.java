@@ -236,7 +236,8 @@ final class ContainerRunner {
    */
   private ContainerCgroup cgroup(ContainerPlan spec) {
     try {
-      return cgroups.create(pod.plan.pod().uid(), spec.name(), spec.resources());
+      return cgroups.create(
+          pod.plan.pod().uid(), spec.name(), spec.resources(), opts.maxProcesses());
     } catch (IOException e) {
       Supervisor.log(
           "container "

@@ -24,7 +24,8 @@ class LaunchCommandTest {
               "env", "/bin/env",
               "unshare", "/bin/unshare"),
           Map.of(),
-          new Owner(65534, 65534, false));
+          new Owner(65534, 65534, false),
+          4096);
 
   static final RunAs NOBODY = new RunAs(65534, 65534, List.of(), true, true, List.of(), false);
 
