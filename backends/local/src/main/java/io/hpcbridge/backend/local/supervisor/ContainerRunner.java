@@ -136,7 +136,8 @@ final class ContainerRunner {
     }
     boolean volumes = !spec.mounts().isEmpty();
     String wd = spec.workingDir();
-    Gate gate = null;
+    Gate cgroupGate = null;
+    Gate mountsGate = null;
     ContainerCgroup cgroup = null;
     Process p = null;
     LogWriter log = new LogWriter(layout.log(spec.name(), runIndex));
@@ -145,21 +146,32 @@ final class ContainerRunner {
         workingDir(wd, runAs);
       }
       cgroup = cgroup(spec);
-      if (cgroup != null || volumes) {
-        gate = Gate.hold(opts, layout.gate(spec.name(), runIndex), runAs);
+      if (cgroup != null) {
+        cgroupGate = Gate.hold(opts, layout.gate(spec.name(), runIndex, "cgroup"), null);
+      }
+      if (volumes) {
+        mountsGate = Gate.hold(opts, layout.gate(spec.name(), runIndex, "mounts"), runAs);
       }
       // Without a workingDir: the pod's own work directory, entered by root on the host before
       // any namespace is made (never looked up where the pod's volumes may cover its parents).
-      // The gate is reached from there (its parents need not be open to the pod's user).
+      // The mounts gate is reached from there (its parents need not be open to the pod's user).
       Path cwd = wd == null ? layout.work() : Path.of("/");
-      String gatePath = null;
-      if (gate != null) {
+      String mountsGatePath = null;
+      if (mountsGate != null) {
         boolean fromWork = wd == null && searchable(layout.work(), runAs);
-        cwd = fromWork ? layout.work() : gate.file().getParent();
-        gatePath = fromWork ? cwd.relativize(gate.file()).toString() : gate.name();
+        cwd = fromWork ? layout.work() : mountsGate.file().getParent();
+        mountsGatePath =
+            fromWork ? cwd.relativize(mountsGate.file()).toString() : mountsGate.name();
       }
       LaunchCommand launch =
-          LaunchCommand.of(opts, runAs, gatePath, volumes, wd, spec.argv(), spec.env());
+          LaunchCommand.of(
+              opts,
+              runAs,
+              cgroupGate == null ? null : cgroupGate.file().toString(),
+              mountsGatePath,
+              wd,
+              spec.argv(),
+              spec.env());
       ProcessBuilder pb = new ProcessBuilder(launch.argv()).directory(cwd.toFile());
       pb.environment().clear();
       pb.environment().putAll(launch.env());
@@ -169,25 +181,26 @@ final class ContainerRunner {
           List.of(
               LogPump.start(p.getInputStream(), "stdout", log, spec.name()),
               LogPump.start(p.getErrorStream(), "stderr", log, spec.name()));
-      if (gate != null) {
-        // It waits in flock, as the container's user, in its own namespace: nothing of the
-        // pod's has run yet, and nothing the pod mounts can replace what ran so far.
-        gate.awaitWaiter(p, volumes);
-        if (cgroup != null) {
-          try {
-            cgroup.join(p.pid());
-          } catch (IOException e) {
-            throw new StartFailure("cannot put the container into its cgroup: " + e.getMessage());
-          }
+      if (cgroupGate != null) {
+        // It waits in flock, still root: nothing has run yet that it could fork from.
+        cgroupGate.awaitWaiter(p, false);
+        try {
+          cgroup.join(p.pid());
+        } catch (IOException e) {
+          throw new StartFailure("cannot put the container into its cgroup: " + e.getMessage());
         }
-        if (volumes) {
-          MountNamespace ns = new MountNamespace(opts, p);
-          mounts.mountAll(ns, spec, runAs);
-          if (wd != null) {
-            ns.workingDir(wd, runAs);
-          }
+        cgroupGate.close();
+      }
+      if (mountsGate != null) {
+        // It waits in flock, as the container's user, in its own namespace: nothing of the pod's
+        // has run yet, and nothing the pod mounts can replace what ran so far.
+        mountsGate.awaitWaiter(p, true);
+        MountNamespace ns = new MountNamespace(opts, p);
+        mounts.mountAll(ns, spec, runAs);
+        if (wd != null) {
+          ns.workingDir(wd, runAs);
         }
-        gate.close();
+        mountsGate.close();
       }
       awaitStarted(p);
       ContainerRun r = new ContainerRun(c, p, log, pumps, cgroup, opts.tool("kill"));
@@ -214,12 +227,15 @@ final class ContainerRunner {
       return r;
     } finally {
       if (p != null) {
-        // It never passes its gate: killed before the gate opens.
+        // It never passes its gates: killed before they open.
         p.destroyForcibly();
         p.waitFor();
       }
-      if (gate != null) {
-        gate.close();
+      if (cgroupGate != null) {
+        cgroupGate.close();
+      }
+      if (mountsGate != null) {
+        mountsGate.close();
       }
       if (cgroup != null) {
         cgroup.removeAfterKilling();

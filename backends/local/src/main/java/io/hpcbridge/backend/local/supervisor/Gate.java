@@ -15,15 +15,15 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Holds a new container process back until the supervisor has put it into its cgroups and mounted
- * its volumes, so not one byte it allocates escapes the limit and nothing of the pod's runs before
- * its namespace is ready. The process, once it is the container's user, waits for a shared lock
- * with {@code flock -F -s GATE}; the supervisor holds the exclusive lock through a helper ({@code
- * flock -F -x GATE cat}, which keeps it while {@code cat} reads from the supervisor) and releases
- * it by closing that pipe. The gate file is handed to the container's user only once that lock is
- * held, in a directory only root can write. Nothing of the pod's passes through here, and no shell
- * is involved (a shell step would change the pod's env: dash adds PWD, resets IFS and drops names
- * like {@code a.b}).
+ * Holds a new container process back: as root, until the supervisor has put it into its cgroups, so
+ * not one byte it allocates escapes the limit; then, once it is the container's user in its own
+ * mount namespace, until the supervisor has mounted its volumes, so nothing of the pod's runs
+ * before they are in. The process waits for a shared lock with {@code flock -F -s GATE}; the
+ * supervisor holds the exclusive lock through a helper ({@code flock -F -x GATE cat}, which keeps
+ * it while {@code cat} reads from the supervisor) and releases it by closing that pipe. A gate a
+ * container's user waits at is handed to that user only once that lock is held, in a directory only
+ * root can write. Nothing of the pod's passes through here, and no shell is involved (a shell step
+ * would change the pod's env: dash adds PWD, resets IFS and drops names like {@code a.b}).
  */
 final class Gate implements AutoCloseable {
 
@@ -40,7 +40,10 @@ final class Gate implements AutoCloseable {
         Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
   }
 
-  /** Creates the gate {@code file}, holds it shut, and lets {@code waiter} open it. */
+  /**
+   * Creates the gate {@code file} and holds it shut; {@code waiter}, when not null, is the user the
+   * process waits as, who gets to open it.
+   */
   static Gate hold(SupervisorOptions opts, Path file, RunAs waiter)
       throws StartFailure, IOException, InterruptedException {
     AtomicFiles.mkdir(file.getParent(), 0711);
@@ -60,7 +63,7 @@ final class Gate implements AutoCloseable {
       if (cat.equals(ProcFs.exe(p.pid()))) {
         // flock got the lock and became cat: no one else can hold one before it.
         Gate g = new Gate(opts, p, file);
-        if (waiter.switchUser()) {
+        if (waiter != null && waiter.switchUser()) {
           try {
             AtomicFiles.own(file, waiter.uid(), waiter.gid());
             Files.setAttribute(file, "unix:mode", 0400, LinkOption.NOFOLLOW_LINKS);
@@ -78,8 +81,9 @@ final class Gate implements AutoCloseable {
   }
 
   /**
-   * Waits until {@code container} waits at this gate: it executes flock, so everything before it in
-   * its argv chain ran (the user switch, and the namespace when {@code ownNamespace}).
+   * Waits until {@code container} waits at this gate: it executes flock with this gate open, so
+   * everything before it in its argv chain ran (for the mounts gate, {@code ownNamespace}: the
+   * namespace and the user switch).
    */
   void awaitWaiter(Process container, boolean ownNamespace)
       throws StartFailure, IOException, InterruptedException {

@@ -32,7 +32,7 @@ class LaunchCommandTest {
   @Test
   void plainRun() {
     assertThat(
-            LaunchCommand.of(OPTS, NOBODY, null, false, null, List.of("sh", "-c", "x"), Map.of())
+            LaunchCommand.of(OPTS, NOBODY, null, null, null, List.of("sh", "-c", "x"), Map.of())
                 .argv())
         .containsExactly(
             "/bin/setsid",
@@ -51,14 +51,25 @@ class LaunchCommandTest {
   }
 
   @Test
-  void namespaceUserGateAndWorkingDirectoryInTheirOrder() {
-    // All that runs before the gate is executed before the supervisor mounts anything.
+  void gatesNamespaceUserAndWorkingDirectoryInTheirOrder() {
+    // The cgroup gate waits as root, before anything; all that runs before the mounts gate is
+    // executed before the supervisor mounts anything.
     List<String> argv =
         LaunchCommand.of(
-                OPTS, NOBODY, "/pods/x/gates/app.0", true, "/w d", List.of("-n", "$(id)"), Map.of())
+                OPTS,
+                NOBODY,
+                "/pods/x/gates/app.0.cgroup",
+                "../gates/app.0.mounts",
+                "/w d",
+                List.of("-n", "$(id)"),
+                Map.of())
             .argv();
     assertThat(argv)
         .containsExactly(
+            "/bin/flock",
+            "-F",
+            "-s",
+            "/pods/x/gates/app.0.cgroup",
             "/bin/setsid",
             "--",
             "/bin/unshare",
@@ -77,7 +88,7 @@ class LaunchCommandTest {
             "/bin/flock",
             "-F",
             "-s",
-            "/pods/x/gates/app.0",
+            "../gates/app.0.mounts",
             "/bin/env",
             "-C",
             "/w d",
@@ -91,7 +102,7 @@ class LaunchCommandTest {
     RunAs same = new RunAs(1000, 1000, List.of(), false, false, List.of(), false);
     LaunchCommand l =
         LaunchCommand.of(
-            OPTS, same, null, false, null, List.of("true"), Map.of("LD_PRELOAD", "x.so"));
+            OPTS, same, null, null, null, List.of("true"), Map.of("LD_PRELOAD", "x.so"));
     assertThat(l.argv()).containsExactly("/bin/setsid", "--", "true");
     assertThat(l.env()).containsExactly(Map.entry("LD_PRELOAD", "x.so"));
   }
@@ -104,7 +115,7 @@ class LaunchCommandTest {
     env.put("LC_ALL", "/tmp/locale");
     env.put("GLIBC_TUNABLES", "glibc.malloc.check=3");
     env.put("SECRET_TOKEN", "s3cr3t");
-    LaunchCommand l = LaunchCommand.of(OPTS, NOBODY, null, false, null, List.of("app"), env);
+    LaunchCommand l = LaunchCommand.of(OPTS, NOBODY, null, null, null, List.of("app"), env);
     assertThat(l.env()).containsOnlyKeys("PATH", "SECRET_TOKEN");
     List<String> argv = l.argv();
     int setpriv = argv.indexOf("/bin/setpriv");
