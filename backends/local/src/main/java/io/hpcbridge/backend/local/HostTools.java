@@ -21,7 +21,6 @@ final class HostTools {
   final String kill;
   final String sleep;
   final String unshare;
-  final String nsenter;
   final String mount;
   final String setpriv;
   final String env;
@@ -36,7 +35,6 @@ final class HostTools {
     this.kill = require("kill", null, "procps");
     this.sleep = require("sleep", null, "coreutils");
     this.unshare = Tools.find("unshare", settings.unshare());
-    this.nsenter = Tools.find("nsenter", settings.nsenter());
     this.mount = Tools.find("mount", null);
     this.setpriv = require("setpriv", null, "util-linux");
     this.env = require("env", null, "coreutils");
@@ -60,9 +58,6 @@ final class HostTools {
     m.put("cat", cat);
     if (unshare != null) {
       m.put("unshare", unshare);
-    }
-    if (nsenter != null) {
-      m.put("nsenter", nsenter);
     }
     if (mount != null) {
       m.put("mount", mount);
@@ -107,9 +102,6 @@ final class HostTools {
     }
     if (unshare == null) {
       return Optional.of("the 'unshare' command (util-linux) is not available");
-    }
-    if (nsenter == null) {
-      return Optional.of("the 'nsenter' command (util-linux) is not available");
     }
     if (mount == null) {
       return Optional.of("the 'mount' command (util-linux) is not available");

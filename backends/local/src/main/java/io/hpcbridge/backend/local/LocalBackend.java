@@ -74,10 +74,18 @@ public final class LocalBackend implements Backend {
     Optional<String> limits = cgroups.problem().or(cgroups::prepareBridge);
     if (limits.isPresent()) {
       LOG.warn(
-          "local backend: memory and CPU limits of pods are NOT enforced: {}; pods still run",
+          "local backend: memory, CPU and process limits of pods are NOT enforced: {}; pods still"
+              + " run",
           limits.get());
     } else {
-      LOG.info("local backend: memory and CPU limits are enforced with {}", cgroups.describe());
+      LOG.info("local backend: limits are enforced with {}", cgroups.describe());
+      cgroups
+          .pidsProblem()
+          .ifPresent(
+              p ->
+                  LOG.warn(
+                      "local backend: the number of processes of a container is NOT limited: {}",
+                      p));
     }
     if (security.host().root()) {
       LOG.info(
@@ -117,7 +125,8 @@ public final class LocalBackend implements Backend {
             settings.maxRestartBackoff().toMillis(),
             tools.forSupervisor(),
             runAs,
-            SecurityContexts.owner(plan, runAs));
+            SecurityContexts.owner(plan, runAs),
+            settings.maxProcesses());
     try {
       if (!pods.createOnce(plan, options, launcher::launch)) {
         LOG.debug("pod {} ({}) already submitted", plan.pod(), uid);

@@ -19,10 +19,13 @@ import java.time.Duration;
  * @param supervisorStartTimeout how long a pod may wait for its supervisor to come up before it is
  *     failed
  * @param unshare the {@code unshare} tool; null: found in PATH
- * @param nsenter the {@code nsenter} tool; null: found in PATH
+ * @param nsenter no longer used (containers make their mount namespace themselves); accepted so
+ *     that existing configurations still load
  * @param runAsUser the uid of containers whose securityContext sets none, default 65534 (nobody);
  *     never 0: a pod runs as root only when its own securityContext asks for uid 0
  * @param runAsGroup the gid of containers whose securityContext sets none, default 65534
+ * @param maxProcesses how many processes (and threads) each container run may have at once ({@code
+ *     pids.max} of its cgroup), default 4096
  */
 public record LocalSettings(
     Path workDir,
@@ -35,10 +38,12 @@ public record LocalSettings(
     String unshare,
     String nsenter,
     Long runAsUser,
-    Long runAsGroup) {
+    Long runAsGroup,
+    Integer maxProcesses) {
 
   static final String SECTION = "backends.local";
   private static final long MAX_ID = 4294967294L;
+  private static final int PID_MAX_LIMIT = 4194304; // the kernel's
 
   public LocalSettings {
     pods = pods == null ? 110 : pods;
@@ -69,6 +74,11 @@ public record LocalSettings(
     if (runAsGroup < 0 || runAsGroup > MAX_ID) {
       throw SettingsBinder.invalid("runAsGroup", "not a valid gid: " + runAsGroup);
     }
+    maxProcesses = maxProcesses == null ? 4096 : maxProcesses;
+    if (maxProcesses <= 0 || maxProcesses > PID_MAX_LIMIT) {
+      throw SettingsBinder.invalid(
+          "maxProcesses", "must be between 1 and " + PID_MAX_LIMIT + ", got " + maxProcesses);
+    }
   }
 
   /** Binds the backend's section; {@code workDir} defaults to {@code <dataDir>/local}. */
@@ -88,7 +98,8 @@ public record LocalSettings(
         s.unshare,
         s.nsenter,
         s.runAsUser,
-        s.runAsGroup);
+        s.runAsGroup,
+        s.maxProcesses);
   }
 
   /** Advertised CPU in millicores; 0 = the machine's. */

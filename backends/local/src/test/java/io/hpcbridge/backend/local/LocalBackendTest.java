@@ -54,6 +54,8 @@ class LocalBackendTest {
         .hasMessageStartingWith("backends.local.restartBackoff: not a duration");
     assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("runAsUser", 0))))
         .hasMessageStartingWith("backends.local.runAsUser: must not be 0");
+    assertThatThrownBy(() -> f.create(new BackendContext("n", dir, Map.of("maxProcesses", 0))))
+        .hasMessageStartingWith("backends.local.maxProcesses: must be between 1 and");
   }
 
   @Test
@@ -67,6 +69,7 @@ class LocalBackendTest {
     assertThat(s.cpuMillis()).isZero();
     assertThat(s.runAsUser()).isEqualTo(65534);
     assertThat(s.runAsGroup()).isEqualTo(65534);
+    assertThat(s.maxProcesses()).isEqualTo(4096);
     LocalSettings set =
         LocalSettings.from(
             new BackendContext(

@@ -113,12 +113,18 @@ final class TestPods {
 
   /** A pod's memory cgroup: below this JVM's, where the supervisor it starts sits too. */
   static Path memoryCgroup(Handle h) throws IOException {
+    return cgroup(h, "memory");
+  }
+
+  /** A pod's cgroup v1 directory for {@code controller}, below this JVM's. */
+  static Path cgroup(Handle h, String controller) throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
       String[] f = line.split(":", 3);
-      if (List.of(f[1].split(",")).contains("memory")) {
-        return Path.of("/sys/fs/cgroup/memory" + f[2]).resolve("hpc-bridge-" + h.id());
+      if (List.of(f[1].split(",")).contains(controller)) {
+        return Path.of("/sys/fs/cgroup/" + controller + f[2]).resolve("hpc-bridge-" + h.id());
       }
     }
-    throw new AssertionError("no memory cgroup: " + Files.readString(Path.of("/proc/self/cgroup")));
+    throw new AssertionError(
+        "no " + controller + " cgroup: " + Files.readString(Path.of("/proc/self/cgroup")));
   }
 }

@@ -77,10 +77,17 @@ public final class AtomicFiles {
     return s;
   }
 
-  /** Creates {@code dir} (and parents) and sets its mode (setgid and sticky bits included). */
+  /**
+   * Creates {@code dir} (and parents) and sets its mode (setgid and sticky bits included) on the
+   * directory itself: when {@code dir} is a symbolic link, fails and changes nothing.
+   */
   public static void mkdir(Path dir, int mode) throws IOException {
     Files.createDirectories(dir);
-    Files.setAttribute(dir, "unix:mode", mode & 07777);
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IOException(dir + " is not a directory (a symbolic link?)");
+    }
+    // Opened with O_NOFOLLOW, then fchmod: a link swapped in meanwhile makes this fail.
+    Files.setAttribute(dir, "unix:mode", mode & 07777, LinkOption.NOFOLLOW_LINKS);
   }
 
   /** Sets the owner of {@code path} itself (never of what a symbolic link points to). */

@@ -16,6 +16,7 @@ import java.nio.file.Path;
  * volumes/NAME/        materialized volumes; emptyDir ones are the pod's
  * work/                the default working directory of containers, the pod's
  * containers/NAME/N.log  run N (0 = first, N = restart count) of a container, timestamped lines
+ * gates/NAME.N.WHAT    while run N of a container starts: its start gates (see the supervisor's Gate)
  * </pre>
  */
 public record PodLayout(Path dir) {
@@ -70,6 +71,14 @@ public record PodLayout(Path dir) {
 
   public Path container(String name) {
     return containers().resolve(name);
+  }
+
+  /**
+   * A start gate of run {@code run} of a container ({@code what}: {@code cgroup}, {@code mounts}),
+   * in a directory only root writes.
+   */
+  public Path gate(String container, int run, String what) {
+    return dir.resolve("gates").resolve(container + "." + run + "." + what);
   }
 
   public Path log(String container, int run) {

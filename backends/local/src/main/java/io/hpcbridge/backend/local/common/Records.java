@@ -108,16 +108,19 @@ public final class Records {
    * {@code options.json}: how the supervisor behaves, fixed at submit.
    *
    * @param tools absolute paths of the host tools it runs, by name ({@code setsid}, {@code
-   *     setpriv}, {@code nsenter}, ...)
+   *     setpriv}, {@code unshare}, ...)
    * @param runAs who each container runs as, by container name
    * @param owner who owns the pod's writable directories
+   * @param maxProcesses {@code pids.max} of each container run's cgroup; 0: not limited (options
+   *     written before the setting existed)
    */
   public record SupervisorOptions(
       long restartBackoffMillis,
       long maxRestartBackoffMillis,
       Map<String, String> tools,
       Map<String, RunAs> runAs,
-      Owner owner) {
+      Owner owner,
+      long maxProcesses) {
 
     public SupervisorOptions {
       tools = Map.copyOf(tools == null ? Map.of() : tools);

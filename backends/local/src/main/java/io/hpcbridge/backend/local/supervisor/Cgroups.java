@@ -6,6 +6,7 @@ import io.hpcbridge.backend.local.common.ProcFs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,9 +15,9 @@ import java.util.Optional;
 /**
  * Where containers' cgroups go, found from {@code /proc/self/cgroup} and {@code
  * /proc/self/mountinfo}: cgroup v2 when its memory and cpu controllers can be used below this
- * process's cgroup, else the cgroup v1 memory (and cpu) hierarchies, below this process's cgroup in
- * each. Creating cgroups needs root; without root or a memory controller, limits are not enforced
- * and {@link #problem()} says why.
+ * process's cgroup (and its pids controller when it has one), else the cgroup v1 memory (and cpu,
+ * and pids) hierarchies, below this process's cgroup in each. Creating cgroups needs root; without
+ * root or a memory controller, limits are not enforced and {@link #problem()} says why.
  */
 public final class Cgroups {
 
@@ -29,13 +30,21 @@ public final class Cgroups {
   private final boolean v2;
   private final Path memory; // v1 memory cgroup, or the v2 cgroup
   private final Path cpu; // v1 cpu cgroup, null when absent or on v2
+  private final Path pids; // v1 pids cgroup, null when absent or on v2
+  private final boolean v2Pids; // v2 with the pids controller
   private final String problem;
 
-  private Cgroups(boolean v2, Path memory, Path cpu, String problem) {
+  private Cgroups(boolean v2, Path memory, Path cpu, Path pids, boolean v2Pids, String problem) {
     this.v2 = v2;
     this.memory = memory;
     this.cpu = cpu;
+    this.pids = pids;
+    this.v2Pids = v2Pids;
     this.problem = problem;
+  }
+
+  private static Cgroups none(String problem) {
+    return new Cgroups(false, null, null, null, false, problem);
   }
 
   /** What this process can use. */
@@ -46,13 +55,13 @@ public final class Cgroups {
           Files.readString(Path.of("/proc/self/mountinfo")),
           ProcFs.effectiveUid());
     } catch (IOException | RuntimeException e) {
-      return new Cgroups(false, null, null, "cannot read this process's cgroups: " + e);
+      return none("cannot read this process's cgroups: " + e);
     }
   }
 
   static Cgroups detect(String selfCgroup, String mountinfo, long euid) {
     if (euid != 0) {
-      return new Cgroups(false, null, null, "the bridge does not run as root (uid " + euid + ")");
+      return none("the bridge does not run as root (uid " + euid + ")");
     }
     Map<String, String> paths = new LinkedHashMap<>(); // controller ("" for v2) -> path
     for (String line : selfCgroup.split("\n")) {
@@ -68,15 +77,22 @@ public final class Cgroups {
     if (unified != null) {
       // A bridge that moved into its leaf hands controllers down from the cgroup above.
       Path base = unified.endsWith(BRIDGE_LEAF) ? unified.getParent() : unified;
-      if (controllers(base).containsAll(List.of("memory", "cpu"))) {
-        return new Cgroups(true, base, null, null);
+      List<String> controllers = controllers(base);
+      if (controllers.containsAll(List.of("memory", "cpu"))) {
+        return new Cgroups(true, base, null, null, controllers.contains("pids"), null);
       }
     }
     Path mem = dir(mounts, "cgroup", "memory", paths.get("memory"));
     if (mem == null) {
-      return new Cgroups(false, null, null, "no memory cgroup controller is mounted");
+      return none("no memory cgroup controller is mounted");
     }
-    return new Cgroups(false, mem, dir(mounts, "cgroup", "cpu", paths.get("cpu")), null);
+    return new Cgroups(
+        false,
+        mem,
+        dir(mounts, "cgroup", "cpu", paths.get("cpu")),
+        dir(mounts, "cgroup", "pids", paths.get("pids")),
+        false,
+        null);
   }
 
   /** The controllers a v2 cgroup can hand down. */
@@ -129,26 +145,43 @@ public final class Cgroups {
       return "not available: " + problem;
     }
     return v2
-        ? "cgroup v2 below " + memory
+        ? "cgroup v2 below " + memory + (v2Pids ? "" : ", no pids controller")
         : "cgroup v1, memory below "
             + memory
-            + (cpu == null ? ", no cpu controller" : ", cpu below " + cpu);
+            + (cpu == null ? ", no cpu controller" : ", cpu below " + cpu)
+            + (pids == null ? ", no pids controller" : ", pids below " + pids);
+  }
+
+  /** Why the number of processes of containers is not limited, or empty when it is. */
+  public Optional<String> pidsProblem() {
+    if (problem != null) {
+      return Optional.of(problem);
+    }
+    return v2Pids || (!v2 && pids != null)
+        ? Optional.empty()
+        : Optional.of("no pids cgroup controller is available");
   }
 
   /**
    * Creates the cgroup of one container run with its limits, or returns null when cgroups are not
    * available here.
    */
-  ContainerCgroup create(String podUid, String container, Resources r) throws IOException {
+  ContainerCgroup create(String podUid, String container, Resources r, long maxProcesses)
+      throws IOException {
     if (problem != null) {
       return null;
     }
     String pod = "hpc-bridge-" + podUid;
     String name = "c-" + container;
     return v2
-        ? ContainerCgroup.createV2(memory.resolve(pod), name, r)
+        ? ContainerCgroup.createV2(memory.resolve(pod), name, r, v2Pids, maxProcesses)
         : ContainerCgroup.createV1(
-            memory.resolve(pod), cpu == null ? null : cpu.resolve(pod), name, r);
+            memory.resolve(pod),
+            cpu == null ? null : cpu.resolve(pod),
+            pids == null ? null : pids.resolve(pod),
+            name,
+            r,
+            maxProcesses);
   }
 
   /**
@@ -160,7 +193,14 @@ public final class Cgroups {
       return;
     }
     String pod = "hpc-bridge-" + podUid;
-    for (Path base : cpu == null ? List.of(memory) : List.of(memory, cpu)) {
+    List<Path> bases = new ArrayList<>(List.of(memory));
+    if (cpu != null) {
+      bases.add(cpu);
+    }
+    if (pids != null) {
+      bases.add(pids);
+    }
+    for (Path base : bases) {
       Path dir = base.resolve(pod);
       if (!Files.isDirectory(dir)) {
         continue;
@@ -181,10 +221,10 @@ public final class Cgroups {
   }
 
   /**
-   * On cgroup v2, prepares the bridge's own cgroup to hand memory and cpu down: the bridge moves
-   * itself into a leaf {@value #BRIDGE_LEAF} below it (its supervisors start there too), and the
-   * controllers are enabled for the pods' cgroups beside that leaf. Nothing to do on v1. Returns
-   * why that failed, or empty.
+   * On cgroup v2, prepares the bridge's own cgroup to hand memory, cpu (and pids) down: the bridge
+   * moves itself into a leaf {@value #BRIDGE_LEAF} below it (its supervisors start there too), and
+   * the controllers are enabled for the pods' cgroups beside that leaf. Nothing to do on v1.
+   * Returns why that failed, or empty.
    */
   public Optional<String> prepareBridge() {
     if (problem != null || !v2) {
@@ -196,7 +236,8 @@ public final class Cgroups {
         Files.createDirectory(leaf);
       }
       Files.writeString(leaf.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
-      Files.writeString(memory.resolve("cgroup.subtree_control"), "+memory +cpu");
+      ContainerCgroup.delegate(
+          memory, v2Pids ? List.of("memory", "cpu", "pids") : List.of("memory", "cpu"));
       return Optional.empty();
     } catch (IOException e) {
       return Optional.of(

@@ -9,10 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The cgroup of one container run: its memory limit without swap, its CPU quota, whether the OOM
- * killer struck in it, and the processes left in it when the run ends. On cgroup v1 it is one
- * directory in the memory hierarchy (and one in the cpu hierarchy when a CPU limit is set); on v2
- * one directory.
+ * The cgroup of one container run: its memory limit without swap, its CPU quota, how many processes
+ * it may have, whether the OOM killer struck in it, and the processes left in it when the run ends.
+ * On cgroup v1 it is one directory in the memory hierarchy (and one in the cpu hierarchy when a CPU
+ * limit is set, one in the pids hierarchy when it is mounted); on v2 one directory.
  */
 final class ContainerCgroup {
 
@@ -21,24 +21,31 @@ final class ContainerCgroup {
   private final boolean v2;
   private final Path memory;
   private final Path cpu; // v1 only, or null
+  private final Path pids; // v1 only, or null
 
-  private ContainerCgroup(boolean v2, Path memory, Path cpu) {
+  private ContainerCgroup(boolean v2, Path memory, Path cpu, Path pids) {
     this.v2 = v2;
     this.memory = memory;
     this.cpu = cpu;
+    this.pids = pids;
   }
 
   /** A container cgroup that exists already (one hierarchy at a time). */
   static ContainerCgroup existing(boolean v2, Path dir) {
-    return new ContainerCgroup(v2, dir, null);
+    return new ContainerCgroup(v2, dir, null, null);
   }
 
-  /** cgroup v1: {@code memory.limit_in_bytes} (+ memsw), {@code cpu.cfs_quota_us}. */
-  static ContainerCgroup createV1(Path memoryPod, Path cpuPod, String name, Resources r)
+  /**
+   * cgroup v1: {@code memory.limit_in_bytes} (+ memsw), {@code cpu.cfs_quota_us}, {@code pids.max}
+   * ({@code pidsPod} null: no pids hierarchy; {@code maxProcesses} 0: no limit).
+   */
+  static ContainerCgroup createV1(
+      Path memoryPod, Path cpuPod, Path pidsPod, String name, Resources r, long maxProcesses)
       throws IOException {
     Path mem = memoryPod.resolve(name);
     Path cpu = r.cpuLimitMillis() > 0 && cpuPod != null ? cpuPod.resolve(name) : null;
-    ContainerCgroup cg = new ContainerCgroup(false, mem, cpu);
+    Path pids = maxProcesses > 0 && pidsPod != null ? pidsPod.resolve(name) : null;
+    ContainerCgroup cg = new ContainerCgroup(false, mem, cpu, pids);
     try {
       Files.createDirectories(mem);
       if (r.memoryLimitBytes() > 0) {
@@ -54,6 +61,10 @@ final class ContainerCgroup {
         write(cpu.resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_US));
         write(cpu.resolve("cpu.cfs_quota_us"), Long.toString(quota(r)));
       }
+      if (pids != null) {
+        Files.createDirectories(pids);
+        write(pids.resolve("pids.max"), Long.toString(maxProcesses));
+      }
     } catch (IOException e) {
       cg.remove();
       throw e;
@@ -61,16 +72,22 @@ final class ContainerCgroup {
     return cg;
   }
 
-  /** cgroup v2: {@code memory.max}, {@code memory.swap.max} 0, {@code cpu.max}. */
-  static ContainerCgroup createV2(Path pod, String name, Resources r) throws IOException {
+  /**
+   * cgroup v2: {@code memory.max}, {@code memory.swap.max} 0, {@code cpu.max}, and {@code pids.max}
+   * when {@code withPids} (the pids controller is there) and {@code maxProcesses} is set.
+   */
+  static ContainerCgroup createV2(
+      Path pod, String name, Resources r, boolean withPids, long maxProcesses) throws IOException {
     Path dir = pod.resolve(name);
-    ContainerCgroup cg = new ContainerCgroup(true, dir, null);
+    ContainerCgroup cg = new ContainerCgroup(true, dir, null, null);
+    List<String> controllers =
+        withPids ? List.of("memory", "cpu", "pids") : List.of("memory", "cpu");
     try {
-      delegate(pod.getParent());
+      delegate(pod.getParent(), controllers);
       if (!Files.isDirectory(pod)) {
         Files.createDirectory(pod);
       }
-      delegate(pod);
+      delegate(pod, controllers);
       Files.createDirectories(dir);
       if (r.memoryLimitBytes() > 0) {
         write(dir.resolve("memory.max"), Long.toString(r.memoryLimitBytes()));
@@ -84,6 +101,9 @@ final class ContainerCgroup {
       if (r.cpuLimitMillis() > 0) {
         write(dir.resolve("cpu.max"), quota(r) + " " + CPU_PERIOD_US);
       }
+      if (withPids && maxProcesses > 0) {
+        write(dir.resolve("pids.max"), Long.toString(maxProcesses));
+      }
     } catch (IOException e) {
       cg.remove();
       throw e;
@@ -91,12 +111,12 @@ final class ContainerCgroup {
     return cg;
   }
 
-  /** Hands memory and cpu down to the children of a v2 cgroup (a no-op when they are). */
-  private static void delegate(Path cgroup) throws IOException {
+  /** Hands {@code controllers} down to the children of a v2 cgroup (a no-op when they are). */
+  static void delegate(Path cgroup, List<String> controllers) throws IOException {
     Path f = cgroup.resolve("cgroup.subtree_control");
     String now = Files.exists(f) ? Files.readString(f) : "";
-    if (!List.of(now.trim().split("\\s+")).containsAll(List.of("memory", "cpu"))) {
-      write(f, "+memory +cpu");
+    if (!List.of(now.trim().split("\\s+")).containsAll(controllers)) {
+      write(f, "+" + String.join(" +", controllers));
     }
   }
 
@@ -119,6 +139,9 @@ final class ContainerCgroup {
     out.add(memory.resolve("cgroup.procs"));
     if (cpu != null) {
       out.add(cpu.resolve("cgroup.procs"));
+    }
+    if (pids != null) {
+      out.add(pids.resolve("cgroup.procs"));
     }
     return out;
   }
@@ -187,7 +210,14 @@ final class ContainerCgroup {
 
   /** Removes the directories (and the pod's, once empty); what still has processes stays. */
   void remove() {
-    for (Path d : cpu == null ? List.of(memory) : List.of(memory, cpu)) {
+    List<Path> dirs = new ArrayList<>(List.of(memory));
+    if (cpu != null) {
+      dirs.add(cpu);
+    }
+    if (pids != null) {
+      dirs.add(pids);
+    }
+    for (Path d : dirs) {
       rmdir(d);
       rmdir(d.getParent());
     }

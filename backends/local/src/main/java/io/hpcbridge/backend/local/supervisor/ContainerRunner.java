@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Runs one container until it is done for good: starts it as its own process group (in a private
@@ -133,54 +134,75 @@ final class ContainerRunner {
       throw new StartFailure(
           "CreateContainerConfigError", "container has runAsNonRoot and image will run as root");
     }
-    MountNamespace ns = null;
-    Gate gate = null;
+    boolean volumes = !spec.mounts().isEmpty();
+    String wd = spec.workingDir();
+    Gate cgroupGate = null;
+    Gate mountsGate = null;
     ContainerCgroup cgroup = null;
+    Process p = null;
     LogWriter log = new LogWriter(layout.log(spec.name(), runIndex));
     try {
-      if (!spec.mounts().isEmpty()) {
-        ns = MountNamespace.create(opts);
-        mounts.mountAll(ns, spec, runAs);
-      }
-      String wd = spec.workingDir();
-      List<String> enter;
-      File cwd = new File("/");
-      if (wd == null) {
-        // The pod's own work directory, entered by root: its parents need not be open to the pod.
-        String work = layout.work().toString();
-        enter = ns == null ? List.of() : ns.enter(runAs, work);
-        cwd = ns == null ? layout.work().toFile() : cwd;
-      } else {
-        enter = ns == null ? List.of() : ns.enter(runAs, null);
-        workingDir(wd, runAs, ns);
+      if (wd != null && !volumes) {
+        workingDir(wd, runAs);
       }
       cgroup = cgroup(spec);
       if (cgroup != null) {
-        gate = Gate.hold(opts, layout.container(spec.name()).resolve(runIndex + ".gate"));
+        cgroupGate = Gate.hold(opts, layout.gate(spec.name(), runIndex, "cgroup"), null);
+      }
+      if (volumes) {
+        mountsGate = Gate.hold(opts, layout.gate(spec.name(), runIndex, "mounts"), runAs);
+      }
+      // Without a workingDir: the pod's own work directory, entered by root on the host before
+      // any namespace is made (never looked up where the pod's volumes may cover its parents).
+      // The mounts gate is reached from there (its parents need not be open to the pod's user).
+      Path cwd = wd == null ? layout.work() : Path.of("/");
+      String mountsGatePath = null;
+      if (mountsGate != null) {
+        boolean fromWork = wd == null && searchable(layout.work(), runAs);
+        cwd = fromWork ? layout.work() : mountsGate.file().getParent();
+        mountsGatePath =
+            fromWork ? cwd.relativize(mountsGate.file()).toString() : mountsGate.name();
       }
       LaunchCommand launch =
           LaunchCommand.of(
-              opts, runAs, gate == null ? null : gate.file(), enter, wd, spec.argv(), spec.env());
-      ProcessBuilder pb = new ProcessBuilder(launch.argv()).directory(cwd);
+              opts,
+              runAs,
+              cgroupGate == null ? null : cgroupGate.file().toString(),
+              mountsGatePath,
+              wd,
+              spec.argv(),
+              spec.env());
+      ProcessBuilder pb = new ProcessBuilder(launch.argv()).directory(cwd.toFile());
       pb.environment().clear();
       pb.environment().putAll(launch.env());
       pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      Process p = pb.start();
+      p = pb.start();
       List<Thread> pumps =
           List.of(
               LogPump.start(p.getInputStream(), "stdout", log, spec.name()),
               LogPump.start(p.getErrorStream(), "stderr", log, spec.name()));
-      if (gate != null) {
+      if (cgroupGate != null) {
+        // It waits in flock, still root: nothing has run yet that it could fork from.
+        cgroupGate.awaitWaiter(p, false);
         try {
-          cgroup.join(p.pid()); // it waits in flock: nothing of the pod's runs yet
+          cgroup.join(p.pid());
         } catch (IOException e) {
-          p.destroyForcibly();
           throw new StartFailure("cannot put the container into its cgroup: " + e.getMessage());
-        } finally {
-          gate.close();
         }
+        cgroupGate.close();
       }
-      awaitStarted(p, ns);
+      if (mountsGate != null) {
+        // It waits in flock, as the container's user, in its own namespace: nothing of the pod's
+        // has run yet, and nothing the pod mounts can replace what ran so far.
+        mountsGate.awaitWaiter(p, true);
+        MountNamespace ns = new MountNamespace(opts, p);
+        mounts.mountAll(ns, spec, runAs);
+        if (wd != null) {
+          ns.workingDir(wd, runAs);
+        }
+        mountsGate.close();
+      }
+      awaitStarted(p);
       ContainerRun r = new ContainerRun(c, p, log, pumps, cgroup, opts.tool("kill"));
       cgroup = null;
       synchronized (pod) {
@@ -201,19 +223,25 @@ final class ContainerRunner {
               + ", uid "
               + runAs.uid());
       log = null;
+      p = null;
       return r;
     } finally {
-      if (log != null) {
-        log.close();
+      if (p != null) {
+        // It never passes its gates: killed before they open.
+        p.destroyForcibly();
+        p.waitFor();
       }
-      if (gate != null) {
-        gate.close();
+      if (cgroupGate != null) {
+        cgroupGate.close();
+      }
+      if (mountsGate != null) {
+        mountsGate.close();
       }
       if (cgroup != null) {
         cgroup.removeAfterKilling();
       }
-      if (ns != null) {
-        ns.close();
+      if (log != null) {
+        log.close();
       }
     }
   }
@@ -224,7 +252,8 @@ final class ContainerRunner {
    */
   private ContainerCgroup cgroup(ContainerPlan spec) {
     try {
-      return cgroups.create(pod.plan.pod().uid(), spec.name(), spec.resources());
+      return cgroups.create(
+          pod.plan.pod().uid(), spec.name(), spec.resources(), opts.maxProcesses());
     } catch (IOException e) {
       Supervisor.log(
           "container "
@@ -235,34 +264,57 @@ final class ContainerRunner {
     }
   }
 
-  /** Creates a missing working directory as the pod's user (in its namespace, if any). */
-  private void workingDir(String wd, RunAs runAs, MountNamespace ns) throws StartFailure {
-    List<String> mkdir = List.of(opts.tool("mkdir"), "-p", "--", wd);
-    String what = "create the working directory " + wd;
-    if (ns != null) {
-      ns.helper(runAs, mkdir, what);
-      return;
-    }
+  /** Creates a missing working directory as the pod's user (a container without volumes). */
+  private void workingDir(String wd, RunAs runAs) throws StartFailure {
     if (Files.isDirectory(Path.of(wd))) {
       return;
     }
     List<String> cmd = new ArrayList<>(runAs.setpriv(opts.tool("setpriv")));
-    cmd.addAll(mkdir);
+    cmd.addAll(List.of(opts.tool("mkdir"), "-p", "--", wd));
     Tools.Result r = Tools.run(cmd, 10_000);
     if (!r.ok()) {
-      throw new StartFailure("cannot " + what + " as uid " + runAs.uid() + ": " + r.output());
+      throw new StartFailure(
+          "cannot create the working directory "
+              + wd
+              + " as uid "
+              + runAs.uid()
+              + ": "
+              + r.output());
     }
   }
 
   /**
-   * Waits until the new process leads its own group (setsid done) and, in a namespace, has joined
-   * it (so the holder may go). A process that already exited is fine too.
+   * Whether {@code runAs} may look up names in {@code dir} (its search bit for that user); a
+   * container that may not starts in its gate's directory instead, just as closed to it.
    */
-  private static void awaitStarted(Process p, MountNamespace ns) throws InterruptedException {
+  private static boolean searchable(Path dir, RunAs runAs) {
+    if (runAs.uid() == 0 || !runAs.switchUser()) {
+      return true;
+    }
+    try {
+      Map<String, Object> a = Files.readAttributes(dir, "unix:uid,gid,mode");
+      int mode = (Integer) a.get("mode");
+      if (((Integer) a.get("uid")).longValue() == runAs.uid()) {
+        return (mode & 0100) != 0;
+      }
+      long gid = ((Integer) a.get("gid")).longValue();
+      if (gid == runAs.gid() || runAs.groups().contains(gid)) {
+        return (mode & 0010) != 0;
+      }
+      return (mode & 0001) != 0;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Waits until the new process leads its own group (setsid done). A process that already exited is
+   * fine too.
+   */
+  private static void awaitStarted(Process p) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (p.isAlive() && System.nanoTime() < deadline) {
-      boolean grouped = ProcFs.pgid(p.pid()) == p.pid();
-      if (grouped && (ns == null || ns.joined(p.pid()))) {
+      if (ProcFs.pgid(p.pid()) == p.pid()) {
         return;
       }
       Thread.sleep(2);

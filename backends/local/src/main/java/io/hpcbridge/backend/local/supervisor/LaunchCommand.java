@@ -14,32 +14,39 @@ import java.util.Map;
  * pod's text:
  *
  * <pre>
- * [flock -F -s GATE]                     wait until the supervisor put the process into its cgroups
+ * [flock -F -s CGROUP_GATE]              as root: wait until the supervisor put the process into
+ *                                        its cgroups
  * setsid --                              a process group (and session) of its own
+ * [unshare --mount --propagation private --]  with volumes: a mount namespace of its own
  * [setpriv --reuid --regid --groups --inh-caps --bounding-set --no-new-privs --]  the pod's user
- *   or, with volumes: [setpriv (all but the uid) -- nsenter -t HOLDER -m [--wd=DIR] -S UID --]
- * [env [-C WORKINGDIR] -- [NAME=VALUE...]]  as the pod's user: its working directory, and the
- *                                        variables kept from the root helpers ({@link RootHelperEnv})
+ * [flock -F -s MOUNTS_GATE]              as the pod's user: wait until the supervisor mounted the
+ *                                        volumes
+ * [env [-C WORKINGDIR] -- [NAME=VALUE...]]  its working directory, and the variables kept from the
+ *                                        root helpers ({@link RootHelperEnv})
  * command args...
  * </pre>
  *
- * <p>The steps before setpriv run as root, so they get the pod's env without what could make them
- * run the pod's code ({@code LD_PRELOAD}, ...); those variables come back after setpriv, on env's
- * command line (never a Secret's: the validator refuses that).
+ * <p>Everything up to the mounts gate is executed before the supervisor mounts anything, so it is
+ * the host's program whatever the pod's volumes cover; what comes after it runs as the container's
+ * user, with its capabilities already dropped. The steps before setpriv run as root, so they get
+ * the pod's env without what could make them run the pod's code ({@code LD_PRELOAD}, ...); those
+ * variables come back after setpriv, on env's command line (never a Secret's: the validator refuses
+ * that).
  */
 record LaunchCommand(List<String> argv, Map<String, String> env) {
 
   /**
-   * @param gate a lock file the supervisor holds until the process is in its cgroups, or null
-   * @param enter the namespace step with the user switch ({@link MountNamespace#enter}), or empty:
-   *     then setpriv switches
+   * @param cgroupGate a lock file the supervisor holds until the process is in its cgroups, or null
+   * @param mountsGate a lock file the supervisor holds until the volumes are mounted (a path
+   *     relative to the process's working directory, looked up as the container's user), or null
+   *     for a container without volumes; with it, the process makes a mount namespace of its own
    * @param workingDir an explicit working directory, or null when the caller sets the cwd
    */
   static LaunchCommand of(
       SupervisorOptions opts,
       RunAs runAs,
-      String gate,
-      List<String> enter,
+      String cgroupGate,
+      String mountsGate,
       String workingDir,
       List<String> command,
       Map<String, String> podEnv) {
@@ -53,15 +60,23 @@ record LaunchCommand(List<String> argv, Map<String, String> env) {
       }
     }
     List<String> cmd = new ArrayList<>();
-    if (gate != null) {
+    if (cgroupGate != null) {
       // -F: exec, not fork, so the pid stays; the lock's descriptor stays open in the container
-      // (flock cannot close it without forking): a read-only handle on an empty root file.
-      cmd.addAll(List.of(opts.tool("flock"), "-F", "-s", gate));
+      // (flock cannot close it without forking): a read-only handle on an empty file.
+      cmd.addAll(List.of(opts.tool("flock"), "-F", "-s", cgroupGate));
     }
     cmd.add(opts.tool("setsid"));
     cmd.add("--");
-    cmd.addAll(enter.isEmpty() ? runAs.setpriv(opts.tool("setpriv")) : enter);
-    if (workingDir != null || !later.isEmpty()) {
+    if (mountsGate != null) {
+      cmd.addAll(List.of(opts.tool("unshare"), "--mount", "--propagation", "private", "--"));
+    }
+    cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
+    if (mountsGate != null) {
+      cmd.addAll(List.of(opts.tool("flock"), "-F", "-s", mountsGate));
+    }
+    // After the mounts gate, always env: it reports a command it cannot find or run with the exit
+    // codes of a shell (127, 126), as setpriv does; flock would say 69.
+    if (mountsGate != null || workingDir != null || !later.isEmpty()) {
       cmd.add(opts.tool("env"));
       if (workingDir != null) {
         cmd.addAll(List.of("-C", workingDir));

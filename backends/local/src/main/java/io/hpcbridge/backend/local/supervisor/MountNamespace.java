@@ -1,125 +1,54 @@
 package io.hpcbridge.backend.local.supervisor;
 
 import io.hpcbridge.backend.local.common.MountInfo;
-import io.hpcbridge.backend.local.common.ProcFs;
 import io.hpcbridge.backend.local.common.Records.SupervisorOptions;
 import io.hpcbridge.backend.local.common.RunAs;
 import io.hpcbridge.backend.local.common.Tools;
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
 /**
- * A private mount namespace for one container run. A short-lived holder process ({@code unshare
- * --mount --propagation private sleep}) owns a fresh namespace; volumes are bind-mounted into it
- * from outside ({@code mount -N /proc/HOLDER/ns/mnt --bind}); the container joins it with {@code
- * nsenter -t HOLDER -m}. Once the container has joined, the holder goes ({@link #close()}): the
- * namespace lives as long as the container's processes.
+ * The private mount namespace of one container run. The container's own argv chain makes it ({@code
+ * unshare --mount --propagation private}, see {@link LaunchCommand}), drops to the container's user
+ * with the host's {@code setpriv}, and then waits at its start {@link Gate} with the host's {@code
+ * flock}, before anything is mounted. While it waits, volumes are bind-mounted into its namespace
+ * from outside ({@code mount -N /proc/PID/ns/mnt --bind}) and checked through {@code
+ * /proc/PID/root}. PID is the supervisor's own child, not yet waited for: it cannot be another
+ * process.
  *
  * <p>Inside, the pod's volumes may cover any path, {@code /usr/bin} or {@code /etc/ld.so.preload}
- * included, so nothing ever runs there as root for a non-root container: mounts are made by the
- * host's {@code mount}, checks are made by this process through {@code /proc/HOLDER/root}, and
- * {@code nsenter} itself switches to the container's user ({@code -S}) before it executes anything
- * it finds inside.
+ * included, so the supervisor never executes a program there: mounts are made by the host's {@code
+ * mount}; missing mount points and working directories are made by the host's {@code mkdir} and
+ * {@code touch}, run as the container's user with its working directory in the namespace and its
+ * root on the host. What runs in the namespace after the gate is the container itself.
  */
-final class MountNamespace implements AutoCloseable {
-
-  /** What nsenter needs to enter and then drop to the container's user; gone after that. */
-  private static final String NSENTER_CAPS = "-all,+sys_admin,+sys_chroot,+sys_ptrace,+setuid";
+final class MountNamespace {
 
   private final SupervisorOptions opts;
-  private final Process holder;
-  private final String holderPid;
-  private final String id;
+  private final String pid;
 
-  private MountNamespace(SupervisorOptions opts, Process holder, String id) {
+  /** The namespace of {@code container}, a child of this process waiting at its gate. */
+  MountNamespace(SupervisorOptions opts, Process container) {
     this.opts = opts;
-    this.holder = holder;
-    this.holderPid = Long.toString(holder.pid());
-    this.id = id;
-  }
-
-  /** Starts a holder and waits until it owns a namespace of its own. */
-  static MountNamespace create(SupervisorOptions opts)
-      throws StartFailure, IOException, InterruptedException {
-    ProcessBuilder pb =
-        new ProcessBuilder(
-            opts.tool("unshare"),
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            opts.tool("sleep"),
-            "300");
-    pb.environment().clear();
-    pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-    pb.redirectErrorStream(true);
-    Process h = pb.start();
-    String mine = ProcFs.mountNamespace("self");
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (System.nanoTime() < deadline) {
-      String ns = ProcFs.mountNamespace(Long.toString(h.pid()));
-      if (ns != null && !ns.equals(mine) && h.isAlive()) {
-        return new MountNamespace(opts, h, ns);
-      }
-      if (!h.isAlive()) {
-        String out = new String(h.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        throw new StartFailure("cannot create a private mount namespace: " + out);
-      }
-      Thread.sleep(2);
-    }
-    h.destroyForcibly();
-    throw new StartFailure("cannot create a private mount namespace: unshare did not start");
+    this.pid = Long.toString(container.pid());
   }
 
   /** The namespace's root as this process reaches it. */
   Path root() {
-    return Path.of("/proc", holderPid, "root");
-  }
-
-  /** {@code path} as the supervisor reaches it inside the namespace (through the holder's root). */
-  Path inside(String path) {
-    return Path.of(root() + Path.of(path).normalize().toString());
+    return Path.of("/proc", pid, "root");
   }
 
   /**
-   * The argv prefix that runs the next word inside the namespace as {@code runAs}, in {@code wd} (a
-   * directory of the pod's, opened by root through the holder's root) or in {@code /}. For a
-   * non-root container, its groups, capabilities and no_new_privs are set before nsenter, which
-   * keeps just what it needs to enter, and switches to the uid inside before executing anything
-   * found there. A uid 0 container is root anyway: setpriv then runs inside.
+   * {@code path} as the supervisor reaches it inside the namespace (through the process's root).
    */
-  List<String> enter(RunAs runAs, String wd) {
-    List<String> cmd = new ArrayList<>();
-    boolean dropFirst = runAs.switchUser() && runAs.uid() != 0;
-    if (dropFirst) {
-      cmd.add(opts.tool("setpriv"));
-      cmd.add("--regid=" + runAs.gid());
-      cmd.add(RunAs.groupsOption(runAs.groups()));
-      cmd.add("--inh-caps=-all");
-      cmd.add("--bounding-set=" + NSENTER_CAPS);
-      cmd.add("--no-new-privs");
-      cmd.add("--");
-    }
-    cmd.addAll(List.of(opts.tool("nsenter"), "-t", holderPid, "-m"));
-    if (wd != null) {
-      cmd.add("--wd=" + inside(wd));
-    }
-    if (dropFirst) {
-      cmd.addAll(List.of("-S", Long.toString(runAs.uid())));
-    }
-    cmd.add("--");
-    if (!dropFirst) {
-      cmd.addAll(runAs.setpriv(opts.tool("setpriv")));
-    }
-    return cmd;
+  Path inside(String path) {
+    return Path.of(root() + Path.of(path).normalize().toString());
   }
 
   /**
@@ -176,21 +105,46 @@ final class MountNamespace implements AutoCloseable {
 
   /**
    * Creates a missing mount point as the pod's user, so the bridge never makes a file or directory
-   * at a path a pod chose: what the pod's user cannot create, the pod cannot mount at.
+   * at a path a pod chose: what the pod's user cannot create, the pod cannot mount at. {@code
+   * target} is a path without links ({@link #resolve}).
    */
   void mountPoint(String target, boolean file, RunAs runAs) throws StartFailure {
+    if (Files.exists(inside(target), LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
     String dir = file ? Path.of(target).getParent().toString() : target;
-    helper(runAs, List.of(opts.tool("mkdir"), "-p", "--", dir), "create the mount point");
+    helper(runAs, List.of(opts.tool("mkdir"), "-p", "--", relative(dir)), "create the mount point");
     if (file) {
-      helper(runAs, List.of(opts.tool("touch"), "--", target), "create the mount point");
+      helper(runAs, List.of(opts.tool("touch"), "--", relative(target)), "create the mount point");
     }
   }
 
-  /** Runs a file command ({@code mkdir}, {@code touch}) inside, as the pod's user. */
-  void helper(RunAs runAs, List<String> cmd, String what) throws StartFailure {
-    List<String> all = new ArrayList<>(enter(runAs, null));
+  /** Creates a missing working directory {@code wd} as the pod's user, once its volumes are in. */
+  void workingDir(String wd, RunAs runAs) throws StartFailure {
+    String resolved = resolve(wd);
+    if (!Files.isDirectory(inside(resolved), LinkOption.NOFOLLOW_LINKS)) {
+      helper(
+          runAs,
+          List.of(opts.tool("mkdir"), "-p", "--", relative(resolved)),
+          "create the working directory " + wd);
+    }
+  }
+
+  /** {@code path} (absolute, without links) relative to the namespace's root. */
+  private static String relative(String path) {
+    String r = path.replaceFirst("^/+", "");
+    return r.isEmpty() ? "." : r;
+  }
+
+  /**
+   * Runs a host file command ({@code mkdir}, {@code touch}: resolved and loaded on the host, never
+   * in the namespace) as the pod's user, in the namespace's root: its relative path walks the
+   * namespace. The pod's own links there may lead it anywhere the pod's user may write anyway.
+   */
+  private void helper(RunAs runAs, List<String> cmd, String what) throws StartFailure {
+    List<String> all = new ArrayList<>(runAs.setpriv(opts.tool("setpriv")));
     all.addAll(cmd);
-    Tools.Result r = Tools.run(all, 10_000);
+    Tools.Result r = Tools.run(all, 10_000, root());
     if (!r.ok()) {
       throw new StartFailure("cannot " + what + " as uid " + runAs.uid() + ": " + r.output());
     }
@@ -199,8 +153,7 @@ final class MountNamespace implements AutoCloseable {
   /** Bind-mounts {@code source} (of volume {@code volume}) at {@code target}, from outside. */
   void bind(String volume, Path source, String target, boolean readOnly) throws StartFailure {
     List<String> cmd =
-        new ArrayList<>(
-            List.of(opts.tool("mount"), "-N", "/proc/" + holderPid + "/ns/mnt", "--bind"));
+        new ArrayList<>(List.of(opts.tool("mount"), "-N", "/proc/" + pid + "/ns/mnt", "--bind"));
     if (readOnly) {
       cmd.add("-o");
       cmd.add("ro");
@@ -242,7 +195,7 @@ final class MountNamespace implements AutoCloseable {
   private boolean readOnlyMount(String target) {
     try {
       boolean ro = false;
-      String mountinfo = Files.readString(Path.of("/proc", holderPid, "mountinfo"));
+      String mountinfo = Files.readString(Path.of("/proc", pid, "mountinfo"));
       for (MountInfo.Entry m : MountInfo.parse(mountinfo)) {
         if (m.point().toString().equals(target)) {
           ro = m.mountOptions().contains("ro");
@@ -252,16 +205,5 @@ final class MountNamespace implements AutoCloseable {
     } catch (IOException e) {
       return false;
     }
-  }
-
-  /** Whether process {@code pid} has joined the namespace. */
-  boolean joined(long pid) {
-    return id.equals(ProcFs.mountNamespace(Long.toString(pid)));
-  }
-
-  @Override
-  public void close() throws InterruptedException {
-    holder.destroyForcibly();
-    holder.waitFor();
   }
 }

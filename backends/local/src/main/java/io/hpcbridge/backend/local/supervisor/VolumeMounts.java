@@ -37,27 +37,6 @@ final class VolumeMounts {
           VolumePlan.Type.DOWNWARD_API,
           VolumePlan.Type.PROJECTED);
 
-  /**
-   * What setpriv (run inside for a uid 0 container, after nsenter) and the dynamic loader read: a
-   * uid 0 container may not mount over them, or it would run its own setpriv with every capability
-   * instead of dropping to the runtime default set.
-   */
-  private static final List<String> ROOT_HELPER_PATHS =
-      List.of(
-          "/usr",
-          "/bin",
-          "/sbin",
-          "/lib",
-          "/lib32",
-          "/lib64",
-          "/libx32",
-          "/etc/ld.so.preload",
-          "/etc/ld.so.cache",
-          "/etc/ld.so.conf",
-          "/etc/ld.so.conf.d",
-          "/proc",
-          "/dev");
-
   private final PodLayout layout;
   private final PodPlan plan;
   private final SupervisorOptions opts;
@@ -80,35 +59,11 @@ final class VolumeMounts {
           plan.volume(m.volume()).orElseThrow(() -> new StartFailure("no volume " + m.volume()));
       Source src = source(v, m, runAs);
       boolean ro = m.readOnly() || API_DATA.contains(v.type());
-      boolean root = runAs.uid() == 0 && runAs.switchUser();
       String target = ns.resolve(m.mountPath());
-      if (root) {
-        refuseOverRootHelpers(v.name(), target);
-      }
       ns.mountPoint(target, !src.directory(), runAs);
       target = ns.resolve(m.mountPath()); // again: the pod's user made what was missing
-      if (root) {
-        refuseOverRootHelpers(v.name(), target);
-      }
       ns.bind(v.name(), src.path(), target, ro);
       ns.verify(v.name(), target, src.key(), ro);
-    }
-  }
-
-  private static void refuseOverRootHelpers(String volume, String target) throws StartFailure {
-    Path t = Path.of(target);
-    for (String p : ROOT_HELPER_PATHS) {
-      Path h = Path.of(p);
-      if (t.startsWith(h) || h.startsWith(t)) {
-        throw new StartFailure(
-            "volume "
-                + volume
-                + ": a uid 0 container cannot mount at "
-                + target
-                + ", over "
-                + p
-                + ", where the programs that drop its capabilities live");
-      }
     }
   }
 

@@ -26,6 +26,7 @@ class CgroupsTest {
         "22 1 0:20 / /sys rw - sysfs sysfs rw",
         "30 22 0:26 / " + fs.resolve("memory") + " rw,relatime - cgroup cgroup rw,memory",
         "31 22 0:27 / " + fs.resolve("cpu") + " rw,relatime - cgroup cgroup rw,cpu",
+        "33 22 0:29 / " + fs.resolve("pids") + " rw,relatime - cgroup cgroup rw,pids",
         "32 22 0:28 / " + fs.resolve("unified") + " rw,relatime - cgroup2 cgroup2 rw",
         "");
   }
@@ -33,20 +34,28 @@ class CgroupsTest {
   @Test
   void cgroupV1IsFoundBelowThisProcesssCgroupInEachHierarchy() throws Exception {
     Files.createDirectories(fs.resolve("unified")); // hybrid: v2 without controllers
-    Cgroups cg = Cgroups.detect("4:memory:/jobs/a\n1:cpu,cpuacct:/\n0::/\n", v1Mounts(), 0);
+    Cgroups cg =
+        Cgroups.detect("8:pids:/p\n4:memory:/jobs/a\n1:cpu,cpuacct:/\n0::/\n", v1Mounts(), 0);
     assertThat(cg.problem()).isEmpty();
+    assertThat(cg.pidsProblem()).isEmpty();
     assertThat(cg.describe())
         .contains(
-            "cgroup v1", fs.resolve("memory/jobs/a").toString(), "cpu below " + fs.resolve("cpu"));
+            "cgroup v1",
+            fs.resolve("memory/jobs/a").toString(),
+            "cpu below " + fs.resolve("cpu"),
+            "pids below " + fs.resolve("pids/p"));
 
-    ContainerCgroup c = cg.create("uid-1", "app", LIMITS);
+    ContainerCgroup c = cg.create("uid-1", "app", LIMITS, 4096);
     Path mem = fs.resolve("memory/jobs/a/hpc-bridge-uid-1/c-app");
     Path cpu = fs.resolve("cpu/hpc-bridge-uid-1/c-app");
+    Path pids = fs.resolve("pids/p/hpc-bridge-uid-1/c-app");
     assertThat(Files.readString(mem.resolve("memory.limit_in_bytes"))).isEqualTo("67108864");
     assertThat(Files.readString(cpu.resolve("cpu.cfs_quota_us"))).isEqualTo("50000");
     assertThat(Files.readString(cpu.resolve("cpu.cfs_period_us"))).isEqualTo("100000");
+    assertThat(Files.readString(pids.resolve("pids.max"))).isEqualTo("4096");
     assertThat(c.procsFiles())
-        .containsExactly(mem.resolve("cgroup.procs"), cpu.resolve("cgroup.procs"));
+        .containsExactly(
+            mem.resolve("cgroup.procs"), cpu.resolve("cgroup.procs"), pids.resolve("cgroup.procs"));
 
     Files.writeString(
         mem.resolve("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
@@ -61,7 +70,7 @@ class CgroupsTest {
     Path pod = fs.resolve("memory/hpc-bridge-u");
     Files.createDirectories(pod.resolve("c-app"));
     Files.writeString(pod.resolve("c-app/memory.memsw.limit_in_bytes"), "9223372036854771712");
-    ContainerCgroup.createV1(pod, null, "c-app", LIMITS);
+    ContainerCgroup.createV1(pod, null, null, "c-app", LIMITS, 4096);
     assertThat(Files.readString(pod.resolve("c-app/memory.memsw.limit_in_bytes")))
         .isEqualTo("67108864");
     assertThat(pod.resolve("c-app/cpu.cfs_quota_us")).doesNotExist();
@@ -75,13 +84,15 @@ class CgroupsTest {
     Cgroups cg = Cgroups.detect("0::/bridge.service\n", mounts, 0);
     assertThat(cg.describe()).isEqualTo("cgroup v2 below " + own);
 
-    ContainerCgroup c = cg.create("uid-2", "app", LIMITS);
+    ContainerCgroup c = cg.create("uid-2", "app", LIMITS, 1000);
     Path dir = own.resolve("hpc-bridge-uid-2/c-app");
-    assertThat(Files.readString(own.resolve("cgroup.subtree_control"))).isEqualTo("+memory +cpu");
+    assertThat(Files.readString(own.resolve("cgroup.subtree_control")))
+        .isEqualTo("+memory +cpu +pids");
     assertThat(Files.readString(own.resolve("hpc-bridge-uid-2/cgroup.subtree_control")))
-        .isEqualTo("+memory +cpu");
+        .isEqualTo("+memory +cpu +pids");
     assertThat(Files.readString(dir.resolve("memory.max"))).isEqualTo("67108864");
     assertThat(Files.readString(dir.resolve("cpu.max"))).isEqualTo("50000 100000");
+    assertThat(Files.readString(dir.resolve("pids.max"))).isEqualTo("1000");
     assertThat(c.procsFiles()).containsExactly(dir.resolve("cgroup.procs"));
     Files.writeString(dir.resolve("memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
     assertThat(c.oomKilled()).isTrue();
@@ -99,7 +110,10 @@ class CgroupsTest {
     String noMemory = "31 22 0:27 / " + fs.resolve("cpu") + " rw - cgroup cgroup rw,cpu\n";
     Cgroups none = Cgroups.detect("1:cpu:/\n", noMemory, 0);
     assertThat(none.problem()).hasValueSatisfying(p -> assertThat(p).contains("memory"));
-    assertThat(none.create("u", "app", LIMITS)).isNull();
+    assertThat(none.create("u", "app", LIMITS, 4096)).isNull();
+    // Memory without a pids controller: limits, but no process count.
+    String noPids = "30 22 0:26 / " + fs.resolve("memory") + " rw - cgroup cgroup rw,memory\n";
+    assertThat(Cgroups.detect("4:memory:/\n", noPids, 0).pidsProblem()).isPresent();
   }
 
   @Test

@@ -21,17 +21,18 @@ class LaunchCommandTest {
               "flock", "/bin/flock",
               "setsid", "/bin/setsid",
               "setpriv", "/bin/setpriv",
-              "env", "/bin/env"),
+              "env", "/bin/env",
+              "unshare", "/bin/unshare"),
           Map.of(),
-          new Owner(65534, 65534, false));
+          new Owner(65534, 65534, false),
+          4096);
 
   static final RunAs NOBODY = new RunAs(65534, 65534, List.of(), true, true, List.of(), false);
 
   @Test
   void plainRun() {
     assertThat(
-            LaunchCommand.of(
-                    OPTS, NOBODY, null, List.of(), null, List.of("sh", "-c", "x"), Map.of())
+            LaunchCommand.of(OPTS, NOBODY, null, null, null, List.of("sh", "-c", "x"), Map.of())
                 .argv())
         .containsExactly(
             "/bin/setsid",
@@ -50,15 +51,15 @@ class LaunchCommandTest {
   }
 
   @Test
-  void gateNamespaceAndWorkingDirectoryInTheirOrder() {
-    // With volumes, the namespace step switches the user itself (see MountNamespace#enter).
-    List<String> enter = List.of("/bin/nsenter", "-t", "42", "-m", "-S", "65534", "--");
+  void gatesNamespaceUserAndWorkingDirectoryInTheirOrder() {
+    // The cgroup gate waits as root, before anything; all that runs before the mounts gate is
+    // executed before the supervisor mounts anything.
     List<String> argv =
         LaunchCommand.of(
                 OPTS,
                 NOBODY,
-                "/pods/x/containers/app/0.gate",
-                enter,
+                "/pods/x/gates/app.0.cgroup",
+                "../gates/app.0.mounts",
                 "/w d",
                 List.of("-n", "$(id)"),
                 Map.of())
@@ -68,16 +69,26 @@ class LaunchCommandTest {
             "/bin/flock",
             "-F",
             "-s",
-            "/pods/x/containers/app/0.gate",
+            "/pods/x/gates/app.0.cgroup",
             "/bin/setsid",
             "--",
-            "/bin/nsenter",
-            "-t",
-            "42",
-            "-m",
-            "-S",
-            "65534",
+            "/bin/unshare",
+            "--mount",
+            "--propagation",
+            "private",
             "--",
+            "/bin/setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+            "/bin/flock",
+            "-F",
+            "-s",
+            "../gates/app.0.mounts",
             "/bin/env",
             "-C",
             "/w d",
@@ -91,7 +102,7 @@ class LaunchCommandTest {
     RunAs same = new RunAs(1000, 1000, List.of(), false, false, List.of(), false);
     LaunchCommand l =
         LaunchCommand.of(
-            OPTS, same, null, List.of(), null, List.of("true"), Map.of("LD_PRELOAD", "x.so"));
+            OPTS, same, null, null, null, List.of("true"), Map.of("LD_PRELOAD", "x.so"));
     assertThat(l.argv()).containsExactly("/bin/setsid", "--", "true");
     assertThat(l.env()).containsExactly(Map.entry("LD_PRELOAD", "x.so"));
   }
@@ -104,7 +115,7 @@ class LaunchCommandTest {
     env.put("LC_ALL", "/tmp/locale");
     env.put("GLIBC_TUNABLES", "glibc.malloc.check=3");
     env.put("SECRET_TOKEN", "s3cr3t");
-    LaunchCommand l = LaunchCommand.of(OPTS, NOBODY, null, List.of(), null, List.of("app"), env);
+    LaunchCommand l = LaunchCommand.of(OPTS, NOBODY, null, null, null, List.of("app"), env);
     assertThat(l.env()).containsOnlyKeys("PATH", "SECRET_TOKEN");
     List<String> argv = l.argv();
     int setpriv = argv.indexOf("/bin/setpriv");
