@@ -27,6 +27,8 @@ import java.util.Set;
  * @param network the Docker network sandboxes join (their pod IP comes from it)
  * @param observeTimeout the longest one observation waits for a host or a container; what is late
  *     is reported by a later one
+ * @param maxProcesses the most processes (and threads) one container may run at once, its sandbox
+ *     too: a fork bomb fails inside its container instead of exhausting the host's pid space
  */
 public record DockerSettings(
     List<HostSettings> hosts,
@@ -36,7 +38,8 @@ public record DockerSettings(
     Duration unreachableTimeout,
     Duration imagePullTimeout,
     String network,
-    Duration observeTimeout) {
+    Duration observeTimeout,
+    Integer maxProcesses) {
 
   static final String SECTION = "backends.docker";
   static final String PREFIX = SECTION + ".";
@@ -80,6 +83,7 @@ public record DockerSettings(
     if (observeTimeout.isZero() || observeTimeout.isNegative()) {
       throw SettingsBinder.invalid("observeTimeout", "must be positive");
     }
+    maxProcesses = HostSettings.atLeast("maxProcesses", maxProcesses, 4096, 1);
   }
 
   /**
@@ -163,7 +167,7 @@ public record DockerSettings(
       }
     }
 
-    private static int atLeast(String key, Integer value, int fallback, int min) {
+    static int atLeast(String key, Integer value, int fallback, int min) {
       if (value == null) {
         return fallback;
       }

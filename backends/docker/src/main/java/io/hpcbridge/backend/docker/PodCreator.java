@@ -113,7 +113,14 @@ final class PodCreator {
               Containers.create(
                   pod.host,
                   ContainerSpecs.container(
-                      plan, env.nodeName(), c, initIndex, sandboxId, imageUser, volumePaths));
+                      plan,
+                      env.nodeName(),
+                      env.settings(),
+                      c,
+                      initIndex,
+                      sandboxId,
+                      imageUser,
+                      volumePaths));
         }
       } catch (DockerException e) {
         if (DockerHost.isConnectionFailure(e)) {

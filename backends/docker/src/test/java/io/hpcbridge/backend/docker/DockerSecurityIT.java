@@ -300,6 +300,35 @@ class DockerSecurityIT extends EngineTest {
   }
 
   @Test
+  void aForkBombStaysInItsContainer() throws Exception {
+    DockerSettings few =
+        DockerSettings.parse(DockerEngines.settings("spread", Map.of("maxProcesses", 32)));
+    DockerBackend b = new DockerBackend(node, data.resolve("few"), few);
+    others.add(b);
+    PodPlan bomb =
+        Plans.pod(
+            "bomb",
+            List.of(),
+            List.of(
+                Plans.sh(
+                    "c",
+                    "i=0; while [ $i -lt 100 ]; do sleep 600 & i=$((i+1)); done; echo all"
+                        + " started")));
+    Handle h = b.submit(bomb);
+    Observed o = awaitPhase(b, h, java.util.Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    assertThat(o.containers().get(0).exitCode()).isNotNull().isNotZero();
+    assertThat(read(b.logs(h, "c", LogOptions.ALL)))
+        .contains("can't fork")
+        .doesNotContain("all started");
+    assertThat(inspect(h, bomb.pod(), "c").getHostConfig().getPidsLimit()).isEqualTo(32L);
+    // the default holds every container to 4096 processes
+    PodPlan plain = Plans.pod("pids", List.of(), List.of(Plans.sh("c", "true")));
+    Handle d = backend.submit(plain);
+    awaitPhase(d, Phase.SUCCEEDED);
+    assertThat(inspect(d, plain.pod(), "c").getHostConfig().getPidsLimit()).isEqualTo(4096L);
+  }
+
+  @Test
   void hostNamespacesAndAllowedHosts() throws Exception {
     String probe = "grep -c docker0 /proc/net/dev; true";
     PodPlan onHost =

@@ -51,6 +51,7 @@ class DockerSettingsTest {
     assertThat(s.placement()).isEqualTo(Placement.Policy.BINPACK);
     assertThat(s.unreachableTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(s.sandboxImage()).isEqualTo("local/busybox:1");
+    assertThat(s.maxProcesses()).isEqualTo(4096);
     var h0 = s.hosts().get(0);
     assertThat(h0.tlsCertDir()).isNull();
     assertThat(h0.hostAddress()).isNull();
@@ -116,6 +117,11 @@ class DockerSettingsTest {
                 DockerSettings.parse(
                     Map.of("hosts", List.of(Map.of("uri", "unix:///a", "maxPods", 0)))))
         .hasMessage("backends.docker.hosts[0].maxPods: must be at least 1, not 0");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "maxProcesses", 0)))
+        .hasMessage("backends.docker.maxProcesses: must be at least 1, not 0");
   }
 
   @Test
