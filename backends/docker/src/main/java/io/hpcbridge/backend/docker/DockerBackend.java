@@ -57,7 +57,7 @@ public final class DockerBackend implements Backend {
   private final Observer observer;
   private final PodLogs logs;
   private final Map<String, Object> submitLocks = new ConcurrentHashMap<>();
-  private final java.util.Set<String> engineSockets;
+  private final EngineSockets engineSockets;
 
   public DockerBackend(String nodeName, Path dataDir, DockerSettings settings) {
     this.nodeName = nodeName;
@@ -84,7 +84,7 @@ public final class DockerBackend implements Backend {
       timer.shutdownNow();
       throw e;
     }
-    this.engineSockets = EngineSockets.of(settings.hosts());
+    this.engineSockets = EngineSockets.of(settings);
     this.store = new PodStore(dataDir);
     this.placer = new Placer(hosts, settings.placement(), nodeName, store, io);
     this.puller = new ImagePuller(settings.imagePullTimeout());
@@ -131,7 +131,7 @@ public final class DockerBackend implements Backend {
   @Override
   public Handle submit(PodPlan plan) throws BackendException {
     ContainerSpecs.validate(plan);
-    EngineSockets.check(plan, engineSockets);
+    engineSockets.withDataRoots(hosts.dataRoots()).check(plan);
     String uid = plan.pod().uid();
     synchronized (submitLocks.computeIfAbsent(uid, k -> new Object())) {
       String hostName = store.host(uid).orElse(null);

@@ -27,6 +27,9 @@ import java.util.Set;
  * @param network the Docker network sandboxes join (their pod IP comes from it)
  * @param observeTimeout the longest one observation waits for a host or a container; what is late
  *     is reported by a later one
+ * @param refusedHostPaths more host paths no pod may bind (with everything under them and every
+ *     directory above them) besides the built-in ones ({@link EngineSockets}): other sockets an
+ *     engine listens on, its run directory when it is not next to its socket
  * @param maxProcesses the most processes (and threads) one container may run at once, its sandbox
  *     too: a fork bomb fails inside its container instead of exhausting the host's pid space
  */
@@ -39,6 +42,7 @@ public record DockerSettings(
     Duration imagePullTimeout,
     String network,
     Duration observeTimeout,
+    List<String> refusedHostPaths,
     Integer maxProcesses) {
 
   static final String SECTION = "backends.docker";
@@ -83,6 +87,18 @@ public record DockerSettings(
     if (observeTimeout.isZero() || observeTimeout.isNegative()) {
       throw SettingsBinder.invalid("observeTimeout", "must be positive");
     }
+    List<String> refused = new ArrayList<>();
+    if (refusedHostPaths != null) {
+      for (int i = 0; i < refusedHostPaths.size(); i++) {
+        String p = refusedHostPaths.get(i);
+        if (p == null || !p.startsWith("/")) {
+          throw SettingsBinder.invalid(
+              "refusedHostPaths[" + i + "]", "must be an absolute path, not " + p);
+        }
+        refused.add(EngineSockets.normalize(p));
+      }
+    }
+    refusedHostPaths = List.copyOf(refused);
     maxProcesses = HostSettings.atLeast("maxProcesses", maxProcesses, 4096, 1);
   }
 

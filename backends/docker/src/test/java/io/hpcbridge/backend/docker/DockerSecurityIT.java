@@ -83,6 +83,10 @@ class DockerSecurityIT extends EngineTest {
   @Test
   void engineSocketsAndTheDirectoriesAboveThemAreNeverBound() throws Exception {
     String socket2 = DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", "");
+    String dataRoot2;
+    try (DockerHost h2 = new DockerHost(settings.hosts().get(1))) {
+      dataRoot2 = h2.client.infoCmd().exec().getDockerRootDir(); // as the engine reports it
+    }
     for (String path :
         List.of(
             "/var/run/docker.sock",
@@ -92,7 +96,18 @@ class DockerSecurityIT extends EngineTest {
             "/var",
             socket2,
             Path.of(socket2).getParent().toString(),
-            "/proc/1/root")) {
+            // the engine's run directory next to its socket holds its containerd's socket
+            Path.of(socket2).resolveSibling("exec/containerd/containerd.sock").toString(),
+            "/proc/1/root",
+            "/run/user/0/docker.sock",
+            "/run/containerd/s",
+            "/run/buildkit",
+            "/var/lib/docker",
+            "/var/lib/containerd",
+            dataRoot2,
+            dataRoot2 + "/volumes",
+            "/sys/fs/cgroup",
+            "/dev")) {
       assertThatThrownBy(() -> backend.submit(hostPathPod("escape", path)))
           .as(path)
           .isInstanceOf(BackendException.InvalidPod.class)

@@ -122,6 +122,17 @@ class DockerSettingsTest {
                 DockerSettings.parse(
                     Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "maxProcesses", 0)))
         .hasMessage("backends.docker.maxProcesses: must be at least 1, not 0");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of(
+                        "hosts",
+                        List.of(Map.of("uri", "unix:///a")),
+                        "refusedHostPaths",
+                        List.of("/srv/ok", "relative/docker.sock"))))
+        .hasMessage(
+            "backends.docker.refusedHostPaths[1]: must be an absolute path, not"
+                + " relative/docker.sock");
   }
 
   @Test
