@@ -111,8 +111,14 @@ public record DockerSettings(
    *     unix sockets
    * @param address the address reported as the pod's hostIP; null to take it from the URI
    * @param connectTimeout connect timeout of each request
-   * @param responseTimeout response timeout of short requests (not of log streams, pulls, stops)
-   * @param maxConnections connection pool size
+   * @param responseTimeout response timeout of the short control calls (not of log streams, image
+   *     pulls and the event stream, which have none)
+   * @param maxConnections connections for the control calls (list, inspect, create, start, kill,
+   *     remove...)
+   * @param maxStreams connections for log streams and image pulls, which may last as long as a
+   *     tenant wants; kept apart so that they never take the control calls' connections
+   * @param connectionRequestTimeout how long a call waits for a free connection before it fails as
+   *     a transient error
    * @param maxPods how many pods this host accepts
    * @param cpu CPU to advertise instead of the host's, or null
    * @param memory memory to advertise instead of the host's, or null
@@ -127,6 +133,8 @@ public record DockerSettings(
       Duration connectTimeout,
       Duration responseTimeout,
       Integer maxConnections,
+      Integer maxStreams,
+      Duration connectionRequestTimeout,
       Integer maxPods,
       ResourceQuantity cpu,
       ResourceQuantity memory,
@@ -162,6 +170,12 @@ public record DockerSettings(
       connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
       responseTimeout = responseTimeout == null ? Duration.ofSeconds(30) : responseTimeout;
       maxConnections = atLeast("maxConnections", maxConnections, 20, 1);
+      maxStreams = atLeast("maxStreams", maxStreams, 64, 1);
+      connectionRequestTimeout =
+          connectionRequestTimeout == null ? Duration.ofSeconds(5) : connectionRequestTimeout;
+      if (connectionRequestTimeout.isNegative()) {
+        throw SettingsBinder.invalid("connectionRequestTimeout", "must not be negative");
+      }
       maxPods = atLeast("maxPods", maxPods, 110, 1);
     }
 
@@ -202,6 +216,8 @@ public record DockerSettings(
           connectTimeout,
           responseTimeout,
           maxConnections,
+          maxStreams,
+          connectionRequestTimeout,
           maxPods,
           cpu,
           memory,
