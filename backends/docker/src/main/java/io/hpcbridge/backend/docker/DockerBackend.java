@@ -87,7 +87,8 @@ public final class DockerBackend implements Backend {
     this.engineSockets = EngineSockets.of(settings);
     this.store = new PodStore(dataDir);
     this.placer = new Placer(hosts, settings.placement(), nodeName, store, io);
-    this.puller = new ImagePuller(settings.imagePullTimeout());
+    StreamQuota quota = new StreamQuota(settings);
+    this.puller = new ImagePuller(settings.imagePullTimeout(), quota);
     this.stopper = new PodStopper(nodeName, store, io, timer);
     this.startups =
         new PodStartups(
@@ -100,7 +101,7 @@ public final class DockerBackend implements Backend {
             settings.observeTimeout(),
             startups::facts,
             io);
-    this.logs = new PodLogs(nodeName, timer);
+    this.logs = new PodLogs(nodeName, quota, timer);
     startups.start();
   }
 

@@ -30,6 +30,11 @@ import java.util.Set;
  * @param refusedHostPaths more host paths no pod may bind (with everything under them and every
  *     directory above them) besides the built-in ones ({@link EngineSockets}): other sockets an
  *     engine listens on, its run directory when it is not next to its socket
+ * @param maxPullsPerNamespace the most image pulls one namespace may run at once on one host (its
+ *     share of the host's {@code maxStreams}); more wait their turn
+ * @param maxLogStreamsPerNamespace the most log streams (follows and reads) one namespace may hold
+ *     open at once on one host; more are refused
+ * @param maxLogStreamsPerPod the same for one pod
  * @param maxProcesses the most processes (and threads) one container may run at once, its sandbox
  *     too: a fork bomb fails inside its container instead of exhausting the host's pid space
  */
@@ -43,6 +48,9 @@ public record DockerSettings(
     String network,
     Duration observeTimeout,
     List<String> refusedHostPaths,
+    Integer maxPullsPerNamespace,
+    Integer maxLogStreamsPerNamespace,
+    Integer maxLogStreamsPerPod,
     Integer maxProcesses) {
 
   static final String SECTION = "backends.docker";
@@ -99,6 +107,10 @@ public record DockerSettings(
       }
     }
     refusedHostPaths = List.copyOf(refused);
+    maxPullsPerNamespace = HostSettings.atLeast("maxPullsPerNamespace", maxPullsPerNamespace, 4, 1);
+    maxLogStreamsPerNamespace =
+        HostSettings.atLeast("maxLogStreamsPerNamespace", maxLogStreamsPerNamespace, 16, 1);
+    maxLogStreamsPerPod = HostSettings.atLeast("maxLogStreamsPerPod", maxLogStreamsPerPod, 5, 1);
     maxProcesses = HostSettings.atLeast("maxProcesses", maxProcesses, 4096, 1);
   }
 

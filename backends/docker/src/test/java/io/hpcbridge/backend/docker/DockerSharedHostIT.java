@@ -1,12 +1,18 @@
 package io.hpcbridge.backend.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.LogOptions;
+import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.PodPlan;
+import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -87,5 +93,118 @@ class DockerSharedHostIT extends EngineTest {
         in.close();
       }
     }
+  }
+
+  @Test
+  void logStreamsHaveCapsPerPodAndNamespaceAndAFullHostFailsFast() throws Exception {
+    DockerBackend b =
+        engine2(
+            Map.of("maxStreams", 4, "connectionRequestTimeout", "1s"),
+            Map.of("maxLogStreamsPerPod", 2, "maxLogStreamsPerNamespace", 3));
+    Handle a1 = b.submit(chatty("a", "a1"));
+    Handle a2 = b.submit(chatty("a", "a2"));
+    Handle b1 = b.submit(chatty("b", "b1"));
+    Handle c1 = b.submit(chatty("c", "c1"));
+    for (Handle h : List.of(a1, a2, b1, c1)) {
+      awaitPhase(b, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+    }
+    List<InputStream> open = new ArrayList<>();
+    try {
+      open.add(follow(b, a1));
+      open.add(follow(b, a1));
+      assertThatThrownBy(() -> b.logs(a1, "c", FOLLOW))
+          .isInstanceOf(BackendException.Transient.class)
+          .hasMessageContaining("pod a1 already has 2 log streams open")
+          .hasMessageContaining("maxLogStreamsPerPod");
+      open.add(follow(b, a2));
+      assertThatThrownBy(() -> b.logs(a2, "c", FOLLOW))
+          .isInstanceOf(BackendException.Transient.class)
+          .hasMessageContaining("namespace a already has 3 log streams open")
+          .hasMessageContaining("maxLogStreamsPerNamespace");
+      // a plain read holds a stream while it is open, too
+      assertThatThrownBy(() -> b.logs(a2, "c", LogOptions.ALL))
+          .hasMessageContaining("maxLogStreamsPerNamespace");
+      // another namespace has its own share: now all 4 of the host's stream connections are taken
+      open.add(follow(b, b1));
+      long t0 = System.nanoTime();
+      InputStream late = b.logs(c1, "c", FOLLOW);
+      assertThatThrownBy(late::read)
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("all 4 log stream and image pull connections to docker host h2")
+          .hasMessageContaining("maxStreams");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+      late.close();
+      // control calls do not wait for the streams: c1 stops at once
+      b.cancel(c1, Duration.ZERO);
+      awaitPhase(b, c1, Set.of(Phase.FAILED, Phase.SUCCEEDED), Duration.ofSeconds(15));
+      // a stream given back is a stream to open again
+      open.remove(0).close();
+      open.add(follow(b, a1));
+    } finally {
+      for (InputStream in : open) {
+        in.close();
+      }
+    }
+  }
+
+  @Test
+  void pullsOfOneNamespaceWaitForEachOtherNotForOtherNamespaces() throws Exception {
+    Path engine2 =
+        Path.of(DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", ""));
+    try (SlowEngine proxy = new SlowEngine(engine2)) {
+      Map<String, Object> host = new LinkedHashMap<>();
+      host.put("name", "slow");
+      host.put("uri", "unix://" + proxy.socket);
+      DockerSettings s =
+          DockerSettings.parse(Map.of("hosts", List.of(host), "maxPullsPerNamespace", 1));
+      DockerBackend b = new DockerBackend(node, data.resolve("slow"), s);
+      others.add(b);
+      // every pull takes 8 s before the engine even tries (and fails: there is no registry)
+      proxy.slow("/images/create", Duration.ofSeconds(8));
+      Handle p1 = b.submit(missing("pull", "p1", "one"));
+      Handle p2 = b.submit(missing("pull", "p2", "two"));
+      Handle q = b.submit(missing("other", "q", "three"));
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(300))
+          .untilAsserted(
+              () -> {
+                Map<Handle, Observed> seen = b.observe(List.of(p1, p2, q));
+                Observed.ContainerStatus first = seen.get(p1).containers().get(0);
+                Observed.ContainerStatus second = seen.get(p2).containers().get(0);
+                Observed.ContainerStatus other = seen.get(q).containers().get(0);
+                // one of p1 and p2 pulls, the other waits for it; q pulls meanwhile
+                Observed.ContainerStatus queued =
+                    first.message() != null && first.message().contains("maxPullsPerNamespace")
+                        ? first
+                        : second;
+                assertThat(queued.reason()).isEqualTo("ContainerCreating");
+                assertThat(queued.message())
+                    .contains("namespace pull already pulls 1 image")
+                    .contains("maxPullsPerNamespace");
+                assertThat(other.message()).doesNotContain("maxPullsPerNamespace");
+              });
+      // each pull happens in turn, and fails as it would have alone
+      for (Handle h : List.of(p1, p2, q)) {
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(500))
+            .untilAsserted(
+                () ->
+                    assertThat(b.observe(List.of(h)).get(h).containers().get(0).reason())
+                        .isIn("ErrImagePull", "ImagePullBackOff"));
+      }
+    }
+  }
+
+  static PodPlan missing(String ns, String name, String image) {
+    return Plans.inNamespace(
+        ns,
+        Plans.pod(
+            name,
+            List.of(),
+            List.of(
+                Plans.container(
+                    "c", "hpcbridge-it-missing/" + image + ":1", List.of("true"), List.of()))));
   }
 }
