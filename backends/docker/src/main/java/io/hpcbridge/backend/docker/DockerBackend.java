@@ -255,8 +255,11 @@ public final class DockerBackend implements Backend {
     return found.map(h -> DockerHosts.handle(h, pod.uid()));
   }
 
-  /** Looks for the pod's sandbox on every reachable host. */
-  private Optional<String> findOnHosts(String uid) {
+  /**
+   * Looks for the pod's sandbox on every reachable host. A host whose connections are all in use
+   * makes it fail: it may hold the pod, and a pod placed again would run twice.
+   */
+  private Optional<String> findOnHosts(String uid) throws BackendException.Transient {
     for (DockerHost h : hosts.all()) {
       try {
         boolean any = Containers.ofPod(h, nodeName, uid).stream().anyMatch(Containers::isSandbox);
@@ -264,6 +267,9 @@ public final class DockerBackend implements Backend {
         if (any) {
           return Optional.of(h.name());
         }
+      } catch (BoundedHttpClient.Busy e) {
+        throw new BackendException.Transient(
+            "looking for pod " + uid + " on docker host " + h.name() + ": " + e.getMessage(), e);
       } catch (RuntimeException e) {
         h.failed(e);
         log.debug(

@@ -19,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -194,6 +196,37 @@ class DockerSharedHostIT extends EngineTest {
                     assertThat(b.observe(List.of(h)).get(h).containers().get(0).reason())
                         .isIn("ErrImagePull", "ImagePullBackOff"));
       }
+    }
+  }
+
+  @Test
+  void busyControlConnectionsAreNoNewsNotAnUnreachableHost() throws Exception {
+    Path engine2 =
+        Path.of(DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", ""));
+    try (SlowEngine proxy = new SlowEngine(engine2)) {
+      Map<String, Object> host = new LinkedHashMap<>();
+      host.put("name", "slow");
+      host.put("uri", "unix://" + proxy.socket);
+      host.put("maxConnections", 1);
+      host.put("connectionRequestTimeout", "200ms");
+      DockerSettings s = DockerSettings.parse(Map.of("hosts", List.of(host)));
+      DockerBackend b = new DockerBackend(node, data.resolve("busy"), s);
+      others.add(b);
+      Handle h = b.submit(Plans.pod("busy", List.of(), List.of(Plans.sh("c", "sleep 60"))));
+      awaitPhase(b, h, Set.of(Phase.RUNNING), Duration.ofSeconds(60));
+      // from now on a list takes 3 s, holding the host's one control connection
+      proxy.slow("/containers/json", Duration.ofSeconds(3));
+      var first = CompletableFuture.supplyAsync(() -> b.observe(List.of(h)));
+      Map<Handle, Observed> second = b.observe(List.of(h));
+      Map<Handle, Observed> firstSeen = first.get(30, TimeUnit.SECONDS);
+      // one of them listed; the other found the connection busy: no news of the pod, no alarm
+      assertThat(List.of(firstSeen, second)).filteredOn(m -> m.containsKey(h)).hasSize(1);
+      assertThat(List.of(firstSeen, second))
+          .flatExtracting(Map::values)
+          .extracting(Observed::phase)
+          .containsExactly(Phase.RUNNING);
+      assertThat(b.hostHealth().get(0).reachable()).isTrue();
+      proxy.slow(null, Duration.ZERO);
     }
   }
 
