@@ -206,7 +206,8 @@ public final class ContainerSpecs {
             .withPortBindings(bindings)
             .withBinds(PodVolumes.sandboxBinds(plan))
             .withCapDrop(Capability.ALL)
-            .withSecurityOpts(List.of("no-new-privileges"));
+            .withSecurityOpts(List.of("no-new-privileges"))
+            .withPidsLimit((long) settings.maxProcesses());
     if (host.pid()) {
       hc.withPidMode("host");
     }
@@ -238,6 +239,7 @@ public final class ContainerSpecs {
   static Spec container(
       PodPlan plan,
       String nodeName,
+      DockerSettings settings,
       ContainerPlan c,
       int initIndex,
       String sandboxId,
@@ -260,7 +262,9 @@ public final class ContainerSpecs {
             .withNetworkMode(host.network() ? "host" : "container:" + sandboxId)
             .withIpcMode(host.ipc() ? "host" : "container:" + sandboxId)
             .withRestartPolicy(restartPolicy(plan.restartPolicy(), init))
-            .withBinds(binds);
+            .withBinds(binds)
+            // its own pid limit: a fork bomb fails in this container, not on the host
+            .withPidsLimit((long) settings.maxProcesses());
     if (host.pid()) {
       hc.withPidMode("host");
     }

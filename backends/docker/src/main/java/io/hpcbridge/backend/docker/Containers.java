@@ -1,12 +1,17 @@
 package io.hpcbridge.backend.docker;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerNetwork;
+import com.github.dockerjava.transport.DockerHttpClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
@@ -70,6 +75,37 @@ final class Containers {
       host.client.startContainerCmd(id).exec();
     } catch (NotModifiedException e) {
       // already running
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * The signal that stops the container (its image's STOPSIGNAL), SIGTERM when it has none, or null
+   * when it is gone. docker-java's inspect model leaves this field out, so the engine's answer is
+   * read here.
+   */
+  static String stopSignal(DockerHost host, String id) {
+    if (!id.matches("[0-9a-f]{1,64}")) {
+      throw new IllegalArgumentException("not a container id: " + id);
+    }
+    DockerHttpClient.Request req =
+        DockerHttpClient.Request.builder()
+            .method(DockerHttpClient.Request.Method.GET)
+            .path("/containers/" + id + "/json")
+            .build();
+    try (DockerHttpClient.Response res = host.controlHttp.execute(req)) {
+      if (res.getStatusCode() == 404) {
+        return null;
+      }
+      if (res.getStatusCode() != 200) {
+        throw new DockerException(
+            "inspecting container " + id + " answered " + res.getStatusCode(), res.getStatusCode());
+      }
+      String sig = JSON.readTree(res.getBody()).path("Config").path("StopSignal").asText("");
+      return sig.isBlank() ? "SIGTERM" : sig;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

@@ -57,7 +57,7 @@ public final class DockerBackend implements Backend {
   private final Observer observer;
   private final PodLogs logs;
   private final Map<String, Object> submitLocks = new ConcurrentHashMap<>();
-  private final java.util.Set<String> engineSockets;
+  private final EngineSockets engineSockets;
 
   public DockerBackend(String nodeName, Path dataDir, DockerSettings settings) {
     this.nodeName = nodeName;
@@ -84,10 +84,11 @@ public final class DockerBackend implements Backend {
       timer.shutdownNow();
       throw e;
     }
-    this.engineSockets = EngineSockets.of(settings.hosts());
+    this.engineSockets = EngineSockets.of(settings);
     this.store = new PodStore(dataDir);
     this.placer = new Placer(hosts, settings.placement(), nodeName, store, io);
-    this.puller = new ImagePuller(settings.imagePullTimeout());
+    StreamQuota quota = new StreamQuota(settings);
+    this.puller = new ImagePuller(settings.imagePullTimeout(), quota);
     this.stopper = new PodStopper(nodeName, store, io, timer);
     this.startups =
         new PodStartups(
@@ -100,7 +101,7 @@ public final class DockerBackend implements Backend {
             settings.observeTimeout(),
             startups::facts,
             io);
-    this.logs = new PodLogs(nodeName, timer);
+    this.logs = new PodLogs(nodeName, quota, timer);
     startups.start();
   }
 
@@ -131,7 +132,7 @@ public final class DockerBackend implements Backend {
   @Override
   public Handle submit(PodPlan plan) throws BackendException {
     ContainerSpecs.validate(plan);
-    EngineSockets.check(plan, engineSockets);
+    engineSockets.withDataRoots(hosts.dataRoots()).check(plan);
     String uid = plan.pod().uid();
     synchronized (submitLocks.computeIfAbsent(uid, k -> new Object())) {
       String hostName = store.host(uid).orElse(null);
@@ -254,8 +255,11 @@ public final class DockerBackend implements Backend {
     return found.map(h -> DockerHosts.handle(h, pod.uid()));
   }
 
-  /** Looks for the pod's sandbox on every reachable host. */
-  private Optional<String> findOnHosts(String uid) {
+  /**
+   * Looks for the pod's sandbox on every reachable host. A host whose connections are all in use
+   * makes it fail: it may hold the pod, and a pod placed again would run twice.
+   */
+  private Optional<String> findOnHosts(String uid) throws BackendException.Transient {
     for (DockerHost h : hosts.all()) {
       try {
         boolean any = Containers.ofPod(h, nodeName, uid).stream().anyMatch(Containers::isSandbox);
@@ -263,6 +267,9 @@ public final class DockerBackend implements Backend {
         if (any) {
           return Optional.of(h.name());
         }
+      } catch (BoundedHttpClient.Busy e) {
+        throw new BackendException.Transient(
+            "looking for pod " + uid + " on docker host " + h.name() + ": " + e.getMessage(), e);
       } catch (RuntimeException e) {
         h.failed(e);
         log.debug(

@@ -12,15 +12,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Docker host: two clients (short calls with the configured response timeout; streams, pulls
- * and stops without one) and its last known health.
+ * One Docker host: three clients, each with its own connections, so that no kind of call can take
+ * all of another's, and its last known health. {@link #client} makes the short control calls (list,
+ * inspect, create, start, kill, remove, archives, ping) with the configured response timeout;
+ * {@link #events} holds the host's event stream alone; {@link #streams} serves what may last as
+ * long as a tenant wants (log streams, image pulls), with no response timeout. A call that finds
+ * its client's connections all in use waits {@code connectionRequestTimeout} at most, then fails
+ * with {@link BoundedHttpClient.Busy}.
  */
 final class DockerHost implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DockerHost.class);
 
   final DockerSettings.HostSettings settings;
   final DockerClient client;
+  final DockerClient events;
   final DockerClient streams;
+
+  /** {@link #client}'s own connections, for the few calls docker-java's models cannot express. */
+  final BoundedHttpClient controlHttp;
+
   private volatile Info info;
   private volatile boolean reachable = true;
   private volatile Instant unreachableSince;
@@ -28,13 +38,6 @@ final class DockerHost implements AutoCloseable {
 
   DockerHost(DockerSettings.HostSettings s) {
     this.settings = s;
-    this.client = build(s, s.responseTimeout());
-    // Zero means no timeout: log streams may idle for hours, stops last the grace period. Left
-    // unset, the TLS handshake's timeout (the connect timeout) would stay on the socket.
-    this.streams = build(s, Duration.ZERO);
-  }
-
-  private static DockerClient build(DockerSettings.HostSettings s, Duration responseTimeout) {
     DefaultDockerClientConfig.Builder b =
         new DefaultDockerClientConfig.Builder()
             .withDockerHost(s.uri().toString())
@@ -43,14 +46,48 @@ final class DockerHost implements AutoCloseable {
       b.withDockerCertPath(s.tlsCertDir().toString());
     }
     DefaultDockerClientConfig cfg = b.build();
-    ApacheDockerHttpClient.Builder hb =
+    this.controlHttp =
+        http(
+            s,
+            cfg,
+            s.responseTimeout(),
+            s.maxConnections(),
+            "control connections to docker host " + s.name() + " (maxConnections)");
+    this.client = DockerClientImpl.getInstance(cfg, controlHttp);
+    // Zero means no timeout: an event stream or a log follow may idle for hours. Left unset, the
+    // TLS handshake's timeout (the connect timeout) would stay on the socket.
+    this.events =
+        DockerClientImpl.getInstance(
+            cfg,
+            http(s, cfg, Duration.ZERO, 2, "event stream connections to docker host " + s.name()));
+    this.streams =
+        DockerClientImpl.getInstance(
+            cfg,
+            http(
+                s,
+                cfg,
+                Duration.ZERO,
+                s.maxStreams(),
+                "log stream and image pull connections to docker host "
+                    + s.name()
+                    + " (maxStreams)"));
+  }
+
+  private static BoundedHttpClient http(
+      DockerSettings.HostSettings s,
+      DefaultDockerClientConfig cfg,
+      Duration responseTimeout,
+      int connections,
+      String what) {
+    ApacheDockerHttpClient http =
         new ApacheDockerHttpClient.Builder()
             .dockerHost(cfg.getDockerHost())
             .sslConfig(cfg.getSSLConfig())
-            .maxConnections(s.maxConnections())
-            .connectionTimeout(s.connectTimeout());
-    hb.responseTimeout(responseTimeout);
-    return DockerClientImpl.getInstance(cfg, hb.build());
+            .maxConnections(connections)
+            .connectionTimeout(s.connectTimeout())
+            .responseTimeout(responseTimeout)
+            .build();
+    return new BoundedHttpClient(http, connections, s.connectionRequestTimeout(), what);
   }
 
   String name() {
@@ -113,6 +150,9 @@ final class DockerHost implements AutoCloseable {
   }
 
   void failed(Throwable e) {
+    if (e instanceof BoundedHttpClient.Busy) {
+      return; // our own connections were all in use: the host did not fail to answer
+    }
     String msg = describe(e);
     if (reachable) {
       log.warn("docker host {} ({}) is unreachable: {}", name(), settings.uri(), msg);
@@ -155,11 +195,12 @@ final class DockerHost implements AutoCloseable {
 
   @Override
   public void close() {
-    try {
-      client.close();
-      streams.close();
-    } catch (IOException e) {
-      log.debug("closing docker client of {}", name(), e);
+    for (DockerClient c : new DockerClient[] {client, events, streams}) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        log.debug("closing docker client of {}", name(), e);
+      }
     }
   }
 }

@@ -79,6 +79,28 @@ final class DockerHosts implements AutoCloseable {
     return new Target(host, h.id().substring(i + 1));
   }
 
+  /**
+   * Each host's data root as it reports it ({@code docker info}), for the hostPath rule; a host not
+   * heard from yet is asked now, one that did not answer is left out until it does.
+   */
+  List<String> dataRoots() {
+    List<String> out = new ArrayList<>();
+    for (DockerHost h : hosts.values()) {
+      Info i = h.info();
+      if (i == null && h.reachable()) {
+        try {
+          i = h.refresh();
+        } catch (RuntimeException e) {
+          continue; // recorded in the host's health
+        }
+      }
+      if (i != null && i.getDockerRootDir() != null) {
+        out.add(i.getDockerRootDir());
+      }
+    }
+    return out;
+  }
+
   /** Per-host health, for node conditions: one entry per configured host, in config order. */
   List<HostHealth> health() {
     return hosts.values().stream().map(DockerHost::health).toList();

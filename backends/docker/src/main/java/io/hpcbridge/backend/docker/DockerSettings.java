@@ -27,6 +27,16 @@ import java.util.Set;
  * @param network the Docker network sandboxes join (their pod IP comes from it)
  * @param observeTimeout the longest one observation waits for a host or a container; what is late
  *     is reported by a later one
+ * @param refusedHostPaths more host paths no pod may bind (with everything under them and every
+ *     directory above them) besides the built-in ones ({@link EngineSockets}): other sockets an
+ *     engine listens on, its run directory when it is not next to its socket
+ * @param maxPullsPerNamespace the most image pulls one namespace may run at once on one host (its
+ *     share of the host's {@code maxStreams}); more wait their turn
+ * @param maxLogStreamsPerNamespace the most log streams (follows and reads) one namespace may hold
+ *     open at once on one host; more are refused
+ * @param maxLogStreamsPerPod the same for one pod
+ * @param maxProcesses the most processes (and threads) one container may run at once, its sandbox
+ *     too: a fork bomb fails inside its container instead of exhausting the host's pid space
  */
 public record DockerSettings(
     List<HostSettings> hosts,
@@ -36,7 +46,12 @@ public record DockerSettings(
     Duration unreachableTimeout,
     Duration imagePullTimeout,
     String network,
-    Duration observeTimeout) {
+    Duration observeTimeout,
+    List<String> refusedHostPaths,
+    Integer maxPullsPerNamespace,
+    Integer maxLogStreamsPerNamespace,
+    Integer maxLogStreamsPerPod,
+    Integer maxProcesses) {
 
   static final String SECTION = "backends.docker";
   static final String PREFIX = SECTION + ".";
@@ -80,6 +95,23 @@ public record DockerSettings(
     if (observeTimeout.isZero() || observeTimeout.isNegative()) {
       throw SettingsBinder.invalid("observeTimeout", "must be positive");
     }
+    List<String> refused = new ArrayList<>();
+    if (refusedHostPaths != null) {
+      for (int i = 0; i < refusedHostPaths.size(); i++) {
+        String p = refusedHostPaths.get(i);
+        if (p == null || !p.startsWith("/")) {
+          throw SettingsBinder.invalid(
+              "refusedHostPaths[" + i + "]", "must be an absolute path, not " + p);
+        }
+        refused.add(EngineSockets.normalize(p));
+      }
+    }
+    refusedHostPaths = List.copyOf(refused);
+    maxPullsPerNamespace = HostSettings.atLeast("maxPullsPerNamespace", maxPullsPerNamespace, 4, 1);
+    maxLogStreamsPerNamespace =
+        HostSettings.atLeast("maxLogStreamsPerNamespace", maxLogStreamsPerNamespace, 16, 1);
+    maxLogStreamsPerPod = HostSettings.atLeast("maxLogStreamsPerPod", maxLogStreamsPerPod, 5, 1);
+    maxProcesses = HostSettings.atLeast("maxProcesses", maxProcesses, 4096, 1);
   }
 
   /**
@@ -91,8 +123,14 @@ public record DockerSettings(
    *     unix sockets
    * @param address the address reported as the pod's hostIP; null to take it from the URI
    * @param connectTimeout connect timeout of each request
-   * @param responseTimeout response timeout of short requests (not of log streams, pulls, stops)
-   * @param maxConnections connection pool size
+   * @param responseTimeout response timeout of the short control calls (not of log streams, image
+   *     pulls and the event stream, which have none)
+   * @param maxConnections connections for the control calls (list, inspect, create, start, kill,
+   *     remove...)
+   * @param maxStreams connections for log streams and image pulls, which may last as long as a
+   *     tenant wants; kept apart so that they never take the control calls' connections
+   * @param connectionRequestTimeout how long a call waits for a free connection before it fails as
+   *     a transient error
    * @param maxPods how many pods this host accepts
    * @param cpu CPU to advertise instead of the host's, or null
    * @param memory memory to advertise instead of the host's, or null
@@ -107,6 +145,8 @@ public record DockerSettings(
       Duration connectTimeout,
       Duration responseTimeout,
       Integer maxConnections,
+      Integer maxStreams,
+      Duration connectionRequestTimeout,
       Integer maxPods,
       ResourceQuantity cpu,
       ResourceQuantity memory,
@@ -142,6 +182,12 @@ public record DockerSettings(
       connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
       responseTimeout = responseTimeout == null ? Duration.ofSeconds(30) : responseTimeout;
       maxConnections = atLeast("maxConnections", maxConnections, 20, 1);
+      maxStreams = atLeast("maxStreams", maxStreams, 64, 1);
+      connectionRequestTimeout =
+          connectionRequestTimeout == null ? Duration.ofSeconds(5) : connectionRequestTimeout;
+      if (connectionRequestTimeout.isNegative()) {
+        throw SettingsBinder.invalid("connectionRequestTimeout", "must not be negative");
+      }
       maxPods = atLeast("maxPods", maxPods, 110, 1);
     }
 
@@ -163,7 +209,7 @@ public record DockerSettings(
       }
     }
 
-    private static int atLeast(String key, Integer value, int fallback, int min) {
+    static int atLeast(String key, Integer value, int fallback, int min) {
       if (value == null) {
         return fallback;
       }
@@ -182,6 +228,8 @@ public record DockerSettings(
           connectTimeout,
           responseTimeout,
           maxConnections,
+          maxStreams,
+          connectionRequestTimeout,
           maxPods,
           cpu,
           memory,

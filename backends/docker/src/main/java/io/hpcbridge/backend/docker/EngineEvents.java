@@ -49,7 +49,7 @@ final class EngineEvents implements AutoCloseable {
       return;
     }
     var cmd =
-        host.streams
+        host.events
             .eventsCmd()
             .withEventTypeFilter(EventType.CONTAINER)
             .withEventFilter("die")

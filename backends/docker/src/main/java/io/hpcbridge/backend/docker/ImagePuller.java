@@ -15,25 +15,40 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes images present on a host as the pull policy says, like the kubelet: a failed pull shows as
  * {@code ErrImagePull}, then {@code ImagePullBackOff} while each container waits for its own next
- * attempt (10 s doubling to 5 min), however often the pod is looked at.
+ * attempt (10 s doubling to 5 min), however often the pod is looked at. A pull takes a place in its
+ * namespace's share of the host's stream connections ({@link StreamQuota}); while the share is
+ * full, or every stream connection is in use, the container waits ({@code ContainerCreating}, with
+ * the reason) and is tried again a few seconds later, without counting as a failed pull.
  */
 final class ImagePuller {
   private static final Logger log = LoggerFactory.getLogger(ImagePuller.class);
 
+  /** How soon a pull that waited for its turn is tried again. */
+  static final long QUEUED_RETRY_MILLIS = 3_000;
+
   private final Duration pullTimeout;
+  private final StreamQuota quota;
   private final Map<String, BackOff> backOffs = new ConcurrentHashMap<>();
 
-  ImagePuller(Duration pullTimeout) {
+  ImagePuller(Duration pullTimeout, StreamQuota quota) {
     this.pullTimeout = pullTimeout;
+    this.quota = quota;
   }
 
   /** An image that could not be made present; {@code reason} is the kubelet's. */
-  static final class PullFailure extends Exception {
+  static class PullFailure extends Exception {
     final String reason;
 
     PullFailure(String reason, String message) {
       super(message);
       this.reason = reason;
+    }
+  }
+
+  /** The pull has not been tried: it waits for its turn (not a failure of the image). */
+  static final class PullQueued extends PullFailure {
+    PullQueued(String message) {
+      super("ContainerCreating", message);
     }
   }
 
@@ -62,7 +77,7 @@ final class ImagePuller {
    * With {@code mayPull} false, only an image already present is returned; one that must be pulled
    * is {@link Outcome#deferred()}.
    */
-  Outcome pull(DockerHost host, String uid, ContainerPlan c, boolean mayPull) {
+  Outcome pull(DockerHost host, String namespace, String uid, ContainerPlan c, boolean mayPull) {
     String key = uid + "/" + c.name();
     long now = System.nanoTime();
     BackOff b = backOffs.get(key);
@@ -77,9 +92,12 @@ final class ImagePuller {
       return present == null ? Outcome.DEFERRED : new Outcome(present, null, 0);
     }
     try {
-      InspectImageResponse image = ensure(host, c.image(), c.imagePullPolicy());
+      InspectImageResponse image = ensure(host, namespace, c.image(), c.imagePullPolicy());
       backOffs.remove(key);
       return new Outcome(image, null, 0);
+    } catch (PullQueued q) {
+      return new Outcome(
+          null, new PodStatusMapper.Waiting(q.reason, q.getMessage()), QUEUED_RETRY_MILLIS);
     } catch (PullFailure f) {
       int n = b == null ? 1 : b.failures() + 1;
       String reason = n == 1 || !"ErrImagePull".equals(f.reason) ? f.reason : "ImagePullBackOff";
@@ -106,7 +124,8 @@ final class ImagePuller {
    * Never}) says and returns what the daemon knows of it. A host that does not answer throws the
    * client's exception, so callers can tell it from a failed pull.
    */
-  InspectImageResponse ensure(DockerHost host, String image, String policy) throws PullFailure {
+  InspectImageResponse ensure(DockerHost host, String namespace, String image, String policy)
+      throws PullFailure {
     String ref = ContainerSpecs.normalizeImage(image);
     InspectImageResponse present = inspect(host, ref);
     switch (policy) {
@@ -125,7 +144,13 @@ final class ImagePuller {
         }
       }
     }
-    pullNow(host, ref);
+    StreamQuota.Slot slot = quota.pull(host.name(), namespace);
+    if (slot == null) {
+      throw new PullQueued(quota.pullsFull(host.name(), namespace));
+    }
+    try (slot) {
+      pullNow(host, ref);
+    }
     InspectImageResponse pulled = inspect(host, ref);
     if (pulled == null) {
       throw new PullFailure("ErrImagePull", "image " + ref + " is missing after its pull");
@@ -184,6 +209,8 @@ final class ImagePuller {
       throw new PullFailure("ErrImagePull", "interrupted while pulling " + ref);
     } catch (IOException e) {
       throw new PullFailure("ErrImagePull", "pulling " + ref + ": " + e.getMessage());
+    } catch (BoundedHttpClient.Busy e) {
+      throw new PullQueued("waiting for a connection: " + e.getMessage());
     } catch (RuntimeException e) {
       if (DockerHost.isConnectionFailure(e)) {
         throw e;

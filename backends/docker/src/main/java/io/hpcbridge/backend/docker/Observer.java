@@ -109,6 +109,14 @@ final class Observer {
             timeout);
         continue;
       } catch (ExecutionException ex) {
+        if (ex.getCause() instanceof BoundedHttpClient.Busy busy) {
+          // our own connections were all in use: no news, not a host that does not answer
+          log.info(
+              "docker host {}: {}; its pods are left out of this observation",
+              host.name(),
+              busy.getMessage());
+          continue;
+        }
         for (Handle h : e.getValue()) {
           out.put(h, unreachable(host));
         }

@@ -37,7 +37,7 @@ final class PodCreator {
     PodVolumes.create(pod.host, plan, env.nodeName());
     String image = env.settings().sandboxImage();
     try {
-      env.puller().ensure(pod.host, image, "IfNotPresent");
+      env.puller().ensure(pod.host, plan.pod().namespace(), image, "IfNotPresent");
     } catch (ImagePuller.PullFailure e) {
       throw new SandboxImageMissing(
           "sandbox image " + image + " on docker host " + pod.host.name() + ": " + e.getMessage());
@@ -79,7 +79,8 @@ final class PodCreator {
         retry = PodStartup.min(retry, TimeUnit.NANOSECONDS.toMillis(due - now) + 1);
         continue;
       }
-      ImagePuller.Outcome pulled = env.puller().pull(pod.host, pod.uid, c, mayPull);
+      ImagePuller.Outcome pulled =
+          env.puller().pull(pod.host, plan.pod().namespace(), pod.uid, c, mayPull);
       if (pulled.deferred()) {
         return 0;
       }
@@ -113,7 +114,14 @@ final class PodCreator {
               Containers.create(
                   pod.host,
                   ContainerSpecs.container(
-                      plan, env.nodeName(), c, initIndex, sandboxId, imageUser, volumePaths));
+                      plan,
+                      env.nodeName(),
+                      env.settings(),
+                      c,
+                      initIndex,
+                      sandboxId,
+                      imageUser,
+                      volumePaths));
         }
       } catch (DockerException e) {
         if (DockerHost.isConnectionFailure(e)) {

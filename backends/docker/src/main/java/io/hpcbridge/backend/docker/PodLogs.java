@@ -16,16 +16,20 @@ import java.util.concurrent.TimeUnit;
  * A container's log from Docker, filtered by Docker itself where it can (tail, since), in bounded
  * memory ({@link LogStream}). A follow ends when the container stops (Docker ends it), when the
  * reader closes it, when its pod is released, and when its host stops answering (checked every few
- * seconds: a silent network would otherwise keep it open for ever).
+ * seconds: a silent network would otherwise keep it open for ever). Each stream, follow or not,
+ * holds a place in its pod's and its namespace's share of the host's stream connections ({@link
+ * StreamQuota}) until it ends or is closed.
  */
 final class PodLogs {
   private final String nodeName;
+  private final StreamQuota quota;
   private final Map<LogStream, Follow> follows = new ConcurrentHashMap<>();
 
   private record Follow(DockerHost host, String uid) {}
 
-  PodLogs(String nodeName, ScheduledExecutorService timer) {
+  PodLogs(String nodeName, StreamQuota quota, ScheduledExecutorService timer) {
     this.nodeName = nodeName;
+    this.quota = quota;
     timer.scheduleWithFixedDelay(this::endUnreachable, 5, 5, TimeUnit.SECONDS);
   }
 
@@ -108,12 +112,32 @@ final class PodLogs {
     if (since != null) {
       cmd.withSince((int) Math.max(0, since.getEpochSecond()));
     }
+    Map<String, String> labels = c.getLabels();
+    StreamQuota.Slot slot =
+        quota.logStream(
+            host.name(),
+            labels.getOrDefault(Names.LABEL_POD_NAMESPACE, ""),
+            labels.getOrDefault(Names.LABEL_POD_NAME, uid),
+            uid);
     LogStream stream = new LogStream(options.limitBytes());
     if (options.follow()) {
       follows.put(stream, new Follow(host, uid));
-      stream.onClose(() -> follows.remove(stream));
     }
-    cmd.exec(stream.callback());
+    stream.onClose(
+        () -> {
+          follows.remove(stream);
+          slot.close();
+        });
+    try {
+      cmd.exec(stream.callback());
+    } catch (RuntimeException e) {
+      try {
+        stream.close();
+      } catch (java.io.IOException closing) {
+        // closing a stream that never started
+      }
+      throw DockerHosts.transientOrWrap(host, "reading the log of container " + container, e);
+    }
     return stream;
   }
 }

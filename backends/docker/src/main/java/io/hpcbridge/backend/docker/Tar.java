@@ -19,7 +19,9 @@ final class Tar {
    * One entry: a directory (content and link null), a file (content) or a symbolic link (link).
    *
    * @param path relative path
-   * @param mode permission bits, e.g. {@code 0644}, {@code 02775}
+   * @param mode permission bits, e.g. {@code 0644}, {@code 02775}; a file keeps only {@code 0777}
+   *     (its mode is the pod's: a setuid, setgid or sticky bit would reach a file the pod's
+   *     containers run), a directory keeps its setgid bit (fsGroup)
    * @param gid owning group (the owner is always root)
    */
   record Entry(String path, int mode, long gid, byte[] content, String link) {
@@ -51,7 +53,7 @@ final class Tar {
           t.setMode(040000 | (e.mode() & 07777));
         } else {
           t = new TarArchiveEntry(e.path());
-          t.setMode(0100000 | (e.mode() & 07777));
+          t.setMode(0100000 | (e.mode() & 0777));
           t.setSize(e.content().length);
         }
         t.setUserId(0);

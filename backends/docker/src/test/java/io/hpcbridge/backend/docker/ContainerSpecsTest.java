@@ -74,6 +74,7 @@ class ContainerSpecsTest {
         .isEqualTo("8080");
     assertThat(s.hostConfig().getNetworkMode()).isEqualTo("bridge");
     assertThat(s.hostConfig().getRestartPolicy()).isEqualTo(RestartPolicy.unlessStoppedRestart());
+    assertThat(s.hostConfig().getPidsLimit()).as("maxProcesses").isEqualTo(4096L);
   }
 
   @Test
@@ -96,7 +97,7 @@ class ContainerSpecsTest {
             List.of());
     PodPlan p =
         Plans.pod("web", List.of(), List.of(c), List.of(), PodPlan.RestartPolicy.ON_FAILURE);
-    var s = ContainerSpecs.container(p, "vnode", c, -1, "sandbox123", null, Map.of());
+    var s = ContainerSpecs.container(p, "vnode", SETTINGS, c, -1, "sandbox123", null, Map.of());
     assertThat(s.image()).isEqualTo("busybox:latest");
     assertThat(s.entrypoint()).containsExactly("sh");
     assertThat(s.cmd()).containsExactly("-c", "echo hi");
@@ -113,6 +114,7 @@ class ContainerSpecsTest {
     assertThat(hc.getCpuQuota()).isEqualTo(150_000L);
     assertThat(hc.getMemory()).isEqualTo(256L << 20);
     assertThat(hc.getRestartPolicy()).isEqualTo(RestartPolicy.onFailureRestart(0));
+    assertThat(hc.getPidsLimit()).as("maxProcesses").isEqualTo(4096L);
   }
 
   @Test
@@ -140,7 +142,7 @@ class ContainerSpecsTest {
     assertThat(sb.hostname()).isNull();
     assertThat(sb.exposedPorts()).isEmpty();
     assertThat(sb.labels()).containsEntry(Names.LABEL_HOST_NETWORK, "true");
-    var c = ContainerSpecs.container(p, "vnode", app, -1, "sb1", null, Map.of());
+    var c = ContainerSpecs.container(p, "vnode", SETTINGS, app, -1, "sb1", null, Map.of());
     assertThat(c.hostConfig().getNetworkMode()).isEqualTo("host");
     assertThat(c.hostConfig().getIpcMode()).isEqualTo("host");
     assertThat(c.hostConfig().getPidMode()).isEqualTo("host");
@@ -148,7 +150,7 @@ class ContainerSpecsTest {
     PodPlan net =
         Plans.pod("web", List.of(), List.of(app))
             .withPlacement(new PodPlan.HostAccess(true, false, false), List.of());
-    var c2 = ContainerSpecs.container(net, "vnode", app, -1, "sb1", null, Map.of());
+    var c2 = ContainerSpecs.container(net, "vnode", SETTINGS, app, -1, "sb1", null, Map.of());
     assertThat(c2.hostConfig().getIpcMode()).isEqualTo("container:sb1");
     assertThat(c2.hostConfig().getPidMode()).isNull();
     assertThat(ContainerSpecs.sandbox(net, "vnode", SETTINGS).hostConfig().getIpcMode())
@@ -168,7 +170,7 @@ class ContainerSpecsTest {
     ContainerPlan c = Plans.container("app", "local/busybox:1", List.of(), List.of());
     var s =
         ContainerSpecs.container(
-            Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb", null, Map.of());
+            Plans.pod("p", List.of(), List.of(c)), "n", SETTINGS, c, -1, "sb", null, Map.of());
     assertThat(s.entrypoint()).isNull();
     assertThat(s.cmd()).isNull();
   }
@@ -229,7 +231,7 @@ class ContainerSpecsTest {
     PodPlan p = Plans.pod("p", List.of(), List.of(c), vols, PodPlan.RestartPolicy.NEVER);
     var s =
         ContainerSpecs.container(
-            p, "n", c, -1, "sb", null, Map.of("cfg", "/var/lib/docker/volumes/x/_data"));
+            p, "n", SETTINGS, c, -1, "sb", null, Map.of("cfg", "/var/lib/docker/volumes/x/_data"));
     String uid = p.pod().uid();
     assertThat(s.hostConfig().getBinds())
         .extracting(Object::toString)

@@ -210,18 +210,23 @@ class DockerHostDownIT {
     boolean answers() {
       try (DockerHost h =
           new DockerHost(
-              new DockerSettings.HostSettings(
-                  "probe",
-                  java.net.URI.create("unix://" + socket),
-                  null,
-                  null,
-                  Duration.ofSeconds(2),
-                  Duration.ofSeconds(5),
-                  2,
-                  1,
-                  null,
-                  null,
-                  null))) {
+              DockerSettings.parse(
+                      java.util.Map.of(
+                          "hosts",
+                          java.util.List.of(
+                              java.util.Map.of(
+                                  "name",
+                                  "probe",
+                                  "uri",
+                                  "unix://" + socket,
+                                  "connectTimeout",
+                                  "2s",
+                                  "responseTimeout",
+                                  "5s",
+                                  "maxConnections",
+                                  2))))
+                  .hosts()
+                  .get(0))) {
         h.client.pingCmd().exec();
         return true;
       } catch (RuntimeException e) {

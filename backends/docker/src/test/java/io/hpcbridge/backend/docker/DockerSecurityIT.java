@@ -83,6 +83,10 @@ class DockerSecurityIT extends EngineTest {
   @Test
   void engineSocketsAndTheDirectoriesAboveThemAreNeverBound() throws Exception {
     String socket2 = DockerEngines.require().get("DOCKER2_HOST_IT").replaceFirst("^unix://", "");
+    String dataRoot2;
+    try (DockerHost h2 = new DockerHost(settings.hosts().get(1))) {
+      dataRoot2 = h2.client.infoCmd().exec().getDockerRootDir(); // as the engine reports it
+    }
     for (String path :
         List.of(
             "/var/run/docker.sock",
@@ -92,7 +96,18 @@ class DockerSecurityIT extends EngineTest {
             "/var",
             socket2,
             Path.of(socket2).getParent().toString(),
-            "/proc/1/root")) {
+            // the engine's run directory next to its socket holds its containerd's socket
+            Path.of(socket2).resolveSibling("exec/containerd/containerd.sock").toString(),
+            "/proc/1/root",
+            "/run/user/0/docker.sock",
+            "/run/containerd/s",
+            "/run/buildkit",
+            "/var/lib/docker",
+            "/var/lib/containerd",
+            dataRoot2,
+            dataRoot2 + "/volumes",
+            "/sys/fs/cgroup",
+            "/dev")) {
       assertThatThrownBy(() -> backend.submit(hostPathPod("escape", path)))
           .as(path)
           .isInstanceOf(BackendException.InvalidPod.class)
@@ -297,6 +312,35 @@ class DockerSecurityIT extends EngineTest {
     var hc = inspect(ph, priv.pod(), "c").getHostConfig();
     assertThat(hc.getPrivileged()).isTrue();
     assertThat(hc.getSecurityOpts()).doesNotContain("no-new-privileges");
+  }
+
+  @Test
+  void aForkBombStaysInItsContainer() throws Exception {
+    DockerSettings few =
+        DockerSettings.parse(DockerEngines.settings("spread", Map.of("maxProcesses", 32)));
+    DockerBackend b = new DockerBackend(node, data.resolve("few"), few);
+    others.add(b);
+    PodPlan bomb =
+        Plans.pod(
+            "bomb",
+            List.of(),
+            List.of(
+                Plans.sh(
+                    "c",
+                    "i=0; while [ $i -lt 100 ]; do sleep 600 & i=$((i+1)); done; echo all"
+                        + " started")));
+    Handle h = b.submit(bomb);
+    Observed o = awaitPhase(b, h, java.util.Set.of(Phase.FAILED), Duration.ofSeconds(60));
+    assertThat(o.containers().get(0).exitCode()).isNotNull().isNotZero();
+    assertThat(read(b.logs(h, "c", LogOptions.ALL)))
+        .contains("can't fork")
+        .doesNotContain("all started");
+    assertThat(inspect(h, bomb.pod(), "c").getHostConfig().getPidsLimit()).isEqualTo(32L);
+    // the default holds every container to 4096 processes
+    PodPlan plain = Plans.pod("pids", List.of(), List.of(Plans.sh("c", "true")));
+    Handle d = backend.submit(plain);
+    awaitPhase(d, Phase.SUCCEEDED);
+    assertThat(inspect(d, plain.pod(), "c").getHostConfig().getPidsLimit()).isEqualTo(4096L);
   }
 
   @Test

@@ -51,10 +51,13 @@ class DockerSettingsTest {
     assertThat(s.placement()).isEqualTo(Placement.Policy.BINPACK);
     assertThat(s.unreachableTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(s.sandboxImage()).isEqualTo("local/busybox:1");
+    assertThat(s.maxProcesses()).isEqualTo(4096);
     var h0 = s.hosts().get(0);
     assertThat(h0.tlsCertDir()).isNull();
     assertThat(h0.hostAddress()).isNull();
     assertThat(h0.maxConnections()).isEqualTo(20);
+    assertThat(h0.maxStreams()).isEqualTo(64);
+    assertThat(h0.connectionRequestTimeout()).isEqualTo(Duration.ofSeconds(5));
     var h1 = s.hosts().get(1);
     assertThat(h1.tlsCertDir()).isEqualTo(tmp);
     assertThat(h1.hostAddress()).isEqualTo("10.1.2.3");
@@ -116,6 +119,34 @@ class DockerSettingsTest {
                 DockerSettings.parse(
                     Map.of("hosts", List.of(Map.of("uri", "unix:///a", "maxPods", 0)))))
         .hasMessage("backends.docker.hosts[0].maxPods: must be at least 1, not 0");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a", "maxStreams", 0)))))
+        .hasMessage("backends.docker.hosts[0].maxStreams: must be at least 1, not 0");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of(
+                        "hosts",
+                        List.of(Map.of("uri", "unix:///a", "connectionRequestTimeout", "-1s")))))
+        .hasMessageStartingWith("backends.docker.hosts[0].connectionRequestTimeout: ");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of("hosts", List.of(Map.of("uri", "unix:///a")), "maxProcesses", 0)))
+        .hasMessage("backends.docker.maxProcesses: must be at least 1, not 0");
+    assertThatThrownBy(
+            () ->
+                DockerSettings.parse(
+                    Map.of(
+                        "hosts",
+                        List.of(Map.of("uri", "unix:///a")),
+                        "refusedHostPaths",
+                        List.of("/srv/ok", "relative/docker.sock"))))
+        .hasMessage(
+            "backends.docker.refusedHostPaths[1]: must be an absolute path, not"
+                + " relative/docker.sock");
   }
 
   @Test

@@ -74,4 +74,21 @@ final class Plans {
         Map.of("app", name),
         Map.of());
   }
+
+  /** The same pod in namespace {@code ns}. */
+  static PodPlan inNamespace(String ns, PodPlan p) {
+    return new PodPlan(
+        new PodRef(ns, p.pod().name(), p.pod().uid()),
+        p.nodeName(),
+        p.initContainers(),
+        p.containers(),
+        p.volumes(),
+        p.restartPolicy(),
+        p.terminationGracePeriod(),
+        p.activeDeadline(),
+        p.labels(),
+        p.annotations(),
+        p.hostAccess(),
+        p.allowedHosts());
+  }
 }

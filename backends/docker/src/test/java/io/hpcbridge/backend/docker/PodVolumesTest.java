@@ -113,6 +113,32 @@ class PodVolumesTest {
   }
 
   @Test
+  void aFilesSetuidSetgidAndStickyBitsNeverReachTheVolume() throws Exception {
+    // a pod's defaultMode or item mode may say 04755, 02755 or 01777: the file gets 0755, 0777
+    VolumePlan v =
+        new VolumePlan(
+            "cfg",
+            VolumePlan.Type.CONFIG_MAP,
+            List.of(
+                new VolumePlan.FilePlan("suid", b("x"), 04755),
+                new VolumePlan.FilePlan("sgid", b("x"), 02755),
+                new VolumePlan.FilePlan("sticky", b("x"), 01777),
+                new VolumePlan.FilePlan("all", b("x"), 07777)),
+            null,
+            false);
+    String ver = PodVolumes.FIRST_VERSION;
+    assertThat(listing(PodVolumes.version("cfg", v, ver, null, Set.of())))
+        .contains(
+            "cfg/" + ver + "/suid file 755 0:0",
+            "cfg/" + ver + "/sgid file 755 0:0",
+            "cfg/" + ver + "/sticky file 777 0:0",
+            "cfg/" + ver + "/all file 777 0:0");
+    // with an fsGroup the files gain group read, and only the volume's own directories setgid
+    assertThat(listing(PodVolumes.version("cfg", v, ver, 3000L, Set.of())))
+        .contains("cfg/" + ver + "/ dir 2755 0:3000", "cfg/" + ver + "/sgid file 755 0:3000");
+  }
+
+  @Test
   void filesMayNotTakeTheLayoutsNames() {
     VolumePlan bad =
         new VolumePlan(

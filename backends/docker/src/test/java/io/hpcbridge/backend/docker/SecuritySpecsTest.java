@@ -38,7 +38,9 @@ class SecuritySpecsTest {
   static HostConfig hostConfig(SecurityPlan s) {
     ContainerPlan c = with(s);
     PodPlan p = Plans.pod("p", List.of(), List.of(c));
-    return ContainerSpecs.container(p, "n", c, -1, "sb", null, java.util.Map.of()).hostConfig();
+    return ContainerSpecs.container(
+            p, "n", ContainerSpecsTest.SETTINGS, c, -1, "sb", null, java.util.Map.of())
+        .hostConfig();
   }
 
   @Test
@@ -59,7 +61,14 @@ class SecuritySpecsTest {
     ContainerPlan c = with(s);
     var spec =
         ContainerSpecs.container(
-            Plans.pod("p", List.of(), List.of(c)), "n", c, -1, "sb", null, java.util.Map.of());
+            Plans.pod("p", List.of(), List.of(c)),
+            "n",
+            ContainerSpecsTest.SETTINGS,
+            c,
+            -1,
+            "sb",
+            null,
+            java.util.Map.of());
     assertThat(spec.user()).isEqualTo("65534:65533");
     HostConfig hc = spec.hostConfig();
     assertThat(hc.getGroupAdd()).containsExactly("10", "11", "2000");
