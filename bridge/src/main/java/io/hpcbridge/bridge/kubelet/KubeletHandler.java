@@ -3,6 +3,7 @@ package io.hpcbridge.bridge.kubelet;
 import io.fabric8.kubernetes.api.model.PodList;
 import io.fabric8.kubernetes.api.model.PodListBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.LogOptions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -200,13 +201,29 @@ final class KubeletHandler extends Handler.Abstract {
       InputStream in;
       try {
         in = source.open(ns, pod, container, opts);
-      } catch (NoSuchElementException e) {
+      } catch (NoSuchElementException | BackendException.NotFound e) {
+        releaseFollow(opts, ns);
         send(
             res,
             404,
             e.getMessage() != null
                 ? e.getMessage()
                 : "container " + container + " of pod " + ns + "/" + pod + " not found");
+        return;
+      } catch (BackendException.Transient e) {
+        releaseFollow(opts, ns);
+        log.info(
+            "kubelet API: the log of {}/{}/{} is not available now: {}",
+            ns,
+            pod,
+            container,
+            e.getMessage());
+        send(
+            res,
+            503,
+            "Service Unavailable: the log of container "
+                + container
+                + " cannot be opened now (the backend is busy or unreachable); try again");
         return;
       } catch (IllegalArgumentException e) {
         releaseFollow(opts, ns);
