@@ -1,6 +1,12 @@
 package io.hpcbridge.backend.slurm;
 
 import static io.hpcbridge.backend.slurm.Plans.pod;
+import static io.hpcbridge.backend.slurm.SecurityPods.SECRET;
+import static io.hpcbridge.backend.slurm.SecurityPods.creds;
+import static io.hpcbridge.backend.slurm.SecurityPods.hostPath;
+import static io.hpcbridge.backend.slurm.SecurityPods.mounted;
+import static io.hpcbridge.backend.slurm.SecurityPods.sh;
+import static io.hpcbridge.backend.slurm.SecurityPods.victim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -23,8 +29,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -37,7 +41,6 @@ import org.junit.jupiter.api.Test;
  * what the bridge's policy must keep from untrusted pods.
  */
 class SlurmSecurityIT {
-  static final String SECRET = "s3cr3t-" + UUID.randomUUID();
   static SlurmCluster cluster;
   static SlurmBackend backend;
   final List<Handle> started = new ArrayList<>();
@@ -76,31 +79,6 @@ class SlurmSecurityIT {
 
   static String login(String cmd) throws Exception {
     return cluster.loginExec(cmd).getStdout();
-  }
-
-  /** A container running {@code script} with sh; a Secret env TOKEN, also expanded into args. */
-  static ContainerPlan victim(String name, String script) {
-    return new ContainerPlan(
-        name,
-        "busybox:1.36",
-        null,
-        List.of("sh", "-c", script),
-        List.of("victim", "--token=" + SECRET),
-        null,
-        new TreeMap<>(Map.of("TOKEN", SECRET)),
-        Set.of("TOKEN"),
-        null,
-        List.of(new ContainerPlan.Mount("creds", "/creds", null, true)),
-        List.of());
-  }
-
-  static ContainerPlan sh(String script) {
-    return Plans.container("main", "busybox:1.36", List.of("sh", "-c", script), List.of());
-  }
-
-  static VolumePlan creds() {
-    return new VolumePlan(
-        "creds", VolumePlan.Type.SECRET, List.of(Plans.file("token", SECRET, 0600)), null, true);
   }
 
   Handle submit(PodPlan plan) throws BackendException {
@@ -213,6 +191,63 @@ class SlurmSecurityIT {
       binds.add(m.group(1));
     }
     assertThat(binds).containsExactly("/home/hpc/pods/" + thiefUid + "/vol/scratch:/scratch");
+  }
+
+  @Test
+  void aSymlinkAPodPlantsIsNeverBoundIntoAContainer() throws Exception {
+    // An init container links ../../.. (the work root) into the emptyDir; the main container
+    // would bind it with subPath. Refused before anything is shipped.
+    String uid = uid();
+    PodPlan viaSubPath =
+        pod("subpath")
+            .uid(uid)
+            .volume(new VolumePlan("e", VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
+            .init(
+                mounted(
+                    Plans.container(
+                        "plant",
+                        "busybox:1.36",
+                        List.of("ln", "-s", "../../..", "/e/x"),
+                        List.of()),
+                    new ContainerPlan.Mount("e", "/e", null, false)))
+            .main(mounted(sh("cat /w/*/env/*"), new ContainerPlan.Mount("e", "/w", "x", false)))
+            .build();
+    assertThatThrownBy(() -> submit(viaSubPath))
+        .isInstanceOfSatisfying(
+            BackendException.InvalidPod.class,
+            e -> assertThat(e.reason()).isEqualTo("UnsupportedSubPath"));
+    assertThat(login("ls ~/pods")).doesNotContain(uid);
+    // A hostPath pods of the account write, where one planted a link to $HOME: the wrapper does not
+    // bind it. Root's own links (/bin -> usr/bin) are followed.
+    login("mkdir -p ~/shared/real && ln -sfn ~ ~/shared/x");
+    String hostUid = uid();
+    Handle h =
+        submit(
+            pod("hostpath")
+                .uid(hostUid)
+                .volume(hostPath("planted", "/home/hpc/shared/x"))
+                .volume(hostPath("real", "/home/hpc/shared/real"))
+                .volume(hostPath("bin", "/bin"))
+                .main(
+                    mounted(
+                        sh("echo reached"), new ContainerPlan.Mount("planted", "/w", null, true)))
+                .main(
+                    mounted(
+                        Plans.container("ok", "busybox:1.36", List.of("echo", "ok"), List.of()),
+                        new ContainerPlan.Mount("real", "/w", null, false),
+                        new ContainerPlan.Mount("bin", "/b", null, true)))
+                .build());
+    Observed o = awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED);
+    assertThat(o.phase()).isEqualTo(Phase.FAILED);
+    assertThat(logs(h, LogOptions.ALL))
+        .contains(
+            "hpc-bridge: not binding /home/hpc/shared/x: /home/hpc/shared/x is a symbolic link")
+        .doesNotContain("reached");
+    try (InputStream in = backend.logs(h, "ok", LogOptions.ALL)) {
+      assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("ok\n");
+    }
+    String calls = login("grep -F /" + hostUid + "/ ~/apptainer-calls.log");
+    assertThat(calls).contains("[/home/hpc/shared/real:/w]").doesNotContain("/home/hpc/shared/x");
   }
 
   @Test
