@@ -109,6 +109,11 @@ class ChoicesTest {
         .isInstanceOfSatisfying(
             BackendException.InvalidPod.class,
             e -> assertThat(e.reason()).isEqualTo("InvalidAnnotation"));
+    // 153722871003743520 minutes overflowed to a negative number of seconds.
+    assertThatThrownBy(() -> choices(pod("p").annotate("time", "153722871003743520")))
+        .isInstanceOfSatisfying(
+            BackendException.InvalidPod.class,
+            e -> assertThat(e.reason()).isEqualTo("InvalidAnnotation"));
     assertThatThrownBy(() -> choices(pod("p").annotate("runtime", "docker")))
         .isInstanceOfSatisfying(
             BackendException.InvalidPod.class,
