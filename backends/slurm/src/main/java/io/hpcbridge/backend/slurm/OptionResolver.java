@@ -82,17 +82,19 @@ final class OptionResolver {
 
   /**
    * What the pod chose itself (see {@link Backend#choices}): its annotations and its deadline,
-   * never the settings' defaults or what a flavor sets. {@code time} is in seconds ({@link
-   * Long#MAX_VALUE} for {@code UNLIMITED}), {@code nodes} the largest count asked for.
+   * never the settings' defaults or the flags a flavor sets. The runtime is the pod's annotation,
+   * else the runtime of the flavor the pod names (choosing a flavor chooses its runtime; the
+   * default flavor's is the operator's). {@code time} is in seconds ({@link Long#MAX_VALUE} for
+   * {@code UNLIMITED}), {@code nodes} the largest count asked for.
    */
   Map<String, String> choices(PodPlan plan) throws BackendException.InvalidPod {
     PodOptions pod = PodOptions.of(plan, config);
-    if (pod.flavor() != null) {
-      flavor(pod.flavor());
-    }
+    Flavor named = flavor(pod.flavor());
     Map<String, String> out = new LinkedHashMap<>();
     if (pod.runtime() != null) {
       out.put(Backend.CHOICE_RUNTIME, pod.runtime().configName());
+    } else if (named != null && named.runtime() != null) {
+      out.put(Backend.CHOICE_RUNTIME, named.runtime().configName());
     }
     for (String k : List.of("partition", "account", "qos", "reservation")) {
       if (pod.get(k) != null) {
