@@ -47,6 +47,13 @@ public record PodFiles(
   /** The reader, run in the work root; append {@code hpcb_pod UID} per pod. */
   static final String READER = load("status.sh");
 
+  /**
+   * The most the reader prints for one pod ({@code HPCB_POD_MAX}); a pod whose files would print
+   * more is reported as {@code files (toolarge)}. What the wrapper writes for the 128 containers
+   * the reader reads, with 63-character names and a 64-character UID, prints about 100 KiB.
+   */
+  static final int MAX_POD_OUTPUT = 128 << 10;
+
   static final PodFiles NONE = of(Map.of(), Map.of());
 
   private static final Pattern MANIFEST =

@@ -66,6 +66,11 @@ public interface Transport extends AutoCloseable {
    */
   void replace(String base, List<FileWrite> files) throws BackendException;
 
+  /** The most a command may print on stdout through this transport. */
+  default int maxOutput() {
+    return MAX_OUTPUT;
+  }
+
   /** For messages: e.g. {@code ssh hpc@login:22}. */
   String describe();
 
