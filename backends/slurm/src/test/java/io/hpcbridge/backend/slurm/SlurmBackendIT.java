@@ -228,6 +228,17 @@ class SlurmBackendIT {
   }
 
   @Test
+  void aCommandMayPrintMegabytesWithinItsTimeout() throws Exception {
+    // Read through JSch's pipe, 4 MiB took two minutes (a second per 32 KiB) and timed out.
+    SlurmConfig cfg = SlurmConfig.parse(cluster.settings());
+    try (SshTransport t = new SshTransport(cfg.ssh(), Duration.ofSeconds(30))) {
+      assertThat(t.exec("head -c 4194304 /dev/zero | tr '\\0' x", null).stdout())
+          .hasSize(4 << 20)
+          .matches("x+");
+    }
+  }
+
+  @Test
   void aChangedHostKeyIsRefusedWithAClearError() throws Exception {
     Path wrong = Files.createTempFile("known_hosts", "");
     Files.writeString(
