@@ -80,7 +80,7 @@ final class RemoteLog {
           .append(" bs=65536 status=none 2>/dev/null\n");
     }
     s.append("exit 0\n");
-    Transport.Result r = login.exec(s.toString());
+    Transport.Result r = login.execLogs(s.toString());
     byte[] out = r.out();
     int nl = 0;
     while (nl < out.length && out[nl] != '\n') {

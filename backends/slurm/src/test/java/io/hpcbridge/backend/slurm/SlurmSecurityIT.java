@@ -333,34 +333,6 @@ class SlurmSecurityIT {
   }
 
   @Test
-  void followEndsWhenThePodIsGoneOrTheReaderClosesAndLeavesNoThread() throws Exception {
-    Handle h = submit(pod("chatty").uid(uid()).main(sh("echo start; sleep 300")).build());
-    awaitPhase(h, Phase.RUNNING);
-    await().atMost(Duration.ofSeconds(60)).until(() -> logs(h, LogOptions.ALL).contains("start"));
-    int threads = Thread.activeCount();
-    LogOptions follow = new LogOptions(true, null, false, null, null, null, false);
-    // The reader goes away: closing the stream ends the follow.
-    InputStream in = backend.logs(h, "main", follow);
-    byte[] buf = new byte[64];
-    assertThat(new String(buf, 0, in.read(buf), StandardCharsets.UTF_8)).isEqualTo("start\n");
-    var blocked = java.util.concurrent.CompletableFuture.supplyAsync(() -> read(in, buf));
-    in.close();
-    assertThat(blocked.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(-1);
-    // The pod goes away: its job is cancelled and its directory removed; the follow ends.
-    InputStream again = backend.logs(h, "main", follow);
-    assertThat(again.read(buf)).isPositive();
-    backend.cancel(h, Duration.ZERO);
-    awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED);
-    backend.release(h);
-    login("rm -rf ~/pods/" + h.id().split("/")[1]);
-    assertThat(again.read(buf)).isEqualTo(-1);
-    await()
-        .pollInSameThread()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> Thread.activeCount() <= threads + 1); // + the pool thread of supplyAsync
-  }
-
-  @Test
   void updateVolumeReplacesFilesAtomicallyAndNeverThroughASymlink() throws Exception {
     String uid = uid();
     VolumePlan token =
@@ -417,13 +389,5 @@ class SlurmSecurityIT {
             BackendException.InvalidPod.class,
             e -> assertThat(e.reason()).isEqualTo("UnsafeVolumePath"));
     assertThat(login("cat ~/.ssh/authorized_keys")).doesNotContain("evil");
-  }
-
-  static int read(InputStream in, byte[] buf) {
-    try {
-      return in.read(buf);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -52,6 +52,22 @@ public interface Transport extends AutoCloseable {
    */
   Result exec(String script, byte[] stdin) throws BackendException.Transient;
 
+  /**
+   * Like {@link #exec(String, byte[])}, in {@code lane}: a transport with few channels keeps some
+   * from {@link Lane#LOGS}, so log reads cannot hold up observe, submit or cancel.
+   */
+  default Result exec(String script, byte[] stdin, Lane lane) throws BackendException.Transient {
+    return exec(script, stdin);
+  }
+
+  /** What a command is for, as far as sharing the transport's channels goes. */
+  enum Lane {
+    /** Observe, submit, cancel, find, capacity, files: everything but log reads. */
+    CONTROL,
+    /** A container's log, read for the kubelet API (many may run at once, for long). */
+    LOGS
+  }
+
   /** Creates parent directories as needed and writes each file with its mode. */
   void write(List<FileWrite> files) throws BackendException.Transient;
 
