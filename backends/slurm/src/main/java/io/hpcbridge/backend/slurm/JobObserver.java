@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -105,8 +106,14 @@ final class JobObserver {
       (accounting ? SlurmOutput.sacct(o) : SlurmOutput.scontrol(o))
           .forEach(j -> jobs.putIfAbsent(j.id(), j));
     }
+    Set<String> unread = PodFiles.unread(parts.length > 1 ? parts[1] : "");
     for (Map.Entry<Handle, SlurmHandle> e : ids) {
       SlurmHandle i = e.getValue();
+      if (unread.contains(i.uid())) {
+        // Not this time (a slow file system, or a FIFO swapped in): the last observation stands.
+        LOG.warn("Pod {}: its status files could not be read in time", i.uid());
+        continue;
+      }
       out.put(
           e.getKey(),
           StateMapper.map(
@@ -120,16 +127,17 @@ final class JobObserver {
   }
 
   /**
-   * The status files of these pods in one go: {@link PodFiles#READER} in the work root, one call
-   * per pod, in a subshell so a missing work root does not end the command.
+   * The status files of these pods in one go: {@link PodFiles#READER} in the work root, in a
+   * subshell so a missing work root does not end the command.
    */
   static String podFilesCommand(SbatchRenderer r, List<String> uids) {
     StringBuilder b = new StringBuilder("(\ncd ").append(Shell.quote(r.workRoot()));
-    b.append(" 2>/dev/null || exit 0\nHPCB_POD_MAX=").append(PodFiles.MAX_POD_OUTPUT).append('\n');
-    b.append(PodFiles.READER);
+    b.append(" 2>/dev/null || exit 0\nHPCB_POD_MAX=").append(PodFiles.MAX_POD_OUTPUT);
+    b.append(" HPCB_READ_WAIT=").append(PodFiles.READ_WAIT_SECONDS).append('\n');
+    b.append(PodFiles.READER).append("hpcb_pods");
     for (String u : uids) {
-      b.append("hpcb_pod ").append(Shell.quote(u)).append('\n');
+      b.append(' ').append(Shell.quote(u));
     }
-    return b.append(")\n").toString();
+    return b.append("\n)\n").toString();
   }
 }
