@@ -182,6 +182,13 @@ class InvalidPodTest {
         "pyxis|LD_PRELOAD|UnsupportedEnvName|srun's own environment",
         "pyxis|SLURM_JOB_ID|UnsupportedEnvName|srun's own environment",
         "pyxis|PATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|BASH_ENV|UnsupportedEnvName|srun's own environment",
+        "pyxis|GCONV_PATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|LOCPATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|NLSPATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|HOSTALIASES|UnsupportedEnvName|srun's own environment",
+        "pyxis|RES_OPTIONS|UnsupportedEnvName|srun's own environment",
+        "pyxis|LOCALDOMAIN|UnsupportedEnvName|srun's own environment",
       })
   void envNamesARuntimeCannotPassOnlyToTheContainer(
       String runtime, String name, String reason, String message) {
