@@ -36,7 +36,12 @@ final class SecurityPods {
 
   static VolumePlan creds() {
     return new VolumePlan(
-        "creds", VolumePlan.Type.SECRET, List.of(Plans.file("token", SECRET, 0600)), null, true);
+        "creds",
+        VolumePlan.Type.SECRET,
+        // A mode with setuid, setgid and sticky bits: only 0755 is kept.
+        List.of(Plans.file("token", SECRET, 0600), Plans.file("tool", "#!/bin/sh\n", 07755)),
+        null,
+        true);
   }
 
   static ContainerPlan mounted(ContainerPlan c, ContainerPlan.Mount... mounts) {

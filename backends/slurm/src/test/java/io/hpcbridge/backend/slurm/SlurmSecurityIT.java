@@ -139,7 +139,10 @@ class SlurmSecurityIT {
                     + uid
                     + "/run/main.argv ~/pods/"
                     + uid
-                    + "/vol/creds/token"))
+                    + "/vol/creds/token ~/pods/"
+                    + uid
+                    + "/vol/creds/tool"))
+        .contains("755 /home/hpc/pods/" + uid + "/vol/creds/tool")
         .contains("600 /home/hpc/pods/" + uid + "/env/main.env")
         .contains("600 /home/hpc/pods/" + uid + "/run/main.argv")
         .contains("600 /home/hpc/pods/" + uid + "/vol/creds/token");

@@ -40,8 +40,15 @@ public interface Transport extends AutoCloseable {
     }
   }
 
-  /** A file to write: absolute path, content, POSIX mode. */
-  record FileWrite(String path, byte[] content, int mode) {}
+  /**
+   * A file to write: absolute path, content, POSIX mode. Only the permission bits (0777) are kept:
+   * a file a pod ships is never setuid, setgid or sticky.
+   */
+  record FileWrite(String path, byte[] content, int mode) {
+    public FileWrite {
+      mode &= 0777;
+    }
+  }
 
   /**
    * Runs a bash script on the cluster, under {@code timeout} there (so nothing it starts outlives
