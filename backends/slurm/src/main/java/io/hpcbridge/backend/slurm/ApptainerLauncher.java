@@ -51,7 +51,7 @@ final class ApptainerLauncher implements ContainerLauncher {
     } else {
       a.addAll(c.command().isEmpty() ? c.args() : c.argv());
     }
-    return new Launch(a, Mode.EXEC, env, EnvFormat.SHELL, "", false);
+    return new Launch(a, Mode.EXEC, env, EnvFormat.SHELL, "", false, t.binds());
   }
 
   /** {@code docker://IMAGE} unless the image names its scheme or is a local file. */

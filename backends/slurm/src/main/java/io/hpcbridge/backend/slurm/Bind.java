@@ -11,7 +11,10 @@ import java.util.List;
 
 /**
  * One volume mount of a container as a bind mount: {@code source} on the compute node (the pod's
- * {@code vol/NAME} directory, or a hostPath) at {@code target} in the container.
+ * {@code vol/NAME} directory, or a hostPath) at {@code target} in the container. The runtime
+ * resolves the source on the compute node, following symlinks: {@code subPath} is refused where a
+ * pod could have planted one (emptyDir, hostPath), and the wrapper refuses a source that passes
+ * through a symlink it did not make ({@code hpcb_source_ok}).
  */
 record Bind(String source, String target, boolean readOnly) {
 
@@ -63,10 +66,15 @@ record Bind(String source, String target, boolean readOnly) {
       }
       String source;
       if (v.type() == VolumePlan.Type.HOST_PATH) {
-        if (v.hostPath() == null || !v.hostPath().startsWith("/") || !safePath(v.hostPath())) {
+        if (v.hostPath() == null
+            || !v.hostPath().startsWith("/")
+            || !safePath(v.hostPath())
+            || List.of(v.hostPath().split("/")).contains("..")) {
           throw Invalid.pod(
               "InvalidMountPath",
-              "volume " + v.name() + ": hostPath must be absolute and free of ':' ','");
+              "volume "
+                  + v.name()
+                  + ": hostPath must be absolute, without '..', and free of ':' ','");
         }
         source = v.hostPath();
       } else {
@@ -83,6 +91,25 @@ record Bind(String source, String target, boolean readOnly) {
                   + ": subPath must be relative and stay inside"
                   + " the volume: "
                   + printable(m.subPath()));
+        }
+        if (v.type() == VolumePlan.Type.EMPTY_DIR || v.type() == VolumePlan.Type.HOST_PATH) {
+          // The runtime resolves SOURCE/subPath on the compute node and follows symlinks: in a
+          // directory pods write, a link planted there would bind whatever it points to.
+          throw Invalid.pod(
+              "UnsupportedSubPath",
+              "container "
+                  + c.name()
+                  + ": subPath "
+                  + printable(m.subPath())
+                  + " of "
+                  + (v.type() == VolumePlan.Type.EMPTY_DIR ? "emptyDir" : "hostPath")
+                  + " volume "
+                  + v.name()
+                  + " is not supported (the compute node would follow a symlink a pod wrote"
+                  + " there); "
+                  + (v.type() == VolumePlan.Type.EMPTY_DIR
+                      ? "mount the whole volume"
+                      : "put the directory in the hostPath itself"));
         }
         source = source + "/" + m.subPath();
       }

@@ -68,6 +68,7 @@ interface ContainerLauncher {
    * @param envFormat the env file's syntax
    * @param workDir a directory to change to first (runtime none), or empty
    * @param noNewPrivs whether the wrapper sets no_new_privs itself (runtime none, with setpriv)
+   * @param binds the container's binds, whose sources the wrapper checks before each start
    */
   record Launch(
       List<String> argv,
@@ -75,9 +76,11 @@ interface ContainerLauncher {
       Map<String, String> env,
       EnvFormat envFormat,
       String workDir,
-      boolean noNewPrivs) {
+      boolean noNewPrivs,
+      List<Bind> binds) {
     public Launch {
       argv = List.copyOf(argv);
+      binds = List.copyOf(binds);
       env = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
     }
   }

@@ -33,6 +33,7 @@ final class DirectLauncher implements ContainerLauncher {
         c.env(),
         EnvFormat.SHELL,
         c.workingDir() == null ? "" : c.workingDir(),
-        c.security().noNewPrivileges());
+        c.security().noNewPrivileges(),
+        t.binds());
   }
 }

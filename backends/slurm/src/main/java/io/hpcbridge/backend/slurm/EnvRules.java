@@ -61,7 +61,27 @@ final class EnvRules {
           "PMI_",
           "PMIX_");
 
-  static final Set<String> SRUN_NAMES = Set.of("PATH", "TMPDIR", "IFS");
+  /**
+   * Whole names that would change srun or what it starts, for pyxis: glibc's own list of variables
+   * it drops for setuid programs (locale, iconv and resolver files and options) and the shell's
+   * startup file (enroot's hooks are bash scripts).
+   */
+  static final Set<String> SRUN_NAMES =
+      Set.of(
+          "PATH",
+          "TMPDIR",
+          "IFS",
+          "BASH_ENV",
+          "GCONV_PATH",
+          "GETCONF_DIR",
+          "HOSTALIASES",
+          "LOCALDOMAIN",
+          "LOCPATH",
+          "NIS_PATH",
+          "NLSPATH",
+          "RESOLV_HOST_CONF",
+          "RES_OPTIONS",
+          "TZDIR");
 
   static void check(ContainerPlan c, ContainerRuntime runtime) throws BackendException.InvalidPod {
     for (var e : c.env().entrySet()) {

@@ -80,8 +80,13 @@ final class JobFinder {
     if (best.isPresent()) {
       return Optional.of(new SlurmHandle(best.get().id(), pod.uid()).handle());
     }
-    PodFiles written =
-        PodFiles.parse(files.length > 1 ? files[1] : "").getOrDefault(pod.uid(), PodFiles.NONE);
+    String read = files.length > 1 ? files[1] : "";
+    if (PodFiles.unread(read).contains(pod.uid())) {
+      // Its files may name its job: do not decide (and submit again) without them.
+      throw new BackendException.Transient(
+          "the status files of pod " + pod + " could not be read in time");
+    }
+    PodFiles written = PodFiles.parse(read).getOrDefault(pod.uid(), PodFiles.NONE);
     Set<String> ids = new LinkedHashSet<>();
     for (String id : new String[] {written.submittedJobId(), written.jobId()}) {
       if (id != null && id.matches("\\d{1,18}")) {

@@ -18,8 +18,9 @@ import java.util.Objects;
  * each value single-quoted by {@link Shell#quote}, then the fixed wrapper from {@code wrapper.sh})
  * and the files shipped next to it: volume files, and per container its env file ({@code
  * env/NAME.env}) and command line ({@code run/NAME.argv}), both 0600, so no env value or argument
- * (which may hold a Secret) is ever in the script, which Slurm keeps; and the manifest of container
- * names.
+ * (which may hold a Secret) is ever in the script, which Slurm keeps; the sources of its binds
+ * ({@code run/NAME.binds}), which the wrapper checks before each start; and the manifest of
+ * container names.
  */
 final class JobScript {
   private JobScript() {}
@@ -78,6 +79,13 @@ final class JobScript {
           new RenderedJob.RemoteFile(
               "env/" + c.name() + ".env", envFile(l.env(), l.envFormat()), 0600));
       files.add(new RenderedJob.RemoteFile("run/" + c.name() + ".argv", argvFile(l.argv()), 0600));
+      if (!l.binds().isEmpty()) {
+        files.add(
+            new RenderedJob.RemoteFile(
+                "run/" + c.name() + ".binds",
+                argvFile(l.binds().stream().map(Bind::source).toList()),
+                0600));
+      }
       modes.add(l.mode().name().toLowerCase(java.util.Locale.ROOT));
       cwd.add(l.workDir());
       nnp.add(l.noNewPrivs() ? "1" : "0");

@@ -31,6 +31,11 @@ final class LoginNode {
     return transport.exec(script, null);
   }
 
+  /** Runs a bash script that reads a log ({@link Transport.Lane#LOGS}). */
+  Transport.Result execLogs(String script) throws BackendException.Transient {
+    return transport.exec(script, null, Transport.Lane.LOGS);
+  }
+
   /** The account pods run as, learnt on first use. */
   Account account() throws BackendException.Transient {
     Account a = account;

@@ -82,17 +82,19 @@ final class OptionResolver {
 
   /**
    * What the pod chose itself (see {@link Backend#choices}): its annotations and its deadline,
-   * never the settings' defaults or what a flavor sets. {@code time} is in seconds ({@link
-   * Long#MAX_VALUE} for {@code UNLIMITED}), {@code nodes} the largest count asked for.
+   * never the settings' defaults or the flags a flavor sets. The runtime is the pod's annotation,
+   * else the runtime of the flavor the pod names (choosing a flavor chooses its runtime; the
+   * default flavor's is the operator's). {@code time} is in seconds ({@link Long#MAX_VALUE} for
+   * {@code UNLIMITED}), {@code nodes} the largest count asked for.
    */
   Map<String, String> choices(PodPlan plan) throws BackendException.InvalidPod {
     PodOptions pod = PodOptions.of(plan, config);
-    if (pod.flavor() != null) {
-      flavor(pod.flavor());
-    }
+    Flavor named = flavor(pod.flavor());
     Map<String, String> out = new LinkedHashMap<>();
     if (pod.runtime() != null) {
       out.put(Backend.CHOICE_RUNTIME, pod.runtime().configName());
+    } else if (named != null && named.runtime() != null) {
+      out.put(Backend.CHOICE_RUNTIME, named.runtime().configName());
     }
     for (String k : List.of("partition", "account", "qos", "reservation")) {
       if (pod.get(k) != null) {
@@ -191,6 +193,8 @@ final class OptionResolver {
   /**
    * Seconds of a Slurm time ({@link PodOptions#TIME}): {@code M}, {@code M:S}, {@code H:M:S},
    * {@code D-H}, {@code D-H:M}, {@code D-H:M:S}; {@link Long#MAX_VALUE} for UNLIMITED/INFINITE.
+   *
+   * @throws ArithmeticException when the time does not fit in a long number of seconds
    */
   static long seconds(String time) {
     if (time.equals("UNLIMITED") || time.equals("INFINITE")) {
@@ -200,25 +204,33 @@ final class OptionResolver {
     String rest = time;
     int dash = time.indexOf('-');
     if (dash >= 0) {
-      days = Long.parseLong(time.substring(0, dash));
+      days = number(time.substring(0, dash));
       rest = time.substring(dash + 1);
     }
     String[] p = rest.split(":");
     long[] v = new long[p.length];
     for (int i = 0; i < p.length; i++) {
-      v[i] = Long.parseLong(p[i]);
+      v[i] = number(p[i]);
     }
-    long s;
-    if (dash >= 0) { // D-H, D-H:M, D-H:M:S
-      s = v[0] * 3600 + (p.length > 1 ? v[1] * 60 : 0) + (p.length > 2 ? v[2] : 0);
-    } else { // M, M:S, H:M:S
-      s =
-          switch (p.length) {
-            case 1 -> v[0] * 60;
-            case 2 -> v[0] * 60 + v[1];
-            default -> v[0] * 3600 + v[1] * 60 + v[2];
-          };
+    // Units of each part, most significant first: D-H[:M[:S]], else M, M:S or H:M:S.
+    long[] units =
+        dash >= 0
+            ? new long[] {3600, 60, 1}
+            : p.length == 1
+                ? new long[] {60}
+                : p.length == 2 ? new long[] {60, 1} : new long[] {3600, 60, 1};
+    long s = Math.multiplyExact(days, 86400);
+    for (int i = 0; i < p.length; i++) {
+      s = Math.addExact(s, Math.multiplyExact(v[i], units[i]));
     }
-    return days * 86400 + s;
+    return s;
+  }
+
+  private static long number(String digits) {
+    try {
+      return Long.parseLong(digits);
+    } catch (NumberFormatException e) {
+      throw new ArithmeticException("too many digits: " + digits);
+    }
   }
 }

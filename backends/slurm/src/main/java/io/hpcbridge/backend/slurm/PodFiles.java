@@ -44,8 +44,23 @@ public record PodFiles(
   public record ContainerFiles(
       Instant start, Integer exitCode, Instant finished, int restarts, Observed.Termination last) {}
 
-  /** The reader, run in the work root; append {@code hpcb_pod UID} per pod. */
+  /** The reader, run in the work root; append {@code hpcb_pods UID...}. */
   static final String READER = load("status.sh");
+
+  /**
+   * The most the reader prints for one pod ({@code HPCB_POD_MAX}); a pod whose files would print
+   * more is reported as {@code files (toolarge)}. What the wrapper writes for the 128 containers
+   * the reader reads, with 63-character names and a 64-character UID, prints about 100 KiB.
+   */
+  static final int MAX_POD_OUTPUT = 128 << 10;
+
+  /**
+   * How long the reader may take over one pod's files before it is killed and the pod reported
+   * unread ({@code HPCB_READ_WAIT}): opened read-only, a FIFO swapped in after the checks blocks.
+   */
+  static final int READ_WAIT_SECONDS = 5;
+
+  private static final String UNREAD = "@@unread ";
 
   static final PodFiles NONE = of(Map.of(), Map.of());
 
@@ -74,8 +89,20 @@ public record PodFiles(
         || problem != null;
   }
 
-  /** The files per pod UID from the reader's output. */
+  /** The pods whose files the reader could not read in time: they have no files this time. */
+  static Set<String> unread(String out) {
+    Set<String> uids = new LinkedHashSet<>();
+    for (String line : out.split("\n")) {
+      if (line.startsWith(UNREAD)) {
+        uids.add(line.substring(UNREAD.length()));
+      }
+    }
+    return uids;
+  }
+
+  /** The files per pod UID from the reader's output; pods it could not read are left out. */
   public static Map<String, PodFiles> parse(String out) {
+    Set<String> unread = unread(out);
     Map<String, Map<String, String>> values = new LinkedHashMap<>();
     Map<String, Map<String, String>> problems = new LinkedHashMap<>();
     for (String line : out.split("\n")) {
@@ -87,6 +114,9 @@ public record PodFiles(
         continue;
       }
       String uid = line.substring(0, slash);
+      if (unread.contains(uid)) {
+        continue;
+      }
       String file = line.substring(slash + 1, end);
       if (end == bang) {
         problems

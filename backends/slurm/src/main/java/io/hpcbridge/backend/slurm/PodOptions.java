@@ -135,11 +135,26 @@ record PodOptions(
     return switch (key) {
       case "constraint" -> checked(key, value, CONSTRAINT, "a Slurm feature expression");
       case "time" ->
-          checked(key, value, TIME, "minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS");
+          time(checked(key, value, TIME, "minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"));
       case "nodes" -> checked(key, value, NODES, "a count N or a range MIN-MAX");
       case "ntasks" -> checked(key, value, COUNT, "a positive whole number");
       default -> checked(key, value, NAME_VALUE, "letters, digits and _ . + , -");
     };
+  }
+
+  /** A time whose seconds overflow (the policy compares them) is refused, not wrapped around. */
+  private static String time(String value) throws BackendException.InvalidPod {
+    try {
+      OptionResolver.seconds(value);
+    } catch (ArithmeticException e) {
+      throw Invalid.pod(
+          "InvalidAnnotation",
+          SlurmConfig.PREFIX
+              + "time: too long, more seconds than fit a 64-bit number: '"
+              + printable(value)
+              + "'");
+    }
+    return value;
   }
 
   private static String checked(String key, String value, Pattern p, String expected)

@@ -100,6 +100,6 @@ final class PodmanLauncher implements ContainerLauncher {
       }
       a.addAll(c.args());
     }
-    return new Launch(a, Mode.EXEC, env, EnvFormat.PLAIN, "", false);
+    return new Launch(a, Mode.EXEC, env, EnvFormat.PLAIN, "", false, t.binds());
   }
 }

@@ -52,7 +52,7 @@ final class PyxisLauncher implements ContainerLauncher {
     } else {
       a.addAll(c.argv());
     }
-    return new Launch(a, Mode.SRUN, env, EnvFormat.SHELL, "", false);
+    return new Launch(a, Mode.SRUN, env, EnvFormat.SHELL, "", false, t.binds());
   }
 
   /** {@code registry.io:5000/ns/img:tag} becomes pyxis' {@code registry.io:5000#ns/img:tag}. */

@@ -7,10 +7,12 @@ import java.util.Arrays;
 
 /**
  * One container's log file on the shared file system, read in bounded chunks by one remote command
- * each: the file is read only when it is a regular file, never through a symlink ({@code dd
- * iflag=nofollow,nonblock}), and never more than the chunk asked for. Each read also says whether
- * the container has ended (its exit file, or the pod's done file, exists, or Slurm says the job is
- * over), so a follower knows when what it read is all there will be.
+ * each: the file is read only when it is a regular file, never through a symlink (none of {@code
+ * c}, {@code c/NAME} and the file is one; the file is opened from inside {@code c/NAME} once the
+ * shell's real directory is checked, with {@code dd iflag=nofollow,nonblock}), and never more than
+ * the chunk asked for. Each read also says whether the container has ended (its exit file, or the
+ * pod's done file, exists, or Slurm says the job is over), so a follower knows when what it read is
+ * all there will be.
  */
 final class RemoteLog {
   /** What a read found. */
@@ -49,11 +51,12 @@ final class RemoteLog {
    * checked too (a job killed outright leaves no exit file).
    */
   Chunk read(long offset, int max, boolean askSlurm) throws BackendException.Transient {
-    String d = Shell.quote(podDir);
-    String c = Shell.quote(podDir + "/c/" + container);
+    int slash = podDir.lastIndexOf('/');
     StringBuilder s = new StringBuilder();
-    s.append("d=").append(d).append(" c=").append(c).append('\n');
-    s.append("f=$c/").append(previous ? "previous.log" : "log").append('\n');
+    s.append("r=").append(Shell.quote(podDir.substring(0, Math.max(0, slash))));
+    s.append(" u=").append(Shell.quote(podDir.substring(slash + 1)));
+    s.append(" k=").append(Shell.quote(container)).append('\n');
+    s.append("d=$r/$u c=$r/$u/c/$k f=").append(previous ? "previous.log" : "log").append('\n');
     s.append("if [ -L \"$d\" ] || [ ! -d \"$d\" ]; then echo gone; exit 0; fi\n");
     s.append("x=0; { [ -e \"$c/exit\" ] || [ -e \"$d/done\" ]; } && x=1\n");
     if (askSlurm) {
@@ -67,6 +70,13 @@ final class RemoteLog {
           .append("OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE) x=1 ;; esac\n")
           .append("fi\n");
     }
+    // No symlink on the way: not c, not c/NAME, not the file. The log is opened from inside its
+    // directory, entered and then checked to be this pod's own (pwd -P is where the shell really
+    // is), so a link swapped in after the tests still leads nowhere else.
+    s.append("if [ -L \"$d/c\" ] || [ -L \"$c\" ]; then echo \"notregular $x\"; exit 0; fi\n");
+    s.append("if [ ! -d \"$c\" ]; then echo \"missing $x\"; exit 0; fi\n");
+    s.append("p=$(cd -P -- \"${r:-/}\" && pwd -P) && p=${p%/} && cd -P -- \"$c\" 2>/dev/null")
+        .append(" && [ \"$(pwd -P)\" = \"$p/$u/c/$k\" ] || { echo \"notregular $x\"; exit 0; }\n");
     s.append("if [ -L \"$f\" ]; then echo \"notregular $x\"; exit 0; fi\n");
     s.append("if [ ! -e \"$f\" ]; then echo \"missing $x\"; exit 0; fi\n");
     s.append("if [ ! -f \"$f\" ]; then echo \"notregular $x\"; exit 0; fi\n");
@@ -80,7 +90,7 @@ final class RemoteLog {
           .append(" bs=65536 status=none 2>/dev/null\n");
     }
     s.append("exit 0\n");
-    Transport.Result r = login.exec(s.toString());
+    Transport.Result r = login.execLogs(s.toString());
     byte[] out = r.out();
     int nl = 0;
     while (nl < out.length && out[nl] != '\n') {

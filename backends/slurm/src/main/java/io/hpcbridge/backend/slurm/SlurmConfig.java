@@ -195,6 +195,8 @@ public record SlurmConfig(
    * SSH settings ({@code ssh.*}).
    *
    * @param passphraseFile a file holding the key's passphrase (read once, at start)
+   * @param maxChannels SSH channels open at once (sshd's MaxSessions is 10 by default); a quarter
+   *     of them, at least one, are kept from log reads
    */
   public record SshConfig(
       String host,
@@ -207,7 +209,8 @@ public record SlurmConfig(
       Boolean strictHostKeyChecking,
       String jumpHost,
       Boolean useAgent,
-      Duration connectTimeout) {
+      Duration connectTimeout,
+      Integer maxChannels) {
     public SshConfig {
       port = port == null ? 22 : port;
       if (port < 1 || port > 65535) {
@@ -229,6 +232,12 @@ public record SlurmConfig(
       strictHostKeyChecking = strictHostKeyChecking == null || strictHostKeyChecking;
       useAgent = useAgent != null && useAgent;
       connectTimeout = connectTimeout == null ? Duration.ofSeconds(15) : connectTimeout;
+      maxChannels = maxChannels == null ? 8 : maxChannels;
+      if (maxChannels < 2) {
+        throw SettingsBinder.invalid(
+            "maxChannels",
+            "must be at least 2 (one for log reads, one for everything else), got " + maxChannels);
+      }
     }
   }
 

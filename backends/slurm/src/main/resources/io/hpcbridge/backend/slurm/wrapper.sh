@@ -3,8 +3,8 @@
 # container c/NAME/: log ("<epoch.micros> <line>" per line), previous.log, start, exit
 # ("<code> <epoch>"), restarts, last ("<code> <start> <finish>" of the previous run), pid.
 # Shipped with the job (0600): run/NAME.argv, the command line that starts container NAME (words
-# ended by NUL), and env/NAME.env, its environment; both, and the pod's secret volumes, are removed
-# when the job ends. The pod's env reaches only the container: the runtime reads the env file
+# ended by NUL), run/NAME.binds, the sources of its binds (likewise), and env/NAME.env, its
+# environment; these, and the pod's secret volumes, are removed when the job ends. The pod's env reaches only the container: the runtime reads the env file
 # itself (apptainer, podman), srun gets it (pyxis), or for runtime none a fresh bash sources it
 # just before it execs the command (HPCB_DIRECT).
 hpcb_now() { printf '%(%s)T' -1; }
@@ -21,9 +21,31 @@ HPCB_DIRECT='mapfile -d "" -t HPCB_A < "$1" || exit 126
 if [ -n "$3" ]; then cd -- "$3" || exit 126; fi
 . "$2" || exit 126
 exec -- "${HPCB_A[@]}"'
+# The runtime resolves a bind source ($1) on this node and follows symlinks: refuse one that passes
+# through a link the wrapper did not make. Below the pod's directory there is none (a container
+# writes its emptyDir); elsewhere (hostPath) only root's links are followed, and none when the job
+# runs as root, since a pod may have planted it.
+hpcb_source_ok() {
+  local rest=$1 p='' part owner below=0
+  if [[ $1 == "$HPCB_DIR"/* ]]; then below=1 p=$HPCB_DIR rest=${1#"$HPCB_DIR"/}; fi
+  while [ -n "$rest" ]; do
+    part=${rest%%/*}
+    if [ "$part" = "$rest" ]; then rest=; else rest=${rest#*/}; fi
+    [ -n "$part" ] || continue
+    p=$p/$part
+    [ -L "$p" ] || continue
+    owner=
+    if [ "$below" = 0 ] && [ "$EUID" != 0 ]; then owner=$(stat -c %u -- "$p" 2>/dev/null); fi
+    if [ "$owner" != 0 ]; then
+      echo "hpc-bridge: not binding $1: $p is a symbolic link the bridge did not make (a hostPath may pass only through links root owns)" >&2
+      return 1
+    fi
+  done
+}
 # One run of container $1 (index) named $2; its exit code goes to c/NAME/rc.
 hpcb_launch() {
   local cdir=$HPCB_DIR/c/$2 argvf=$HPCB_DIR/run/$2.argv envf=$HPCB_DIR/env/$2.env
+  local bindf=$HPCB_DIR/run/$2.binds
   local mode=${HPCB_MODE[$1]} cwd=${HPCB_CWD[$1]} nnp=${HPCB_NNP[$1]}
   (
     trap - TERM INT
@@ -38,6 +60,10 @@ hpcb_launch() {
         set -- "$HPCB_SETPRIV" --no-new-privs "$@"
       fi
       exec "$HPCB_SETSID" -w "$@"
+    fi
+    if [ -e "$bindf" ]; then
+      mapfile -d '' -t hpcb_src < "$bindf" || exit 126
+      for p in "${hpcb_src[@]}"; do hpcb_source_ok "$p" || exit 126; done
     fi
     mapfile -d '' -t hpcb_argv < "$argvf" || exit 126
     set -- "$HPCB_SETSID" -w "$(command -v -- "${hpcb_argv[0]}" || printf '%s' "${hpcb_argv[0]}")" "${hpcb_argv[@]:1}"

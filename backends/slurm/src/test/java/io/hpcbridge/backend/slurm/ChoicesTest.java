@@ -72,10 +72,15 @@ class ChoicesTest {
   }
 
   @Test
-  void aNamedFlavorIsAChoiceButNotWhatItSets() throws Exception {
-    // The flavor sets a partition, qos, nodes, time and runtime: none of those is the pod's own.
+  void aNamedFlavorIsAChoiceAndSoIsItsRuntimeButNotItsFlags() throws Exception {
+    // The flavor sets a partition, qos, nodes and time (the operator's), and runtime none: the pod
+    // chose that runtime by naming the flavor, so the policy's runtimes see it.
     assertThat(choices(pod("p").annotate("flavor", "big")))
-        .containsExactly(Map.entry(Backend.CHOICE_PRESET, "big"));
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(Backend.CHOICE_PRESET, "big", Backend.CHOICE_RUNTIME, "none"));
+    // The pod's own runtime wins over its flavor's, as at submit.
+    assertThat(choices(pod("p").annotate("flavor", "big").annotate("runtime", "podman")))
+        .containsEntry(Backend.CHOICE_RUNTIME, "podman");
   }
 
   @Test
@@ -106,6 +111,11 @@ class ChoicesTest {
             BackendException.InvalidPod.class,
             e -> assertThat(e.reason()).isEqualTo("UnknownFlavor"));
     assertThatThrownBy(() -> choices(pod("p").annotate("partition", "a;b")))
+        .isInstanceOfSatisfying(
+            BackendException.InvalidPod.class,
+            e -> assertThat(e.reason()).isEqualTo("InvalidAnnotation"));
+    // 153722871003743520 minutes overflowed to a negative number of seconds.
+    assertThatThrownBy(() -> choices(pod("p").annotate("time", "153722871003743520")))
         .isInstanceOfSatisfying(
             BackendException.InvalidPod.class,
             e -> assertThat(e.reason()).isEqualTo("InvalidAnnotation"));

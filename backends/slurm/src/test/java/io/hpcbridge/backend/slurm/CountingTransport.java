@@ -21,6 +21,17 @@ final class CountingTransport implements Transport {
   }
 
   @Override
+  public Result exec(String script, byte[] stdin, Lane lane) throws BackendException.Transient {
+    calls.incrementAndGet();
+    return delegate.exec(script, stdin, lane);
+  }
+
+  @Override
+  public int maxOutput() {
+    return delegate.maxOutput();
+  }
+
+  @Override
   public void write(List<FileWrite> files) throws BackendException.Transient {
     calls.incrementAndGet();
     delegate.write(files);

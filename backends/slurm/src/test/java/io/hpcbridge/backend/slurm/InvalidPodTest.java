@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.VolumePlan;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -43,6 +44,9 @@ class InvalidPodTest {
         "partition|debug;rm|InvalidAnnotation|slurm.hpc-bridge.io/partition: expected",
         "partition|a b|InvalidAnnotation|slurm.hpc-bridge.io/partition: expected",
         "time|soon|InvalidAnnotation|slurm.hpc-bridge.io/time: expected",
+        "time|153722871003743520|InvalidAnnotation|slurm.hpc-bridge.io/time: too long",
+        "time|99999999999999999999|InvalidAnnotation|slurm.hpc-bridge.io/time: too long",
+        "time|106751991167301-00|InvalidAnnotation|slurm.hpc-bridge.io/time: too long",
         "nodes|0|InvalidAnnotation|slurm.hpc-bridge.io/nodes: expected",
         "ntasks|-1|InvalidAnnotation|slurm.hpc-bridge.io/ntasks: expected",
         "exclusive|maybe|InvalidAnnotation|slurm.hpc-bridge.io/exclusive: expected",
@@ -125,6 +129,49 @@ class InvalidPodTest {
     assertThat(reject(colon).reason()).isEqualTo("InvalidMountPath");
   }
 
+  /** A pod mounting volume {@code v} at /w, with {@code subPath}, in runtime {@code runtime}. */
+  static PodPlan mounting(VolumePlan v, String subPath, boolean readOnly, String runtime) {
+    return pod("p")
+        .volume(v)
+        .main(
+            Plans.with(
+                HELLO,
+                null,
+                null,
+                null,
+                List.of(new ContainerPlan.Mount(v.name(), "/w", subPath, readOnly))))
+        .annotate("runtime", runtime)
+        .build();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"apptainer,false", "podman,false", "pyxis,false", "apptainer,true"})
+  void subPathIsRefusedWhereAPodCouldPlantASymlink(String runtime, boolean readOnly) {
+    // An init container runs `ln -s ../../.. /e/x`: vol/e/x would be the work root (or $HOME).
+    VolumePlan empty = new VolumePlan("e", VolumePlan.Type.EMPTY_DIR, List.of(), null, false);
+    BackendException.InvalidPod e = reject(mounting(empty, "x", readOnly, runtime));
+    assertThat(e.reason()).isEqualTo("UnsupportedSubPath");
+    assertThat(e.getMessage())
+        .contains("container main: subPath x of emptyDir volume e is not supported");
+    // Another pod (or a container of this one) writes the hostPath and plants the link there.
+    VolumePlan host =
+        new VolumePlan("h", VolumePlan.Type.HOST_PATH, List.of(), "/scratch/t", false);
+    e = reject(mounting(host, "x", readOnly, runtime));
+    assertThat(e.reason()).isEqualTo("UnsupportedSubPath");
+    assertThat(e.getMessage())
+        .contains("container main: subPath x of hostPath volume h is not supported")
+        .contains("put the directory in the hostPath itself");
+  }
+
+  @Test
+  void aHostPathMustNotStepBack() {
+    VolumePlan up =
+        new VolumePlan("h", VolumePlan.Type.HOST_PATH, List.of(), "/scratch/t/../../home", false);
+    BackendException.InvalidPod e = reject(mounting(up, null, true, "apptainer"));
+    assertThat(e.reason()).isEqualTo("InvalidMountPath");
+    assertThat(e.getMessage()).contains("volume h: hostPath must be absolute, without '..'");
+  }
+
   @ParameterizedTest
   @CsvSource(
       delimiter = '|',
@@ -135,6 +182,13 @@ class InvalidPodTest {
         "pyxis|LD_PRELOAD|UnsupportedEnvName|srun's own environment",
         "pyxis|SLURM_JOB_ID|UnsupportedEnvName|srun's own environment",
         "pyxis|PATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|BASH_ENV|UnsupportedEnvName|srun's own environment",
+        "pyxis|GCONV_PATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|LOCPATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|NLSPATH|UnsupportedEnvName|srun's own environment",
+        "pyxis|HOSTALIASES|UnsupportedEnvName|srun's own environment",
+        "pyxis|RES_OPTIONS|UnsupportedEnvName|srun's own environment",
+        "pyxis|LOCALDOMAIN|UnsupportedEnvName|srun's own environment",
       })
   void envNamesARuntimeCannotPassOnlyToTheContainer(
       String runtime, String name, String reason, String message) {

@@ -103,6 +103,52 @@ class PodFilesTest {
     assertThat(StateMapper.map("41", null, ok).phase()).isEqualTo(Phase.FAILED); // JobLost
   }
 
+  /**
+   * The reader's command for {@code uids}, with a pod's swap "won": {@code regular} replaces the
+   * check before each open, as if the file changed right after it.
+   */
+  String readWithSwap(List<String> uids, String regular) throws Exception {
+    SbatchRenderer r =
+        new SbatchRenderer(SlurmConfig.parse(Map.of("workRoot", root.toString())), "/nonexistent");
+    String cmd =
+        JobObserver.podFilesCommand(r, uids)
+            .replace("HPCB_READ_WAIT=" + PodFiles.READ_WAIT_SECONDS, "HPCB_READ_WAIT=1")
+            .replace("\nhpcb_pods ", "\nhpcb_regular() { " + regular + "; }\nhpcb_pods ");
+    return new LocalTransport(Duration.ofSeconds(30)).exec(cmd, null).stdout();
+  }
+
+  Path good(String uid) throws Exception {
+    Path p = pod(uid, "main main\npolicy Never\n");
+    Files.writeString(p.resolve("jobid"), "41\n");
+    return p;
+  }
+
+  @Test
+  void aFifoSwappedInAfterTheCheckLeavesThatPodUnreadAndStallsNoOther() throws Exception {
+    good("before");
+    fifo(good("stuck").resolve("done"));
+    good("after");
+    Instant start = Instant.now();
+    // Opened read-only, the FIFO blocks the open: the reader is killed and a new one goes on.
+    String out = readWithSwap(List.of("before", "stuck", "after"), "[ ! -L \"$1\" ]");
+    assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(10));
+    assertThat(PodFiles.unread(out)).containsExactly("stuck");
+    Map<String, PodFiles> files = PodFiles.parse(out);
+    assertThat(files).containsOnlyKeys("before", "after");
+    assertThat(files.get("before").jobId()).isEqualTo("41");
+    assertThat(files.get("after").jobId()).isEqualTo("41");
+    assertThat(files.get("after").problem()).isNull();
+  }
+
+  @Test
+  void aDanglingLinkSwappedInAfterTheCheckCreatesNothing() throws Exception {
+    Path target = root.resolve("created-by-the-reader");
+    Files.createSymbolicLink(good("dangling").resolve("done"), target);
+    String out = readWithSwap(List.of("dangling"), "return 0");
+    assertThat(target).doesNotExist();
+    assertThat(PodFiles.parse(out).get("dangling").problem()).isEqualTo("done (unreadable)");
+  }
+
   @Test
   void valuesMustBeExactlyWhatTheWrapperWrites() {
     assertThat(PodFiles.valid("manifest", "init a\nmain b-2\npolicy OnFailure")).isTrue();

@@ -129,6 +129,32 @@ class PodLogsTest {
   }
 
   @Test
+  void aLogInASymlinkedDirectoryIsNotServed() throws Exception {
+    // Another pod's log (it could be anything the account can read, under the name log).
+    Path other = Files.createDirectories(root.resolve("u-2/c/main"));
+    Files.writeString(other.resolve("log"), "1795559298.000000 s3cr3t\n");
+    // c/main is a link to the other pod's container directory.
+    Files.delete(dir);
+    Files.createSymbolicLink(dir, other);
+    assertThatThrownBy(() -> read(LogOptions.ALL))
+        .isInstanceOf(BackendException.NotFound.class)
+        .hasMessageContaining("not a regular file");
+    // c is a link to the other pod's c.
+    Files.delete(dir);
+    Files.delete(dir.getParent());
+    Files.createSymbolicLink(dir.getParent(), other.getParent());
+    assertThatThrownBy(() -> read(LogOptions.ALL))
+        .isInstanceOf(BackendException.NotFound.class)
+        .hasMessageContaining("not a regular file");
+    // Without links the log reads as usual, and a container without a directory has no log yet.
+    Files.delete(dir.getParent());
+    Files.createDirectories(dir);
+    append("1795559298.000000 mine\n");
+    assertThat(read(LogOptions.ALL)).isEqualTo("mine\n");
+    assertThat(logs.logs(handle, "other", LogOptions.ALL).readAllBytes()).isEmpty();
+  }
+
+  @Test
   void followEndsWhenTheContainerExitsAndLeavesNoThread() throws Exception {
     append("1795559298.0 first\n");
     int threads = Thread.activeCount();

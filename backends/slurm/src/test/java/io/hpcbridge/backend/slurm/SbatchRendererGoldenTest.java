@@ -327,7 +327,7 @@ class SbatchRendererGoldenTest {
           .append(Integer.toOctalString(f.mode()))
           .append(")\n");
       String content = new String(f.content(), StandardCharsets.UTF_8);
-      if (f.path().endsWith(".argv")) {
+      if (f.path().endsWith(".argv") || f.path().endsWith(".binds")) {
         // NUL-separated words, shown one per line, quoted.
         StringBuilder words = new StringBuilder();
         for (String w : content.split("\0")) {

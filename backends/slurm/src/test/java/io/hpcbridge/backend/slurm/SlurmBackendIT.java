@@ -19,15 +19,22 @@ import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.slurm.transport.SshTransport;
+import io.hpcbridge.backend.slurm.transport.Transport;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -228,6 +235,80 @@ class SlurmBackendIT {
   }
 
   @Test
+  void logReadsCannotTakeTheChannelsObserveSubmitAndCancelNeed() throws Exception {
+    SlurmConfig cfg = SlurmConfig.parse(cluster.settings());
+    SshTransport t = new SshTransport(cfg.ssh(), cfg.commandTimeout());
+    ExecutorService readers = Executors.newFixedThreadPool(10);
+    try (SlurmBackend b = new SlurmBackend(cfg, t)) {
+      // Ten slow log reads at once would hold every session sshd allows (MaxSessions 10): six get
+      // a channel, four wait for one.
+      List<Future<Transport.Result>> reads = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        reads.add(readers.submit(() -> t.exec("sleep 15; echo read", null, Transport.Lane.LOGS)));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> sessions() >= 6);
+      // The bridge's own work goes through on the channels kept for it, long before they end.
+      Handle h = b.submit(pod("meanwhile").uid(uid()).main(sh("main", "sleep 300")).build());
+      assertThat(b.observe(List.of(h))).containsKey(h);
+      b.cancel(h, Duration.ZERO);
+      assertThat(reads).noneMatch(Future::isDone);
+      assertThat(sessions()).isEqualTo(6);
+      for (Future<Transport.Result> f : reads) {
+        assertThat(f.get(120, TimeUnit.SECONDS).stdout()).isEqualTo("read\n");
+      }
+    } finally {
+      readers.shutdownNow();
+    }
+  }
+
+  /** The sleeping commands of account hpc on the login node: one per open session. */
+  static int sessions() throws Exception {
+    return (int) cluster.loginExec("pgrep -u hpc -x sleep || true").getStdout().lines().count();
+  }
+
+  @Test
+  void followEndsWhenThePodIsGoneOrTheReaderClosesAndLeavesNoThread() throws Exception {
+    Handle h =
+        backend.submit(pod("chatty").uid(uid()).main(sh("main", "echo start; sleep 300")).build());
+    awaitPhase(h, Phase.RUNNING);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> logs(h, "main", LogOptions.ALL).contains("start"));
+    int threads = Thread.activeCount();
+    LogOptions follow = new LogOptions(true, null, false, null, null, null, false);
+    // The reader goes away: closing the stream ends the follow.
+    InputStream in = backend.logs(h, "main", follow);
+    byte[] buf = new byte[64];
+    assertThat(new String(buf, 0, in.read(buf), StandardCharsets.UTF_8)).isEqualTo("start\n");
+    var blocked = java.util.concurrent.CompletableFuture.supplyAsync(() -> read(in, buf));
+    in.close();
+    assertThat(blocked.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(-1);
+    // The pod goes away: its job is cancelled and its directory removed; the follow ends.
+    InputStream again = backend.logs(h, "main", follow);
+    assertThat(again.read(buf)).isPositive();
+    backend.cancel(h, Duration.ZERO);
+    awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED);
+    backend.release(h);
+    cluster.loginExec("rm -rf ~/pods/" + h.id().split("/")[1]);
+    assertThat(again.read(buf)).isEqualTo(-1);
+    await()
+        .pollInSameThread()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Thread.activeCount() <= threads + 1); // + the pool thread of supplyAsync
+  }
+
+  @Test
+  void aCommandMayPrintMegabytesWithinItsTimeout() throws Exception {
+    // Read through JSch's pipe, 4 MiB took two minutes (a second per 32 KiB) and timed out.
+    SlurmConfig cfg = SlurmConfig.parse(cluster.settings());
+    try (SshTransport t = new SshTransport(cfg.ssh(), Duration.ofSeconds(30))) {
+      assertThat(t.exec("head -c 4194304 /dev/zero | tr '\\0' x", null).stdout())
+          .hasSize(4 << 20)
+          .matches("x+");
+    }
+  }
+
+  @Test
   void aChangedHostKeyIsRefusedWithAClearError() throws Exception {
     Path wrong = Files.createTempFile("known_hosts", "");
     Files.writeString(
@@ -248,6 +329,14 @@ class SlurmBackendIT {
       assertThatThrownBy(() -> t.exec("true", null))
           .isInstanceOf(BackendException.Transient.class)
           .hasMessageContaining("does NOT match");
+    }
+  }
+
+  static int read(InputStream in, byte[] buf) {
+    try {
+      return in.read(buf);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 }

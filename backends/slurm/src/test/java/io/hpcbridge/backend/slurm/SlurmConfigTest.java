@@ -81,10 +81,30 @@ class SlurmConfigTest {
     SlurmConfig c =
         SlurmConfig.parse(
             Map.of(
-                "ssh.host", "login", "ssh.useAgent", "true", "ssh.strictHostKeyChecking", false));
+                "ssh.host",
+                "login",
+                "ssh.useAgent",
+                "true",
+                "ssh.strictHostKeyChecking",
+                false,
+                "ssh.maxChannels",
+                "6"));
     assertThat(c.transport()).isEqualTo("ssh");
     assertThat(c.ssh().host()).isEqualTo("login");
     assertThat(c.ssh().useAgent()).isTrue();
+    assertThat(c.ssh().maxChannels()).isEqualTo(6);
+    assertThat(
+            SlurmConfig.parse(
+                    Map.of(
+                        "ssh.host",
+                        "login",
+                        "ssh.useAgent",
+                        true,
+                        "ssh.strictHostKeyChecking",
+                        false))
+                .ssh()
+                .maxChannels())
+        .isEqualTo(8);
   }
 
   @Test
@@ -117,6 +137,9 @@ class SlurmConfigTest {
         .hasMessage("backends.slurm.maxPods: must be a whole number, got 'many'");
     assertThatThrownBy(() -> SlurmConfig.parse(Map.of("ssh", Map.of("host", "h", "port", 0))))
         .hasMessage("backends.slurm.ssh.port: must be between 1 and 65535, got 0");
+    assertThatThrownBy(
+            () -> SlurmConfig.parse(Map.of("ssh", Map.of("host", "h", "maxChannels", 1))))
+        .hasMessageStartingWith("backends.slurm.ssh.maxChannels: must be at least 2");
     assertThatThrownBy(() -> SlurmConfig.parse(Map.of("partiton", "debug")))
         .hasMessageStartingWith("backends.slurm.partiton: unknown key (known: ");
     assertThatThrownBy(() -> SlurmConfig.parse(Map.of("ssh", Map.of("hots", "h"))))

@@ -5,7 +5,9 @@ import static io.hpcbridge.backend.slurm.Plans.pod;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.VolumePlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -183,5 +185,70 @@ class WrapperTest {
     // The dynamic loader complains once: for the container's own sh, not for setsid, setpriv or
     // the bash before it.
     assertThat(job.log("main").lines().filter(l -> l.contains("LD_PRELOAD"))).hasSize(1);
+  }
+
+  @Test
+  void aBindSourceThroughASymlinkTheWrapperDidNotMakeIsNotBound() throws Exception {
+    // A runtime that only says it started: the wrapper's check comes before it.
+    Path runtime = root.resolve("fake-apptainer");
+    Files.writeString(runtime, "#!/bin/sh\necho started\n");
+    runtime.toFile().setExecutable(true);
+    Path real = Files.createDirectories(root.resolve("shared/real"));
+    // Planted by a pod that writes the hostPath: a link to the account's home.
+    Path home = Files.createDirectories(root.resolve("home/.ssh"));
+    Path planted = Files.createSymbolicLink(root.resolve("shared/x"), home.getParent());
+    ContainerPlan hello = container("good", "busybox", List.of("true"), List.of());
+    PodPlan plan =
+        pod("p")
+            .volume(
+                new VolumePlan("ok", VolumePlan.Type.HOST_PATH, List.of(), real.toString(), false))
+            .volume(
+                new VolumePlan(
+                    "link", VolumePlan.Type.HOST_PATH, List.of(), planted + "/.ssh", false))
+            .volume(new VolumePlan("e", VolumePlan.Type.EMPTY_DIR, List.of(), null, false))
+            .main(Plans.with(hello, null, null, null, List.of(mount("ok"))))
+            .main(Plans.with(renamed(hello, "host"), null, null, null, List.of(mount("link"))))
+            .main(Plans.with(renamed(hello, "empty"), null, null, null, List.of(mount("e"))))
+            .build();
+    LocalJob job =
+        new LocalJob(
+            root,
+            plan,
+            Map.of(
+                "runtime",
+                "apptainer",
+                "runtimeBinaries",
+                Map.of("apptainer", runtime.toString())));
+    assertThat(job.job.files())
+        .filteredOn(f -> f.path().equals("run/host.binds"))
+        .singleElement()
+        .satisfies(f -> assertThat(f.mode()).isEqualTo(0600));
+    // vol/e swapped for a link to / before the job starts (a runtime none pod of the account
+    // could).
+    Files.createDirectories(job.dir.resolve("vol"));
+    Files.createSymbolicLink(job.dir.resolve("vol/e"), Path.of("/"));
+    job.start();
+    assertThat(job.await()).isEqualTo(126);
+    assertThat(job.read("c/good/exit")).startsWith("0 ");
+    assertThat(job.log("good")).isEqualTo("started\n");
+    assertThat(job.read("c/host/exit")).startsWith("126 ");
+    assertThat(job.log("host"))
+        .isEqualTo(
+            "hpc-bridge: not binding "
+                + planted
+                + "/.ssh: "
+                + planted
+                + " is a symbolic link the bridge did not make (a hostPath may pass only through"
+                + " links root owns)\n");
+    assertThat(job.read("c/empty/exit")).startsWith("126 ");
+    assertThat(job.log("empty")).contains(job.dir + "/vol/e is a symbolic link");
+  }
+
+  static ContainerPlan.Mount mount(String volume) {
+    return new ContainerPlan.Mount(volume, "/w", null, false);
+  }
+
+  static ContainerPlan renamed(ContainerPlan c, String name) {
+    return container(name, c.image(), c.command(), c.args());
   }
 }

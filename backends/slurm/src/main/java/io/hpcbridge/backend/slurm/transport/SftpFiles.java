@@ -11,7 +11,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** {@link Transport#write} and {@link Transport#replace} over one SFTP channel. */
+/**
+ * {@link Transport#write} and {@link Transport#replace} over one SFTP channel. Modes are {@link
+ * FileWrite#mode}, masked to 0777.
+ */
 final class SftpFiles {
   private SftpFiles() {}
 
@@ -29,7 +32,7 @@ final class SftpFiles {
       sftp.put(new ByteArrayInputStream(new byte[0]), f.path());
       sftp.chmod(0600, f.path());
       sftp.put(new ByteArrayInputStream(f.content()), f.path());
-      sftp.chmod(f.mode(), f.path());
+      sftp.chmod(f.mode() & 0777, f.path());
     }
   }
 
@@ -42,7 +45,7 @@ final class SftpFiles {
       sftp.put(new ByteArrayInputStream(new byte[0]), tmp);
       sftp.chmod(0600, tmp);
       sftp.put(new ByteArrayInputStream(f.content()), tmp);
-      sftp.chmod(f.mode(), tmp);
+      sftp.chmod(f.mode() & 0777, tmp);
       sftp.rename(tmp, f.path()); // posix-rename@openssh.com: replaces the target at once
     }
   }

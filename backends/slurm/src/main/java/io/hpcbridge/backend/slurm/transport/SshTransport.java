@@ -11,8 +11,6 @@ import com.jcraft.jsch.SftpException;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.slurm.SlurmConfig.SshConfig;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -21,9 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * SSH to a login node with JSch: one long-lived session whose channels (exec, SFTP) are opened per
- * call. A lost session is re-opened on the next call, no sooner than an exponential backoff (0.5 s
- * doubling to 30 s) after the last failed attempt. Host keys are checked against the configured
- * known_hosts file unless {@code strictHostKeyChecking} is off; a mismatch is never accepted.
+ * call, at most {@code ssh.maxChannels} at once ({@link ChannelLimit}; log reads get fewer). A lost
+ * session is re-opened on the next call, no sooner than an exponential backoff (0.5 s doubling to
+ * 30 s) after the last failed attempt. Host keys are checked against the configured known_hosts
+ * file unless {@code strictHostKeyChecking} is off; a mismatch is never accepted.
  */
 public final class SshTransport implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(SshTransport.class);
@@ -31,6 +30,7 @@ public final class SshTransport implements Transport {
 
   private final SshConfig cfg;
   private final Duration timeout;
+  private final ChannelLimit channels;
   private Session session;
   private Session jump;
   private int failures;
@@ -40,6 +40,7 @@ public final class SshTransport implements Transport {
   public SshTransport(SshConfig cfg, Duration timeout) {
     this.cfg = cfg;
     this.timeout = timeout;
+    this.channels = new ChannelLimit(cfg.maxChannels());
   }
 
   @Override
@@ -182,6 +183,17 @@ public final class SshTransport implements Transport {
 
   @Override
   public Result exec(String script, byte[] stdin) throws BackendException.Transient {
+    return exec(script, stdin, Lane.CONTROL);
+  }
+
+  @Override
+  public Result exec(String script, byte[] stdin, Lane lane) throws BackendException.Transient {
+    try (ChannelLimit.Permit p = channels.acquire(lane, timeout, describe())) {
+      return execOnChannel(script, stdin);
+    }
+  }
+
+  private Result execOnChannel(String script, byte[] stdin) throws BackendException.Transient {
     for (int attempt = 0; ; attempt++) {
       Session s = session();
       ChannelExec ch;
@@ -200,12 +212,45 @@ public final class SshTransport implements Transport {
         throw new BackendException.Transient(
             describe() + ": cannot open a channel: " + e.getMessage(), e);
       }
-      return run(ch, script, stdin);
+      try {
+        return run(ch, script, stdin);
+      } catch (ChannelRefused e) {
+        // Nothing ran: sshd refused the channel, most likely still counting ones just closed
+        // towards its MaxSessions. They are freed in a moment.
+        dropIfDown(s);
+        if (!s.isConnected() || attempt >= REFUSED_RETRIES) {
+          throw new BackendException.Transient(describe() + ": " + e.getMessage(), e);
+        }
+        pause(attempt);
+      }
     }
   }
 
+  /** How often a channel sshd refused is asked for again, after 50 ms doubling to 1.6 s. */
+  private static final int REFUSED_RETRIES = 6;
+
+  private static void pause(int attempt) throws BackendException.Transient {
+    try {
+      Thread.sleep(50L << Math.min(attempt, 5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackendException.Transient("interrupted", e);
+    }
+  }
+
+  /** sshd did not open a channel (JSch: "channel is not opened"): nothing was started on it. */
+  private static final class ChannelRefused extends Exception {
+    ChannelRefused(JSchException e) {
+      super(e.getMessage(), e);
+    }
+  }
+
+  private static boolean refused(JSchException e) {
+    return String.valueOf(e.getMessage()).contains("channel is not opened");
+  }
+
   private Result run(ChannelExec ch, String script, byte[] stdin)
-      throws BackendException.Transient {
+      throws BackendException.Transient, ChannelRefused {
     // The script travels on stdin to "bash -s" unless stdin is taken: then it is the command line,
     // which the remote login shell parses (only simple commands are sent that way). Either way it
     // runs under timeout(1), so nothing it starts outlives the command timeout on the login node.
@@ -223,25 +268,20 @@ public final class SshTransport implements Transport {
     BoundedBuffer out = new BoundedBuffer(MAX_OUTPUT);
     // The remote timeout fires first; this one covers a login node that stopped answering.
     long deadline = System.nanoTime() + timeout.toNanos() + Duration.ofSeconds(10).toNanos();
-    try (InputStream in = ch.getInputStream()) {
-      ch.connect((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-      byte[] buf = new byte[16384];
-      while (true) {
-        while (in.available() > 0) {
-          int n = in.read(buf);
-          if (n < 0) {
-            break;
-          }
-          out.write(buf, 0, n);
+    // JSch's session thread writes stdout straight into the bounded buffer: its own pipe
+    // (getInputStream) stalls a second whenever its 32 KiB fill up, about 30 s per MiB.
+    ch.setOutputStream(out, true);
+    try {
+      try {
+        ch.connect((int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+      } catch (JSchException e) {
+        if (refused(e)) {
+          throw new ChannelRefused(e);
         }
+        throw e;
+      }
+      while (!ch.isClosed()) {
         if (out.overflowed()) {
-          throw new BackendException.Transient(
-              describe() + ": a command printed more than " + MAX_OUTPUT + " bytes; stopped");
-        }
-        if (ch.isClosed()) {
-          if (in.available() > 0) {
-            continue;
-          }
           break;
         }
         if (System.nanoTime() > deadline) {
@@ -250,12 +290,16 @@ public final class SshTransport implements Transport {
         }
         Thread.sleep(10);
       }
+      if (out.overflowed()) {
+        throw new BackendException.Transient(
+            describe() + ": a command printed more than " + MAX_OUTPUT + " bytes; stopped");
+      }
       if (ch.getExitStatus() == TIMED_OUT) {
         throw new BackendException.Transient(
             describe() + ": command timed out after " + timeout.toSeconds() + " s");
       }
       return new Result(ch.getExitStatus(), out.bytes(), err.text());
-    } catch (JSchException | IOException e) {
+    } catch (JSchException e) {
       throw new BackendException.Transient(describe() + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -268,11 +312,24 @@ public final class SshTransport implements Transport {
   private ChannelSftp sftp() throws BackendException.Transient {
     for (int attempt = 0; ; attempt++) {
       Session s = session();
+      ChannelSftp ch = null;
       try {
-        ChannelSftp ch = (ChannelSftp) s.openChannel("sftp");
+        ch = (ChannelSftp) s.openChannel("sftp");
         ch.connect((int) cfg.connectTimeout().toMillis());
         return ch;
       } catch (JSchException e) {
+        if (ch != null) {
+          ch.disconnect();
+        }
+        if (s.isConnected() && refused(e)) {
+          // sshd still counts channels just closed towards MaxSessions; the session is fine.
+          if (attempt >= REFUSED_RETRIES) {
+            throw new BackendException.Transient(
+                describe() + ": cannot open SFTP: " + e.getMessage(), e);
+          }
+          pause(attempt);
+          continue;
+        }
         synchronized (this) {
           if (session == s) {
             disconnect();
@@ -288,6 +345,12 @@ public final class SshTransport implements Transport {
 
   @Override
   public void write(List<FileWrite> files) throws BackendException.Transient {
+    try (ChannelLimit.Permit p = channels.acquire(Lane.CONTROL, timeout, describe())) {
+      writeOnChannel(files);
+    }
+  }
+
+  private void writeOnChannel(List<FileWrite> files) throws BackendException.Transient {
     ChannelSftp sftp = sftp();
     try {
       SftpFiles.write(sftp, files);
@@ -301,6 +364,12 @@ public final class SshTransport implements Transport {
 
   @Override
   public void replace(String base, List<FileWrite> files) throws BackendException {
+    try (ChannelLimit.Permit p = channels.acquire(Lane.CONTROL, timeout, describe())) {
+      replaceOnChannel(base, files);
+    }
+  }
+
+  private void replaceOnChannel(String base, List<FileWrite> files) throws BackendException {
     ChannelSftp sftp = sftp();
     try {
       SftpFiles.replace(sftp, base, files);
@@ -315,24 +384,5 @@ public final class SshTransport implements Transport {
   @Override
   public void close() {
     disconnect();
-  }
-
-  /** {@code [user@]host[:port]}. */
-  record HostPort(String user, String host, int port) {
-    static HostPort parse(String s, String defaultUser) {
-      String user = defaultUser;
-      String rest = s;
-      int at = s.indexOf('@');
-      if (at >= 0) {
-        user = s.substring(0, at);
-        rest = s.substring(at + 1);
-      }
-      int colon = rest.lastIndexOf(':');
-      if (colon > 0) {
-        return new HostPort(
-            user, rest.substring(0, colon), Integer.parseInt(rest.substring(colon + 1)));
-      }
-      return new HostPort(user, rest, 22);
-    }
   }
 }

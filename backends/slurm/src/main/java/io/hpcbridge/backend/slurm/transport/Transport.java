@@ -40,8 +40,15 @@ public interface Transport extends AutoCloseable {
     }
   }
 
-  /** A file to write: absolute path, content, POSIX mode. */
-  record FileWrite(String path, byte[] content, int mode) {}
+  /**
+   * A file to write: absolute path, content, POSIX mode. Only the permission bits (0777) are kept:
+   * a file a pod ships is never setuid, setgid or sticky.
+   */
+  record FileWrite(String path, byte[] content, int mode) {
+    public FileWrite {
+      mode &= 0777;
+    }
+  }
 
   /**
    * Runs a bash script on the cluster, under {@code timeout} there (so nothing it starts outlives
@@ -51,6 +58,22 @@ public interface Transport extends AutoCloseable {
    * #MAX_OUTPUT} bytes.
    */
   Result exec(String script, byte[] stdin) throws BackendException.Transient;
+
+  /**
+   * Like {@link #exec(String, byte[])}, in {@code lane}: a transport with few channels keeps some
+   * from {@link Lane#LOGS}, so log reads cannot hold up observe, submit or cancel.
+   */
+  default Result exec(String script, byte[] stdin, Lane lane) throws BackendException.Transient {
+    return exec(script, stdin);
+  }
+
+  /** What a command is for, as far as sharing the transport's channels goes. */
+  enum Lane {
+    /** Observe, submit, cancel, find, capacity, files: everything but log reads. */
+    CONTROL,
+    /** A container's log, read for the kubelet API (many may run at once, for long). */
+    LOGS
+  }
 
   /** Creates parent directories as needed and writes each file with its mode. */
   void write(List<FileWrite> files) throws BackendException.Transient;
@@ -65,6 +88,11 @@ public interface Transport extends AutoCloseable {
    *     (reason {@code UnsafeVolumePath})
    */
   void replace(String base, List<FileWrite> files) throws BackendException;
+
+  /** The most a command may print on stdout through this transport. */
+  default int maxOutput() {
+    return MAX_OUTPUT;
+  }
 
   /** For messages: e.g. {@code ssh hpc@login:22}. */
   String describe();

@@ -45,4 +45,11 @@ class LocalTransportTest {
         .hasMessageContaining("more than");
     assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(15));
   }
+
+  @Test
+  void aFileIsNeverWrittenSetuidSetgidOrSticky() {
+    // A pod's volume file mode, whatever it asks for, keeps only the permission bits.
+    assertThat(new Transport.FileWrite("/x", new byte[0], 07755).mode()).isEqualTo(0755);
+    assertThat(new Transport.FileWrite("/x", new byte[0], 0600).mode()).isEqualTo(0600);
+  }
 }
