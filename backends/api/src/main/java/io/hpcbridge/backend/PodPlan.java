@@ -144,66 +144,46 @@ public record PodPlan(
 
   /** A copy with other volumes (e.g. without their file contents, or one of them updated). */
   public PodPlan withVolumes(List<VolumePlan> vols) {
-    return new PodPlan(
-        pod,
-        nodeName,
-        initContainers,
-        containers,
-        vols,
-        restartPolicy,
-        terminationGracePeriod,
-        activeDeadline,
-        labels,
-        annotations,
-        hostAccess,
-        allowedHosts);
+    return copy(initContainers, containers, vols, activeDeadline, hostAccess, allowedHosts);
   }
 
   /** A copy with other containers (e.g. with another securityContext). */
   public PodPlan withContainers(List<ContainerPlan> init, List<ContainerPlan> main) {
-    return new PodPlan(
-        pod,
-        nodeName,
-        init,
-        main,
-        volumes,
-        restartPolicy,
-        terminationGracePeriod,
-        activeDeadline,
-        labels,
-        annotations,
-        hostAccess,
-        allowedHosts);
+    return copy(init, main, volumes, activeDeadline, hostAccess, allowedHosts);
   }
 
   /** A copy with another wall-clock limit (a policy's cap). */
   public PodPlan withDeadline(Duration deadline) {
-    return new PodPlan(
-        pod,
-        nodeName,
+    return copy(
         initContainers,
         containers,
         volumes,
-        restartPolicy,
-        terminationGracePeriod,
         Optional.ofNullable(deadline),
-        labels,
-        annotations,
         hostAccess,
         allowedHosts);
   }
 
   /** A copy with other host access and allowed hosts (what the policy decided). */
   public PodPlan withPlacement(HostAccess access, List<String> hosts) {
+    return copy(initContainers, containers, volumes, activeDeadline, access, hosts);
+  }
+
+  private PodPlan copy(
+      List<ContainerPlan> init,
+      List<ContainerPlan> main,
+      List<VolumePlan> vols,
+      Optional<Duration> deadline,
+      HostAccess access,
+      List<String> hosts) {
     return new PodPlan(
         pod,
         nodeName,
-        initContainers,
-        containers,
-        volumes,
+        init,
+        main,
+        vols,
         restartPolicy,
         terminationGracePeriod,
-        activeDeadline,
+        deadline,
         labels,
         annotations,
         access,
