@@ -1,5 +1,6 @@
 package io.hpcbridge.bridge.node;
 
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
@@ -9,6 +10,8 @@ import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +33,7 @@ public final class LeaseRenewer implements AutoCloseable {
   private final Duration interval;
   private final Supplier<String> nodeUid;
   private final ScheduledExecutorService timer;
+  private boolean started;
 
   /**
    * @param nodeUid the Node's UID, the Lease's owner (so the Lease goes with the Node)
@@ -54,9 +58,13 @@ public final class LeaseRenewer implements AutoCloseable {
             });
   }
 
-  /** Renews now, then every interval. */
-  public void start() {
-    renew();
+  /** Renews now, then every interval; does nothing once started. */
+  public synchronized void start() {
+    if (started) {
+      return;
+    }
+    started = true;
+    renewSafely();
     timer.scheduleWithFixedDelay(
         this::renewSafely, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -80,13 +88,7 @@ public final class LeaseRenewer implements AutoCloseable {
               .withNewMetadata()
               .withName(nodeName)
               .withNamespace(NAMESPACE)
-              .withOwnerReferences(
-                  new OwnerReferenceBuilder()
-                      .withApiVersion("v1")
-                      .withKind("Node")
-                      .withName(nodeName)
-                      .withUid(nodeUid.get())
-                      .build())
+              .withOwnerReferences(owner())
               .endMetadata()
               .withNewSpec()
               .withHolderIdentity(nodeName)
@@ -104,10 +106,21 @@ public final class LeaseRenewer implements AutoCloseable {
         lease = leases.withName(nodeName).get();
       }
     }
+    // A Lease left by an earlier Node of this name would go with that Node: adopt it.
+    lease.getMetadata().setOwnerReferences(new ArrayList<>(List.of(owner())));
     lease.getSpec().setRenewTime(now);
     lease.getSpec().setHolderIdentity(nodeName);
     lease.getSpec().setLeaseDurationSeconds(seconds);
     leases.resource(lease).update();
+  }
+
+  private OwnerReference owner() {
+    return new OwnerReferenceBuilder()
+        .withApiVersion("v1")
+        .withKind("Node")
+        .withName(nodeName)
+        .withUid(nodeUid.get())
+        .build();
   }
 
   @Override

@@ -58,17 +58,23 @@ public final class NodeController implements AutoCloseable {
             backend,
             n.leaseRenewInterval(),
             n.probeTimeout(),
-            () -> writer.execute(this::writeStatusSafely));
+            () -> {
+              if (nodeUid != null) {
+                writer.execute(this::writeStatusSafely);
+              }
+            });
     this.lease =
         new LeaseRenewer(
             client, cfg.nodeName(), n.leaseDuration(), n.leaseRenewInterval(), () -> nodeUid);
   }
 
-  /** Probes the backend once, registers (or adopts) the node and starts the loops. */
+  /**
+   * Starts the probe, registers (or adopts) the node and starts the loops. The Lease exists before
+   * the first status is written, so a node that shows Ready always has a Lease.
+   */
   public void start() {
     probe.start();
     register();
-    lease.start();
     long every = cfg.node().statusUpdateInterval().toMillis();
     writer.scheduleWithFixedDelay(this::updateSafely, every, every, TimeUnit.MILLISECONDS);
   }
@@ -103,6 +109,7 @@ public final class NodeController implements AutoCloseable {
       }
     }
     nodeUid = saved.getMetadata().getUid();
+    lease.start();
     writeStatus();
     for (BackendCondition c : probe.health().conditions()) {
       log.info(
