@@ -2,7 +2,9 @@ package io.hpcbridge.backend;
 
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,6 +29,24 @@ public interface Backend extends AutoCloseable {
   Handle submit(PodPlan plan) throws BackendException;
 
   /**
+   * Starts pods the caller knows have no work yet: their intent was recorded by this process just
+   * before, so no earlier process can have submitted them and the lookup {@link #submit} does is
+   * skipped. Returns one {@link Submission} per plan, in order; one pod's failure never fails the
+   * others. Backends that can, submit many pods per remote call; the default submits one by one.
+   */
+  default List<Submission> submitNew(List<PodPlan> plans) {
+    List<Submission> out = new ArrayList<>(plans.size());
+    for (PodPlan p : plans) {
+      try {
+        out.add(Submission.submitted(p.pod(), submit(p)));
+      } catch (BackendException e) {
+        out.add(Submission.failed(p.pod(), e));
+      }
+    }
+    return out;
+  }
+
+  /**
    * Observes many pods at once. Implementations make one batched remote call (or a fixed small
    * number), never one per handle. Handles the backend no longer knows map to an {@link Observed}
    * with phase {@link Observed.Phase#UNKNOWN} or are absent.
@@ -38,6 +58,23 @@ public interface Backend extends AutoCloseable {
    * passed. Returns at once; completion shows in {@link #observe}. Calling it again is harmless.
    */
   void cancel(Handle handle, Duration grace) throws BackendException;
+
+  /**
+   * {@link #cancel} for many pods with the same grace. Returns the handles that could not be
+   * cancelled, with why; backends that can, cancel many per remote call (one {@code scancel} of
+   * many ids); the default cancels one by one.
+   */
+  default Map<Handle, BackendException> cancelAll(Collection<Handle> handles, Duration grace) {
+    Map<Handle, BackendException> failed = new LinkedHashMap<>();
+    for (Handle h : handles) {
+      try {
+        cancel(h, grace);
+      } catch (BackendException e) {
+        failed.put(h, e);
+      }
+    }
+    return failed;
+  }
 
   /** A container's log, already filtered by {@code options} (tail, since, limit, timestamps). */
   InputStream logs(Handle handle, String container, LogOptions options) throws BackendException;

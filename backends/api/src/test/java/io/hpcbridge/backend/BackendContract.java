@@ -121,6 +121,36 @@ public abstract class BackendContract {
   }
 
   @Test
+  void submitNewStartsEachPodOnceInOrderAndCancelAllStopsThem() throws Exception {
+    List<PodPlan> plans = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      plans.add(pod("new-" + i, "echo pod" + i + "; sleep 60", Duration.ofSeconds(1)));
+    }
+    List<Submission> out = backend().submitNew(plans);
+    assertThat(out).hasSize(plans.size());
+    List<Handle> handles = new ArrayList<>();
+    for (int i = 0; i < plans.size(); i++) {
+      Submission s = out.get(i);
+      assertThat(s.pod()).isEqualTo(plans.get(i).pod());
+      assertThat(s.ok()).as("pod %d: %s", i, s.error()).isTrue();
+      submitted.add(s.handle());
+      handles.add(s.handle());
+      assertThat(restarted().find(plans.get(i).pod())).contains(s.handle());
+    }
+    assertThat(handles).doesNotHaveDuplicates();
+    for (int i = 0; i < handles.size(); i++) {
+      Handle h = handles.get(i);
+      awaitPhase(h, Phase.RUNNING);
+      String want = "pod" + i;
+      await().atMost(patience()).until(() -> logs(h, LogOptions.ALL).equals(want + "\n"));
+    }
+    assertThat(backend().cancelAll(handles, Duration.ZERO)).isEmpty();
+    for (Handle h : handles) {
+      assertThat(awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED).phase()).isEqualTo(Phase.FAILED);
+    }
+  }
+
+  @Test
   void findKnowsNothingOfAPodNeverSubmitted() throws Exception {
     assertThat(backend().find(new PodRef("contract", "never", UUID.randomUUID().toString())))
         .isEmpty();
