@@ -10,9 +10,12 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,27 +87,55 @@ public final class StateStore implements AutoCloseable {
     return db.write(
         "record intent of pod " + uid,
         () -> {
-          long now = clock.millis();
-          int inserted =
-              db.update(
-                  "INSERT INTO pods (uid, namespace, name, node, backend, phase, pod_json,"
-                      + " plan_json, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                      + " ON CONFLICT (uid) DO NOTHING",
-                  uid,
-                  intent.ref().namespace(),
-                  intent.ref().name(),
-                  intent.node(),
-                  intent.backend(),
-                  Phase.PENDING.toKubernetes(),
-                  intent.podJson(),
-                  intent.planJson(),
-                  now);
-          if (inserted == 1) {
-            String detail = "intent backend=" + intent.backend() + " node=" + intent.node();
-            addTransition(uid, now, null, Phase.PENDING, detail);
-          }
+          insertIntent(intent, clock.millis());
           return load(uid).orElseThrow();
         });
+  }
+
+  /**
+   * {@link #recordIntent} for many pods in ONE transaction (one fsync).
+   *
+   * @return the UIDs whose row this call inserted; the others already had one
+   */
+  public Set<String> recordIntents(List<PodIntent> intents) {
+    if (intents.isEmpty()) {
+      return Set.of();
+    }
+    return db.write(
+        "record intent of " + intents.size() + " pods",
+        () -> {
+          long now = clock.millis();
+          Set<String> inserted = new HashSet<>();
+          for (PodIntent i : intents) {
+            if (insertIntent(Objects.requireNonNull(i, "intent"), now)) {
+              inserted.add(i.ref().uid());
+            }
+          }
+          return inserted;
+        });
+  }
+
+  private boolean insertIntent(PodIntent intent, long now) throws SQLException {
+    String uid = intent.ref().uid();
+    int inserted =
+        db.update(
+            "INSERT INTO pods (uid, namespace, name, node, backend, phase, pod_json,"
+                + " plan_json, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                + " ON CONFLICT (uid) DO NOTHING",
+            uid,
+            intent.ref().namespace(),
+            intent.ref().name(),
+            intent.node(),
+            intent.backend(),
+            Phase.PENDING.toKubernetes(),
+            intent.podJson(),
+            intent.planJson(),
+            now);
+    if (inserted == 1) {
+      String detail = "intent backend=" + intent.backend() + " node=" + intent.node();
+      addTransition(uid, now, null, Phase.PENDING, detail);
+    }
+    return inserted == 1;
   }
 
   /** Sets the backend handle and the submitted time. Repeating the same handle changes nothing. */
@@ -113,20 +144,36 @@ public final class StateStore implements AutoCloseable {
     db.write(
         "record submission of pod " + uid,
         () -> {
-          TrackedPod pod = require(uid);
-          if (pod.handle().equals(Optional.of(handle))) {
-            return null;
-          }
-          long now = clock.millis();
-          db.update(
-              "UPDATE pods SET handle = ?, submitted_ms = ? WHERE uid = ?",
-              handle.toString(),
-              now,
-              uid);
-          String replacing = pod.handle().map(h -> " replacing " + h).orElse("");
-          addTransition(uid, now, pod.phase(), pod.phase(), "submitted " + handle + replacing);
+          setHandle(uid, handle, clock.millis());
           return null;
         });
+  }
+
+  /** {@link #recordSubmitted} for many pods (UID to handle) in ONE transaction. */
+  public void recordSubmitted(Map<String, Handle> handles) {
+    if (handles.isEmpty()) {
+      return;
+    }
+    db.write(
+        "record submission of " + handles.size() + " pods",
+        () -> {
+          long now = clock.millis();
+          for (Map.Entry<String, Handle> e : handles.entrySet()) {
+            setHandle(e.getKey(), Objects.requireNonNull(e.getValue(), "handle"), now);
+          }
+          return null;
+        });
+  }
+
+  private void setHandle(String uid, Handle handle, long now) throws SQLException {
+    TrackedPod pod = require(uid);
+    if (pod.handle().equals(Optional.of(handle))) {
+      return;
+    }
+    db.update(
+        "UPDATE pods SET handle = ?, submitted_ms = ? WHERE uid = ?", handle.toString(), now, uid);
+    String replacing = pod.handle().map(h -> " replacing " + h).orElse("");
+    addTransition(uid, now, pod.phase(), pod.phase(), "submitted " + handle + replacing);
   }
 
   /**

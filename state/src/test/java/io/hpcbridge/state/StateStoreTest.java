@@ -16,7 +16,9 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,6 +122,27 @@ class StateStoreTest {
       assertThat(again.created()).isEqualTo(first.created());
       assertThat(store.list()).hasSize(1);
       assertThat(store.transitions("u1")).extracting(Transition::event).containsOnlyOnce("intent");
+    }
+  }
+
+  @Test
+  void batchesRecordIntentsAndHandlesInOneGoAndSayWhichRowsAreNew() {
+    try (StateStore store = StateStore.open(file, clock)) {
+      store.recordIntent(intent("old"));
+      Set<String> fresh = store.recordIntents(List.of(intent("old"), intent("a"), intent("b")));
+      assertThat(fresh).containsExactlyInAnyOrder("a", "b");
+      assertThat(store.recordIntents(List.of(intent("a")))).isEmpty();
+      store.recordSubmitted(Map.of("a", Pods.handle("ha"), "b", Pods.handle("hb")));
+      assertThat(store.get("a").orElseThrow().handle()).contains(Pods.handle("ha"));
+      assertThat(store.get("b").orElseThrow().handle()).contains(Pods.handle("hb"));
+      assertThat(store.get("old").orElseThrow().handle()).isEmpty();
+      assertThat(store.transitions("a")).extracting(Transition::event).containsOnlyOnce("intent");
+      // one unknown UID fails the whole batch: nothing of it is recorded
+      assertThatThrownBy(
+              () ->
+                  store.recordSubmitted(Map.of("old", Pods.handle("h"), "nope", Pods.handle("x"))))
+          .isInstanceOf(StateException.class);
+      assertThat(store.get("old").orElseThrow().handle()).isEmpty();
     }
   }
 
