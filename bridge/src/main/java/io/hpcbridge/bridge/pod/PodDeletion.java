@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * at once, then its backend work is released and its row marked gone. Waits for the observer's
  * batched observation instead of polling the backend per pod.
  */
-final class PodDeletion {
+final class PodDeletion implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PodDeletion.class);
 
   /** How long past its deletion deadline a pod may live before it is cancelled again. */
@@ -37,10 +37,13 @@ final class PodDeletion {
   /** Pods this process has already asked the backend to stop. */
   private final Set<String> cancelled = ConcurrentHashMap.newKeySet();
 
+  private final CancelQueue cancels;
+
   PodDeletion(KubernetesClient client, Backend backend, StateStore state) {
     this.client = client;
     this.backend = backend;
     this.state = state;
+    this.cancels = new CancelQueue(backend, cancelled::remove);
   }
 
   /** The pod has a deletionTimestamp. */
@@ -58,9 +61,9 @@ final class PodDeletion {
     Duration left =
         Duration.between(Instant.now(), Instant.parse(pod.getMetadata().getDeletionTimestamp()));
     if (cancelled.add(uid)) {
-      backend.cancel(handle, left.isNegative() ? Duration.ZERO : left);
+      cancels.cancel(uid, handle, left.isNegative() ? Duration.ZERO : left);
     } else if (left.plus(KILL_RECHECK).isNegative()) {
-      backend.cancel(handle, Duration.ZERO);
+      cancels.cancel(uid, handle, Duration.ZERO);
     }
     return new WorkQueue.After(left.isNegative() ? KILL_RECHECK : left.plus(KILL_RECHECK));
   }
@@ -76,7 +79,7 @@ final class PodDeletion {
     if (handle != null && !r.isTerminal() && r.phase() != Observed.Phase.UNKNOWN) {
       // Still running: stop it now; the observer queues the pod again once it has ended.
       if (cancelled.add(uid)) {
-        backend.cancel(handle, Duration.ZERO);
+        cancels.cancel(uid, handle, Duration.ZERO);
       }
       return new WorkQueue.After(KILL_RECHECK);
     }
@@ -99,6 +102,11 @@ final class PodDeletion {
     Optional<Handle> found = backend.find(new PodRef(r.ref().namespace(), r.ref().name(), r.uid()));
     found.ifPresent(h -> state.recordSubmitted(r.uid(), h));
     return found.orElse(null);
+  }
+
+  @Override
+  public void close() {
+    cancels.close();
   }
 
   private WorkQueue.Outcome remove(Pod pod) {
