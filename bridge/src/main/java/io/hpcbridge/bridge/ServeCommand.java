@@ -133,8 +133,7 @@ final class ServeCommand implements Callable<Integer> {
             objects ->
                 new PlanBuilder(
                     objects, serviceEnv, facts, new PolicyChecker(cfg.policy(), backend::choices)),
-            cfg.pods().pollInterval(),
-            cfg.pods().workers());
+            cfg.pods());
     pods[0].purgeGoneAfter(cfg.pods().historyRetention());
     kubelet.start();
     open.add(kubelet);

@@ -49,7 +49,7 @@ public record BridgeConfig(
       throw invalid("backend", "not a backend name: '" + backend + "'");
     }
     node = node == null ? new Node(null, null, null, null, null, null, null) : node;
-    pods = pods == null ? new Pods(null, null, null, null, null) : pods;
+    pods = pods == null ? new Pods(null, null, null, null, null, null, null) : pods;
     kubelet =
         kubelet == null
             ? new Kubelet(null, null, null, null, null, null, null, null, null, null, null)
@@ -128,13 +128,17 @@ public record BridgeConfig(
    * @param kubernetesServicePort the value of KUBERNETES_SERVICE_PORT, 0 for the API server's
    * @param historyRetention how long the state file keeps a pod that is gone (its row and
    *     transitions), so {@code hpc-bridge state} can still show it
+   * @param submitThreads threads that submit pods to the backend, each a batch at a time
+   * @param submitBatch the most pods one backend submission and one state transaction take
    */
   public record Pods(
       Duration pollInterval,
       Integer workers,
       String kubernetesServiceHost,
       Integer kubernetesServicePort,
-      Duration historyRetention) {
+      Duration historyRetention,
+      Integer submitThreads,
+      Integer submitBatch) {
     public Pods {
       pollInterval = positive("pollInterval", pollInterval, Duration.ofSeconds(5));
       workers = range("workers", workers, 4, 1, 256);
@@ -144,6 +148,8 @@ public record BridgeConfig(
               : kubernetesServiceHost;
       kubernetesServicePort = range("kubernetesServicePort", kubernetesServicePort, 0, 0, 65535);
       historyRetention = positive("historyRetention", historyRetention, Duration.ofDays(7));
+      submitThreads = range("submitThreads", submitThreads, 4, 1, 64);
+      submitBatch = range("submitBatch", submitBatch, 100, 1, 1000);
     }
   }
 
@@ -229,6 +235,8 @@ public record BridgeConfig(
           "pods.kubernetesServiceHost",
           "pods.kubernetesServicePort",
           "pods.historyRetention",
+          "pods.submitThreads",
+          "pods.submitBatch",
           "kubelet.bindAddress",
           "kubelet.port",
           "kubelet.tlsCertFile",

@@ -6,10 +6,17 @@ import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.BackendException;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.PodPlan;
+import io.hpcbridge.backend.Submission;
 import io.hpcbridge.bridge.Json;
 import io.hpcbridge.state.PodIntent;
 import io.hpcbridge.state.StateStore;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,14 +39,16 @@ public final class Launcher {
 
   /** Records the intent (if new). Secrets never reach the state file: the plan is redacted. */
   public void recordIntent(Pod pod, PodPlan plan) {
-    var md = pod.getMetadata();
-    state.recordIntent(
-        new PodIntent(
-            plan.pod(),
-            plan.nodeName() == null ? "" : plan.nodeName(),
-            backend.name(),
-            Serialization.asJson(withoutManagedFields(pod)),
-            Json.write(stored(plan))));
+    state.recordIntent(intent(pod, plan));
+  }
+
+  private PodIntent intent(Pod pod, PodPlan plan) {
+    return new PodIntent(
+        plan.pod(),
+        plan.nodeName() == null ? "" : plan.nodeName(),
+        backend.name(),
+        Serialization.asJson(withoutManagedFields(pod)),
+        Json.write(stored(plan)));
   }
 
   /**
@@ -82,6 +91,63 @@ public final class Launcher {
     }
     state.recordSubmitted(plan.pod().uid(), handle);
     return handle;
+  }
+
+  /**
+   * {@link #launch} for many pods at once: their intents in one transaction, then one {@link
+   * Backend#submitNew} for the pods whose intent row this call created (no earlier process can have
+   * submitted those), a lookup by UID for the others, and their handles in one transaction.
+   *
+   * @return one outcome per pod, in order
+   */
+  public List<Submission> launchAll(List<Pod> pods, List<PodPlan> plans) {
+    List<PodIntent> intents = new ArrayList<>(plans.size());
+    for (int i = 0; i < plans.size(); i++) {
+      intents.add(intent(pods.get(i), plans.get(i)));
+    }
+    Set<String> fresh = state.recordIntents(intents);
+    Failpoints.hit("after-intent");
+    Map<String, Submission> done = new HashMap<>();
+    List<PodPlan> submit = new ArrayList<>();
+    for (PodPlan p : plans) {
+      if (fresh.contains(p.pod().uid())) {
+        submit.add(p);
+        continue;
+      }
+      try {
+        Optional<Handle> existing = backend.find(p.pod());
+        if (existing.isPresent()) {
+          log.info(
+              "found existing work {} for pod {}, not submitting again", existing.get(), p.pod());
+          done.put(p.pod().uid(), Submission.submitted(p.pod(), existing.get()));
+        } else {
+          submit.add(p);
+        }
+      } catch (BackendException e) {
+        done.put(p.pod().uid(), Submission.failed(p.pod(), e));
+      }
+    }
+    if (!submit.isEmpty()) {
+      for (Submission s : backend.submitNew(submit)) {
+        done.put(s.pod().uid(), s);
+      }
+      Failpoints.hit("after-submit");
+    }
+    Map<String, Handle> handles = new LinkedHashMap<>();
+    List<Submission> out = new ArrayList<>(plans.size());
+    for (PodPlan p : plans) {
+      Submission s = done.get(p.pod().uid());
+      if (s == null) {
+        s = Submission.failed(p.pod(), new BackendException.Transient("the backend said nothing"));
+      }
+      if (s.ok()) {
+        handles.put(p.pod().uid(), s.handle());
+        log.info("submitted pod {} as {}", p.pod(), s.handle());
+      }
+      out.add(s);
+    }
+    state.recordSubmitted(handles);
+    return out;
   }
 
   private static Pod withoutManagedFields(Pod pod) {

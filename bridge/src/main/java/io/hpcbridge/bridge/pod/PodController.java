@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.Handle;
+import io.hpcbridge.bridge.config.BridgeConfig;
 import io.hpcbridge.bridge.plan.ObjectSource;
 import io.hpcbridge.bridge.plan.PlanBuilder;
 import io.hpcbridge.state.StateStore;
@@ -39,6 +40,8 @@ public final class PodController implements AutoCloseable {
   private final ObjectCache objects;
   private final PodReconciler reconciler;
   private final TokenRotator tokens;
+  private final SubmitQueue submits;
+  private final PodDeletion deletion;
   private SharedIndexInformer<Pod> informer;
 
   /**
@@ -51,18 +54,8 @@ public final class PodController implements AutoCloseable {
       Backend backend,
       StateStore state,
       Function<ObjectSource, PlanBuilder> plans,
-      Duration pollInterval,
-      int workers) {
-    this(
-        client,
-        nodeName,
-        hostIP,
-        backend,
-        state,
-        plans,
-        pollInterval,
-        workers,
-        TokenRotator.REFRESH_AT);
+      BridgeConfig.Pods settings) {
+    this(client, nodeName, hostIP, backend, state, plans, settings, TokenRotator.REFRESH_AT);
   }
 
   /** With another token refresh point (a share of each token's lifetime), for tests. */
@@ -73,18 +66,28 @@ public final class PodController implements AutoCloseable {
       Backend backend,
       StateStore state,
       Function<ObjectSource, PlanBuilder> plans,
-      Duration pollInterval,
-      int workers,
+      BridgeConfig.Pods settings,
       double tokenRefreshAt) {
     this.client = client;
     this.nodeName = nodeName;
     this.state = state;
     this.queue =
         new WorkQueue(
-            "pods", workers, Duration.ofMillis(500), Duration.ofMinutes(5), this::reconcile);
+            "pods",
+            settings.workers(),
+            Duration.ofMillis(500),
+            Duration.ofMinutes(5),
+            this::reconcile);
+    this.submits =
+        new SubmitQueue(
+            new Launcher(state, backend),
+            settings.submitThreads(),
+            settings.submitBatch(),
+            queue::add);
     this.objects = new ObjectCache(client, queue::add);
-    this.observer = new PodObserver(nodeName, backend, state, pollInterval, queue::add);
+    this.observer = new PodObserver(nodeName, backend, state, settings.pollInterval(), queue::add);
     this.tokens = new TokenRotator(backend, objects, tokenRefreshAt);
+    this.deletion = new PodDeletion(client, backend, state);
     this.reconciler =
         new PodReconciler(
             nodeName,
@@ -95,8 +98,9 @@ public final class PodController implements AutoCloseable {
             new StatusWriter(client),
             new Events(client, nodeName),
             objects,
-            new PodDeletion(client, backend, state),
+            deletion,
             this::pod,
+            submits,
             observer::pollSoon,
             tokens);
   }
@@ -168,6 +172,8 @@ public final class PodController implements AutoCloseable {
   public void close() {
     observer.close();
     tokens.close();
+    submits.close();
+    deletion.close();
     queue.close();
     if (informer != null) {
       informer.close();

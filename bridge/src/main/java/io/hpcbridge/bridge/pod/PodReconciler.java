@@ -39,7 +39,7 @@ final class PodReconciler {
   private final Backend backend;
   private final StateStore state;
   private final PlanBuilder plans;
-  private final Launcher launcher;
+  private final SubmitQueue submits;
   private final StatusSynth synth;
   private final StatusWriter status;
   private final Events events;
@@ -67,6 +67,7 @@ final class PodReconciler {
       ObjectCache objects,
       PodDeletion deletion,
       Function<String, Pod> pods,
+      SubmitQueue submits,
       Runnable submitted,
       TokenRotator tokens) {
     this.nodeName = nodeName;
@@ -74,7 +75,7 @@ final class PodReconciler {
     this.backend = backend;
     this.state = state;
     this.plans = plans;
-    this.launcher = new Launcher(state, backend);
+    this.submits = submits;
     this.synth = new StatusSynth(backend.name());
     this.status = status;
     this.events = events;
@@ -86,6 +87,10 @@ final class PodReconciler {
   }
 
   WorkQueue.Outcome reconcile(String uid) throws Exception {
+    if (submits.busy(uid)) {
+      return WorkQueue.DONE; // the submit queue hands the pod back when it is done
+    }
+    Optional<SubmitQueue.Done> launched = submits.take(uid);
     Pod pod = pods.apply(uid);
     Optional<TrackedPod> rec = state.get(uid);
     try {
@@ -107,6 +112,9 @@ final class PodReconciler {
       }
       if (pod.getMetadata().getDeletionTimestamp() != null) {
         return deletion.deleting(pod, rec);
+      }
+      if (launched.isPresent()) {
+        return launched(pod, launched.get());
       }
       if (rec.isPresent() && rec.get().isSubmitted()) {
         report(pod, rec.get());
@@ -192,19 +200,26 @@ final class PodReconciler {
     for (String w : result.warnings()) {
       warnOnce(pod, "InvalidEnvironmentVariableNames", w);
     }
-    try {
-      Handle h = launcher.launch(pod, result.plan());
-      tokens.track(result.plan().pod(), h, result.tokens());
+    submits.add(pod, result.plan(), result.tokens());
+    return WorkQueue.DONE;
+  }
+
+  /** What the submit queue did with the pod. */
+  private WorkQueue.Outcome launched(Pod pod, SubmitQueue.Done done) {
+    if (done.submission().ok()) {
+      Handle h = done.submission().handle();
+      tokens.track(done.plan().pod(), h, done.tokens());
       events.normal(pod, "Submitted", "Submitted to " + backend.name() + " as " + h.id());
       status.write(pod, synth.pending(pod, Instant.now(), hostIP));
       submitted.run();
       return WorkQueue.DONE;
-    } catch (BackendException.InvalidPod e) {
-      return fail(pod, e.reason(), e.getMessage());
-    } catch (BackendException e) {
-      warnOnce(pod, "SubmitFailed", e.getMessage());
-      return new WorkQueue.Retry(e.getMessage());
     }
+    BackendException e = done.submission().error();
+    if (e instanceof BackendException.InvalidPod invalid) {
+      return fail(pod, invalid.reason(), e.getMessage());
+    }
+    warnOnce(pod, "SubmitFailed", e.getMessage());
+    return new WorkQueue.Retry(e.getMessage());
   }
 
   /** The pod can never run: Failed with a reason, a Warning event, a row that says why. */

@@ -38,7 +38,8 @@ class ConfigLoaderTest {
                 Duration.ofSeconds(60),
                 Duration.ofSeconds(20)));
     assertThat(c.pods())
-        .isEqualTo(new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0, Duration.ofDays(7)));
+        .isEqualTo(
+            new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0, Duration.ofDays(7), 4, 100));
     assertThat(c.kubelet())
         .isEqualTo(
             new BridgeConfig.Kubelet(
@@ -106,7 +107,8 @@ class ConfigLoaderTest {
     assertThat(c.node().leaseRenewInterval()).isEqualTo(Duration.ofSeconds(15));
     assertThat(c.pods())
         .isEqualTo(
-            new BridgeConfig.Pods(Duration.ofMillis(500), 8, "10.96.0.1", 443, Duration.ofDays(7)));
+            new BridgeConfig.Pods(
+                Duration.ofMillis(500), 8, "10.96.0.1", 443, Duration.ofDays(7), 4, 100));
     assertThat(c.kubelet().port()).isEqualTo(10260);
     assertThat(c.kubelet().allowAnonymous()).isTrue();
     assertThat(c.kubelet().clientCaFile()).isEqualTo(Path.of("/etc/kubernetes/ca.crt"));

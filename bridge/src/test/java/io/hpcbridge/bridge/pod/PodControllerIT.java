@@ -19,6 +19,7 @@ import io.hpcbridge.backend.Observed.ContainerStatus;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
+import io.hpcbridge.bridge.config.BridgeConfig;
 import io.hpcbridge.bridge.it.KubeControlPlane;
 import io.hpcbridge.bridge.plan.NodeFacts;
 import io.hpcbridge.bridge.plan.PlanBuilder;
@@ -82,8 +83,7 @@ class PodControllerIT {
                     Map.of(),
                     new NodeFacts(NODE, "10.9.9.9", 4000, 1L << 33),
                     new PolicyChecker(Policy.CLOSED, backend::choices)),
-            Duration.ofMillis(300),
-            2,
+            new BridgeConfig.Pods(Duration.ofMillis(300), 2, null, null, null, 2, null),
             0.002); // tokens of 600 s are rotated after about a second
     controller.start();
   }
