@@ -3,7 +3,6 @@ package io.hpcbridge.bridge;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.hpcbridge.backend.Backend;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.LogOptions;
@@ -69,7 +68,7 @@ final class ServeCommand implements Callable<Integer> {
                 },
                 "shutdown"));
 
-    KubernetesClient client = new KubernetesClientBuilder().withConfig(kc).build();
+    KubernetesClient client = ApiRateLimiter.client(kc, cfg.kubeApi());
     open.add(client);
     StateStore state = StateStore.open(cfg.stateFile());
     open.add(state);

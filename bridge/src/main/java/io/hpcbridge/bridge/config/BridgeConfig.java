@@ -24,6 +24,7 @@ import java.util.Map;
  * @param kubelet kubelet HTTPS API
  * @param policy what pods may ask for (every door closed by default)
  * @param backends each backend's own settings, by backend name (each backend binds its own)
+ * @param kubeApi how hard the bridge may press the API server
  */
 public record BridgeConfig(
     String nodeName,
@@ -35,7 +36,8 @@ public record BridgeConfig(
     Pods pods,
     Kubelet kubelet,
     Policy policy,
-    Map<String, Map<String, Object>> backends) {
+    Map<String, Map<String, Object>> backends,
+    KubeApi kubeApi) {
 
   public BridgeConfig {
     nodeName = nodeName == null || nodeName.isEmpty() ? "hpc-bridge" : nodeName;
@@ -55,6 +57,7 @@ public record BridgeConfig(
             ? new Kubelet(null, null, null, null, null, null, null, null, null, null, null)
             : kubelet;
     policy = policy == null ? Policy.CLOSED : policy;
+    kubeApi = kubeApi == null ? new KubeApi(null, null, null) : kubeApi;
     Map<String, Map<String, Object>> b = new LinkedHashMap<>();
     if (backends != null) {
       backends.forEach((k, v) -> b.put(k, v == null ? Map.of() : v));
@@ -74,7 +77,8 @@ public record BridgeConfig(
         pods,
         kubelet,
         policy,
-        backends);
+        backends,
+        kubeApi);
   }
 
   /** The InternalIP the node advertises: {@code node.address}, else this machine's address. */
@@ -117,6 +121,28 @@ public record BridgeConfig(
       if (leaseRenewInterval.compareTo(leaseDuration) >= 0) {
         throw invalid("leaseRenewInterval", "must be shorter than node.leaseDuration");
       }
+    }
+  }
+
+  /**
+   * Client-side limits on API server requests, like a kubelet's {@code kubeAPIQPS}/{@code
+   * kubeAPIBurst}: they keep a runaway loop from flooding the API server; the defaults leave room
+   * for thousands of pods submitted at once (about three writes each).
+   *
+   * @param qps sustained requests per second
+   * @param burst requests allowed at once above the sustained rate
+   * @param maxConcurrentRequests requests in flight at once
+   */
+  public record KubeApi(Double qps, Integer burst, Integer maxConcurrentRequests) {
+    public KubeApi {
+      if (qps == null) {
+        qps = 200.0;
+      }
+      if (!(qps > 0) || qps > 100_000) {
+        throw invalid("qps", "must be more than 0 and at most 100000, got " + qps);
+      }
+      burst = range("burst", burst, 400, 1, 1_000_000);
+      maxConcurrentRequests = range("maxConcurrentRequests", maxConcurrentRequests, 64, 1, 4096);
     }
   }
 
@@ -247,5 +273,8 @@ public record BridgeConfig(
           "kubelet.maxRequests",
           "kubelet.maxFollows",
           "kubelet.maxFollowsPerNamespace",
-          "kubelet.idleTimeout");
+          "kubelet.idleTimeout",
+          "kubeApi.qps",
+          "kubeApi.burst",
+          "kubeApi.maxConcurrentRequests");
 }

@@ -100,7 +100,8 @@ final class SubmitQueue implements AutoCloseable {
     try {
       out =
           launcher.launchAll(
-              batch.stream().map(Request::pod).toList(), batch.stream().map(Request::plan).toList());
+              batch.stream().map(Request::pod).toList(),
+              batch.stream().map(Request::plan).toList());
     } catch (RuntimeException e) {
       // The state file refused the batch: nothing was submitted for a pod whose intent is not
       // recorded, and a pod whose handle is not recorded is found by UID on the retry.

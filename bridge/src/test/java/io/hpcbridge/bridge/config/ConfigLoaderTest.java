@@ -40,6 +40,7 @@ class ConfigLoaderTest {
     assertThat(c.pods())
         .isEqualTo(
             new BridgeConfig.Pods(Duration.ofSeconds(5), 4, null, 0, Duration.ofDays(7), 4, 100));
+    assertThat(c.kubeApi()).isEqualTo(new BridgeConfig.KubeApi(200.0, 400, 64));
     assertThat(c.kubelet())
         .isEqualTo(
             new BridgeConfig.Kubelet(
@@ -149,6 +150,7 @@ class ConfigLoaderTest {
                 "HPC_BRIDGE_NODE_TAINT", "false",
                 "HPC_BRIDGE_PODS_POLL_INTERVAL", "2s",
                 "HPC_BRIDGE_KUBELET_TLS_CERT_FILE", "/etc/tls/cert.pem",
+                "HPC_BRIDGE_KUBE_API_QPS", "12.5",
                 "UNRELATED", "ignored"));
 
     assertThat(c.nodeName()).isEqualTo("from-env");
@@ -157,6 +159,7 @@ class ConfigLoaderTest {
     assertThat(c.node().taint()).isFalse();
     assertThat(c.node().labels()).containsEntry("kept", "true");
     assertThat(c.pods().pollInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(c.kubeApi().qps()).isEqualTo(12.5);
   }
 
   @Test
@@ -197,6 +200,9 @@ class ConfigLoaderTest {
         "HPC_BRIDGE_NODE_LEASE_RENEW_INTERVAL | 40s        | node.leaseRenewInterval",
         "HPC_BRIDGE_NODE_NAME              | Bad_Name     | nodeName",
         "HPC_BRIDGE_BACKEND                | ../evil      | backend",
+        "HPC_BRIDGE_KUBE_API_QPS           | 0            | kubeApi.qps",
+        "HPC_BRIDGE_KUBE_API_BURST         | 0            | kubeApi.burst",
+        "HPC_BRIDGE_PODS_SUBMIT_BATCH      | 0            | pods.submitBatch",
       })
   void badValueNamesTheKey(String env, String value, String key) {
     assertConfigError(null, Map.of(env, value), key);

@@ -67,6 +67,7 @@ class NodeControllerIT {
             null,
             null,
             null,
+            null,
             null);
     node = new NodeController(client, cfg, backend, "127.0.0.1", 10250);
     node.start();
