@@ -3,9 +3,7 @@ package io.hpcbridge.state;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.Phase;
-import io.hpcbridge.backend.PodRef;
 import java.nio.file.Path;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,11 +29,6 @@ public final class StateStore implements AutoCloseable {
 
   /** How long a write waits for another connection's write lock before failing. */
   public static final Duration BUSY_TIMEOUT = Database.BUSY_TIMEOUT;
-
-  private static final String SELECT_PODS =
-      "SELECT uid, namespace, name, node, backend, handle, phase, reason, message, pod_json,"
-          + " plan_json, observed_json, created_ms, submitted_ms, finished_ms, deleting_ms,"
-          + " gone_ms FROM pods ";
 
   private final Database db;
   private final Clock clock;
@@ -185,24 +178,47 @@ public final class StateStore implements AutoCloseable {
   public boolean recordObserved(String uid, Observed observed) {
     Objects.requireNonNull(observed, "observed");
     return db.write(
-        "record observed state of pod " + uid,
+        "record observed state of pod " + uid, () -> applyObserved(uid, observed, clock.millis()));
+  }
+
+  /**
+   * {@link #recordObserved} for many pods (UID to observation) in ONE transaction.
+   *
+   * @return the UIDs whose row changed
+   */
+  public Set<String> recordObserved(Map<String, Observed> observed) {
+    if (observed.isEmpty()) {
+      return Set.of();
+    }
+    return db.write(
+        "record observed state of " + observed.size() + " pods",
         () -> {
-          TrackedPod pod = require(uid);
-          if (pod.phase() == observed.phase() && pod.observed().equals(Optional.of(observed))) {
-            return false;
-          }
           long now = clock.millis();
-          db.update(
-              "UPDATE pods SET phase = ?, observed_json = ?, finished_ms = ? WHERE uid = ?",
-              observed.phase().toKubernetes(),
-              ObservedJson.write(observed),
-              finishedMillis(pod, observed.phase().terminal(), now),
-              uid);
-          if (observed.phase() != pod.phase()) {
-            addTransition(uid, now, pod.phase(), observed.phase(), "observed");
+          Set<String> changed = new HashSet<>();
+          for (Map.Entry<String, Observed> e : observed.entrySet()) {
+            if (applyObserved(e.getKey(), Objects.requireNonNull(e.getValue(), "observed"), now)) {
+              changed.add(e.getKey());
+            }
           }
-          return true;
+          return changed;
         });
+  }
+
+  private boolean applyObserved(String uid, Observed observed, long now) throws SQLException {
+    TrackedPod pod = require(uid);
+    if (pod.phase() == observed.phase() && pod.observed().equals(Optional.of(observed))) {
+      return false;
+    }
+    db.update(
+        "UPDATE pods SET phase = ?, observed_json = ?, finished_ms = ? WHERE uid = ?",
+        observed.phase().toKubernetes(),
+        ObservedJson.write(observed),
+        finishedMillis(pod, observed.phase().terminal(), now),
+        uid);
+    if (observed.phase() != pod.phase()) {
+      addTransition(uid, now, pod.phase(), observed.phase(), "observed");
+    }
+    return true;
   }
 
   /**
@@ -252,31 +268,35 @@ public final class StateStore implements AutoCloseable {
         () ->
             db
                 .query(
-                    SELECT_PODS
+                    PodRows.SELECT
                         + "WHERE namespace = ? AND name = ?"
                         + " ORDER BY gone_ms IS NULL DESC, created_ms DESC, rowid DESC LIMIT 1",
-                    StateStore::pod,
+                    PodRows::pod,
                     namespace,
                     name)
                 .stream()
                 .findFirst());
   }
 
-  /** Rows of that node not gone, oldest first: the pods the bridge must keep watching. */
+  /**
+   * Rows of that node not gone, oldest first: the pods the bridge must keep watching. Without their
+   * {@code podJson} and {@code planJson} (null here): a poll of thousands of pods needs neither.
+   */
   public List<TrackedPod> active(String node) {
     return db.read(
         "list active pods of node " + node,
         () ->
             db.query(
-                SELECT_PODS + "WHERE node = ? AND gone_ms IS NULL ORDER BY created_ms, rowid",
-                StateStore::pod,
+                PodRows.SELECT_WATCHED
+                    + "WHERE node = ? AND gone_ms IS NULL ORDER BY created_ms, rowid",
+                PodRows::pod,
                 node));
   }
 
   /** All rows, oldest first. */
   public List<TrackedPod> list() {
     return db.read(
-        "list pods", () -> db.query(SELECT_PODS + "ORDER BY created_ms, rowid", StateStore::pod));
+        "list pods", () -> db.query(PodRows.SELECT + "ORDER BY created_ms, rowid", PodRows::pod));
   }
 
   /** The pod's history, in order. */
@@ -356,7 +376,7 @@ public final class StateStore implements AutoCloseable {
   }
 
   private Optional<TrackedPod> load(String uid) throws SQLException {
-    return db.query(SELECT_PODS + "WHERE uid = ?", StateStore::pod, uid).stream().findFirst();
+    return db.query(PodRows.SELECT + "WHERE uid = ?", PodRows::pod, uid).stream().findFirst();
   }
 
   private void addTransition(String uid, long at, Phase from, Phase to, String detail)
@@ -376,31 +396,5 @@ public final class StateStore implements AutoCloseable {
       return pod.finished().toEpochMilli();
     }
     return terminal ? now : null;
-  }
-
-  private static TrackedPod pod(ResultSet rs) throws SQLException {
-    String uid = rs.getString(1);
-    String handle = rs.getString(6);
-    return new TrackedPod(
-        new PodRef(rs.getString(2), rs.getString(3), uid),
-        rs.getString(4),
-        rs.getString(5),
-        handle == null ? Optional.empty() : Optional.of(Handle.parse(handle)),
-        Phase.fromKubernetes(rs.getString(7)),
-        rs.getString(8),
-        rs.getString(9),
-        rs.getString(10),
-        rs.getString(11),
-        ObservedJson.read(uid, rs.getString(12)),
-        instant(rs, 13),
-        instant(rs, 14),
-        instant(rs, 15),
-        instant(rs, 16),
-        instant(rs, 17));
-  }
-
-  private static Instant instant(ResultSet rs, int column) throws SQLException {
-    long millis = rs.getLong(column);
-    return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
+import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.Observed.Phase;
 import io.hpcbridge.backend.PodRef;
 import java.nio.file.Files;
@@ -143,6 +144,25 @@ class StateStoreTest {
                   store.recordSubmitted(Map.of("old", Pods.handle("h"), "nope", Pods.handle("x"))))
           .isInstanceOf(StateException.class);
       assertThat(store.get("old").orElseThrow().handle()).isEmpty();
+    }
+  }
+
+  @Test
+  void observationsOfManyPodsInOneGoReportWhichChangedAndActiveLeavesTheJsonOut() {
+    try (StateStore store = StateStore.open(file, clock)) {
+      store.recordIntents(List.of(intent("a"), intent("b")));
+      Observed running = Pods.observed(Observed.Phase.RUNNING, "up");
+      store.recordObserved("a", running);
+      assertThat(store.recordObserved(Map.of("a", running, "b", running))).containsExactly("b");
+      assertThat(store.get("b").orElseThrow().phase()).isEqualTo(Observed.Phase.RUNNING);
+      assertThat(store.active("node-a"))
+          .allSatisfy(
+              p -> {
+                assertThat(p.podJson()).isNull();
+                assertThat(p.planJson()).isNull();
+                assertThat(p.observed()).contains(running);
+              });
+      assertThat(store.get("a").orElseThrow().podJson()).isNotNull();
     }
   }
 
