@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -108,19 +109,30 @@ final class PodObserver implements AutoCloseable {
       return;
     }
     Map<Handle, Observed> seen = backend.observe(List.copyOf(active.keySet()));
+    // Only what changed is written, all in one transaction: a poll of thousands of pods that
+    // mostly stand still costs one read and a small write.
+    Map<String, Observed> news = new HashMap<>();
     for (var e : active.entrySet()) {
       Observed o = seen.get(e.getKey());
-      if (o == null) {
-        continue;
+      TrackedPod p = e.getValue();
+      if (o != null && !(p.phase() == o.phase() && p.observed().equals(Optional.of(o)))) {
+        news.put(p.uid(), o);
       }
-      String uid = e.getValue().uid();
-      try {
-        if (state.recordObserved(uid, o)) {
-          changed.accept(uid);
-        }
-      } catch (RuntimeException ex) {
-        log.warn("pod {}: cannot record its observation: {}", e.getValue().key(), ex.toString());
-      }
+    }
+    try {
+      state.recordObserved(news).forEach(changed);
+    } catch (RuntimeException batch) {
+      // One bad row must not hold up the others: record them one by one.
+      news.forEach(
+          (uid, o) -> {
+            try {
+              if (state.recordObserved(uid, o)) {
+                changed.accept(uid);
+              }
+            } catch (RuntimeException ex) {
+              log.warn("pod {}: cannot record its observation: {}", uid, ex.toString());
+            }
+          });
     }
   }
 
