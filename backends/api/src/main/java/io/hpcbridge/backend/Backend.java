@@ -2,7 +2,6 @@ package io.hpcbridge.backend;
 
 import java.io.InputStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,15 +34,7 @@ public interface Backend extends AutoCloseable {
    * others. Backends that can, submit many pods per remote call; the default submits one by one.
    */
   default List<Submission> submitNew(List<PodPlan> plans) {
-    List<Submission> out = new ArrayList<>(plans.size());
-    for (PodPlan p : plans) {
-      try {
-        out.add(Submission.submitted(p.pod(), submit(p)));
-      } catch (BackendException e) {
-        out.add(Submission.failed(p.pod(), e));
-      }
-    }
-    return out;
+    return Submission.each(plans, this::submit);
   }
 
   /**

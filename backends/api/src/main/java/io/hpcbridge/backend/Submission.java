@@ -1,5 +1,7 @@
 package io.hpcbridge.backend;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -20,6 +22,25 @@ public record Submission(PodRef pod, Handle handle, BackendException error) {
 
   public static Submission failed(PodRef pod, BackendException error) {
     return new Submission(pod, null, error);
+  }
+
+  /** Something that submits one pod. */
+  @FunctionalInterface
+  public interface Submitter {
+    Handle submit(PodPlan plan) throws BackendException;
+  }
+
+  /** Submits each plan in turn; one pod's failure is its own outcome, never the others'. */
+  public static List<Submission> each(List<PodPlan> plans, Submitter submitter) {
+    List<Submission> out = new ArrayList<>(plans.size());
+    for (PodPlan p : plans) {
+      try {
+        out.add(submitted(p.pod(), submitter.submit(p)));
+      } catch (BackendException e) {
+        out.add(failed(p.pod(), e));
+      }
+    }
+    return out;
   }
 
   public boolean ok() {
