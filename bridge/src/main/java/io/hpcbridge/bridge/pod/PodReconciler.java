@@ -114,7 +114,7 @@ final class PodReconciler {
         return deletion.deleting(pod, rec);
       }
       if (launched.isPresent()) {
-        return launched(pod, launched.get());
+        return launched(pod, launched.get(), rec);
       }
       if (rec.isPresent() && rec.get().isSubmitted()) {
         report(pod, rec.get());
@@ -204,15 +204,21 @@ final class PodReconciler {
     return WorkQueue.DONE;
   }
 
-  /** What the submit queue did with the pod. */
-  private WorkQueue.Outcome launched(Pod pod, SubmitQueue.Done done) {
-    if (done.submission().ok()) {
+  /**
+   * What the submit queue did with the pod. The status comes from the row, which an observation may
+   * have reached already: the pod's change and its return from the queue can be one reconcile.
+   */
+  private WorkQueue.Outcome launched(Pod pod, SubmitQueue.Done done, Optional<TrackedPod> rec) {
+    if (done.submission().ok() && rec.isPresent() && rec.get().isSubmitted()) {
       Handle h = done.submission().handle();
       tokens.track(done.plan().pod(), h, done.tokens());
       events.normal(pod, "Submitted", "Submitted to " + backend.name() + " as " + h.id());
-      status.write(pod, synth.pending(pod, Instant.now(), hostIP));
+      report(pod, rec.get());
       submitted.run();
       return WorkQueue.DONE;
+    }
+    if (done.submission().ok()) {
+      return new WorkQueue.Retry("the pod's handle is not in the state file");
     }
     BackendException e = done.submission().error();
     if (e instanceof BackendException.InvalidPod invalid) {
