@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * The real bridge (the shaded jar the build produced) running {@code serve} as its own process, so
  * tests can stop it, kill -9 it and start it again on the same state file.
  */
-final class BridgeProcess implements AutoCloseable {
+public final class BridgeProcess implements AutoCloseable {
   private final Path dir;
   private final Path config;
   private final Path log;
@@ -30,7 +30,7 @@ final class BridgeProcess implements AutoCloseable {
    * @param backend the backend name
    * @param extraYaml appended to the config, e.g. a {@code backends:} section
    */
-  BridgeProcess(
+  public BridgeProcess(
       String nodeName, String backend, Path dir, Path kubeconfig, Path clientCa, String extraYaml)
       throws IOException {
     this.dir = dir;
@@ -76,7 +76,7 @@ final class BridgeProcess implements AutoCloseable {
   }
 
   /** Starts the process with extra environment variables, e.g. {@code HPC_BRIDGE_FAILPOINTS}. */
-  BridgeProcess start(Map<String, String> env) throws IOException {
+  public BridgeProcess start(Map<String, String> env) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -107,7 +107,7 @@ final class BridgeProcess implements AutoCloseable {
   }
 
   /** SIGTERM and wait. */
-  void stop() throws InterruptedException {
+  public void stop() throws InterruptedException {
     if (process != null && process.isAlive()) {
       process.destroy();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -124,11 +124,11 @@ final class BridgeProcess implements AutoCloseable {
     return kubeletPort;
   }
 
-  Path dir() {
+  public Path dir() {
     return dir;
   }
 
-  String log() {
+  public String log() {
     try {
       return Files.readString(log);
     } catch (IOException e) {
@@ -137,7 +137,7 @@ final class BridgeProcess implements AutoCloseable {
   }
 
   /** The last lines of the bridge log, for assertion messages. */
-  String tail() {
+  public String tail() {
     String[] lines = log().split("\n");
     return String.join(
         "\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 60), lines.length));
