@@ -78,14 +78,19 @@ public final class PodController implements AutoCloseable {
             Duration.ofMillis(500),
             Duration.ofMinutes(5),
             this::reconcile);
+    this.observer = new PodObserver(nodeName, backend, state, settings.pollInterval(), queue::add);
+    // A submitted pod is looked at soon (most backends have started it by then), not at the next
+    // poll: its Running shows a moment after the backend's.
     this.submits =
         new SubmitQueue(
             new Launcher(state, backend),
             settings.submitThreads(),
             settings.submitBatch(),
-            queue::add);
+            uid -> {
+              queue.add(uid);
+              observer.pollSoon();
+            });
     this.objects = new ObjectCache(client, queue::add);
-    this.observer = new PodObserver(nodeName, backend, state, settings.pollInterval(), queue::add);
     this.tokens = new TokenRotator(backend, objects, tokenRefreshAt);
     this.deletion = new PodDeletion(client, backend, state);
     this.reconciler =
@@ -101,7 +106,6 @@ public final class PodController implements AutoCloseable {
             deletion,
             this::pod,
             submits,
-            observer::pollSoon,
             tokens);
   }
 

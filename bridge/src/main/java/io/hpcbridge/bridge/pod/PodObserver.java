@@ -30,6 +30,8 @@ final class PodObserver implements AutoCloseable {
   private final Backend backend;
   private final StateStore state;
   private final Duration interval;
+  private static final Duration SOON = Duration.ofMillis(50);
+
   private final Consumer<String> changed;
   private final ScheduledExecutorService timer;
   private final AtomicBoolean soon = new AtomicBoolean();
@@ -76,7 +78,10 @@ final class PodObserver implements AutoCloseable {
         TimeUnit.MINUTES);
   }
 
-  /** Polls once more as soon as possible (after a submit), without doubling a pending request. */
+  /**
+   * Polls once more as soon as possible (after a submit), without doubling a pending request. The
+   * short wait gathers the pods of a burst into one observation.
+   */
   void pollSoon() {
     if (soon.compareAndSet(false, true)) {
       timer.schedule(
@@ -84,7 +89,7 @@ final class PodObserver implements AutoCloseable {
             soon.set(false);
             pollSafely();
           },
-          200,
+          SOON.toMillis(),
           TimeUnit.MILLISECONDS);
     }
   }

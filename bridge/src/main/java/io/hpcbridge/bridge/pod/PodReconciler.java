@@ -46,7 +46,6 @@ final class PodReconciler {
   private final ObjectCache objects;
   private final PodDeletion deletion;
   private final Function<String, Pod> pods;
-  private final Runnable submitted;
   private final TokenRotator tokens;
 
   /** Warnings already emitted per UID, so a retrying pod does not flood events. */
@@ -54,7 +53,6 @@ final class PodReconciler {
 
   /**
    * @param pods the informer's pod by UID, or null
-   * @param submitted called after a submit, so the observer looks soon
    */
   PodReconciler(
       String nodeName,
@@ -68,7 +66,6 @@ final class PodReconciler {
       PodDeletion deletion,
       Function<String, Pod> pods,
       SubmitQueue submits,
-      Runnable submitted,
       TokenRotator tokens) {
     this.nodeName = nodeName;
     this.hostIP = hostIP;
@@ -82,7 +79,6 @@ final class PodReconciler {
     this.objects = objects;
     this.deletion = deletion;
     this.pods = pods;
-    this.submitted = submitted;
     this.tokens = tokens;
   }
 
@@ -214,7 +210,6 @@ final class PodReconciler {
       tokens.track(done.plan().pod(), h, done.tokens());
       events.normal(pod, "Submitted", "Submitted to " + backend.name() + " as " + h.id());
       report(pod, rec.get());
-      submitted.run();
       return WorkQueue.DONE;
     }
     if (done.submission().ok()) {
