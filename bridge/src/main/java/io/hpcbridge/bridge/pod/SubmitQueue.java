@@ -102,16 +102,16 @@ final class SubmitQueue implements AutoCloseable {
           launcher.launchAll(
               batch.stream().map(Request::pod).toList(),
               batch.stream().map(Request::plan).toList());
-    } catch (RuntimeException e) {
-      // The state file refused the batch: nothing was submitted for a pod whose intent is not
-      // recorded, and a pod whose handle is not recorded is found by UID on the retry.
+    } catch (RuntimeException | LinkageError e) {
+      // The state file refused the batch, or a backend broke: nothing was submitted for a pod
+      // whose intent is not recorded, and a pod whose handle is not recorded is found by UID on
+      // the retry. Either way the pods go back to the reconciler, never stay here.
       log.warn("submitting {} pods failed: {}", batch.size(), e.toString());
       out = new ArrayList<>();
       for (Request r : batch) {
         out.add(
             Submission.failed(
-                r.plan().pod(),
-                new BackendException.Transient("cannot record the pod: " + e.getMessage(), e)));
+                r.plan().pod(), new BackendException.Transient("submitting failed: " + e, e)));
       }
     }
     for (int i = 0; i < batch.size(); i++) {
