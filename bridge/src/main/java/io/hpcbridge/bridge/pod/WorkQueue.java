@@ -97,7 +97,7 @@ public final class WorkQueue implements AutoCloseable {
   }
 
   private void dispatch() {
-    while (busy < size && !queued.isEmpty()) {
+    while (!closed && busy < size && !queued.isEmpty()) {
       String key = null;
       for (String k : queued) {
         if (!running.contains(k)) {
@@ -148,7 +148,9 @@ public final class WorkQueue implements AutoCloseable {
 
   @Override
   public void close() {
-    closed = true;
+    synchronized (lock) {
+      closed = true; // under the lock: no dispatch hands a key to the pool being shut down
+    }
     timer.shutdownNow();
     workers.shutdownNow();
   }
