@@ -67,6 +67,13 @@ public interface Backend extends AutoCloseable {
     return failed;
   }
 
+  /**
+   * Who to tell when a pod may have changed (a container started or ended), so the bridge observes
+   * at once instead of at its next poll. Backends that learn of changes call it from any thread, as
+   * often as they like (the bridge gathers calls into one observation); the default never does.
+   */
+  default void onChange(Runnable listener) {}
+
   /** A container's log, already filtered by {@code options} (tail, since, limit, timestamps). */
   InputStream logs(Handle handle, String container, LogOptions options) throws BackendException;
 

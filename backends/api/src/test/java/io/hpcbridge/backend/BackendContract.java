@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,6 +47,11 @@ public abstract class BackendContract {
    * Remote calls made so far (SSH commands, engine API calls); a backend that makes none returns 0.
    */
   protected abstract long remoteCalls();
+
+  /** Whether this backend tells {@link Backend#onChange} listeners of starts and ends. */
+  protected boolean reportsChanges() {
+    return false;
+  }
 
   /** How long a short pod may take from submit to its end on this backend. */
   protected Duration patience() {
@@ -123,8 +129,9 @@ public abstract class BackendContract {
   @Test
   void submitNewStartsEachPodOnceInOrderAndCancelAllStopsThem() throws Exception {
     List<PodPlan> plans = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      plans.add(pod("new-" + i, "echo pod" + i + "; sleep 60", Duration.ofSeconds(1)));
+    // Three, so they run side by side on a small cluster; long enough to be running at the cancel.
+    for (int i = 0; i < 3; i++) {
+      plans.add(pod("new-" + i, "echo pod" + i + "; sleep 300", Duration.ofSeconds(1)));
     }
     List<Submission> out = backend().submitNew(plans);
     assertThat(out).hasSize(plans.size());
@@ -147,6 +154,26 @@ public abstract class BackendContract {
     assertThat(backend().cancelAll(handles, Duration.ZERO)).isEmpty();
     for (Handle h : handles) {
       assertThat(awaitPhase(h, Phase.FAILED, Phase.SUCCEEDED).phase()).isEqualTo(Phase.FAILED);
+    }
+  }
+
+  @Test
+  void changesAreReportedByBackendsThatSaySoAndOnlyByThem() throws Exception {
+    AtomicInteger told = new AtomicInteger();
+    backend().onChange(told::incrementAndGet);
+    try {
+      Handle h = submit(pod("told", "echo up; sleep 3", Duration.ofSeconds(1)));
+      if (reportsChanges()) {
+        // Nobody observes meanwhile: the backend speaks up by itself once the container runs.
+        int before = told.get();
+        await().atMost(patience()).until(() -> told.get() > before);
+      }
+      awaitPhase(h, Phase.SUCCEEDED, Phase.FAILED);
+      if (!reportsChanges()) {
+        assertThat(told.get()).as("a polled-only backend never calls the listener").isZero();
+      }
+    } finally {
+      backend().onChange(() -> {});
     }
   }
 

@@ -60,6 +60,7 @@ final class PodObserver implements AutoCloseable {
   }
 
   void start() {
+    backend.onChange(this::pollSoon); // backends that learn of changes need not wait for the poll
     timer.scheduleWithFixedDelay(this::pollSafely, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
 

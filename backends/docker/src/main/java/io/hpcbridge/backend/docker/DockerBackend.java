@@ -216,6 +216,11 @@ public final class DockerBackend implements Backend {
   }
 
   @Override
+  public void onChange(Runnable listener) {
+    startups.onChange(listener);
+  }
+
+  @Override
   public Map<Handle, Observed> observe(Collection<Handle> handles) {
     return observer.observe(handles);
   }

@@ -27,6 +27,7 @@ final class PodStartups implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final Map<String, PodStartup> pods = new ConcurrentHashMap<>();
   private final List<EngineEvents> events = new ArrayList<>();
+  private volatile Runnable changed = () -> {};
 
   PodStartups(
       DockerHosts hosts, PodStartup.Env env, ExecutorService io, ScheduledExecutorService timer) {
@@ -78,7 +79,13 @@ final class PodStartups implements AutoCloseable {
     pods.remove(uid);
   }
 
+  /** Told after every step and every container that ended: the pod may look different now. */
+  void onChange(Runnable listener) {
+    changed = listener;
+  }
+
   void wake(String uid) {
+    changed.run();
     PodStartup s = pods.get(uid);
     if (s != null) {
       wake(s);
@@ -162,6 +169,7 @@ final class PodStartups implements AutoCloseable {
   /** Ends a step: schedules the next one it asked for, or runs at once if woken meanwhile. */
   private void release(PodStartup s, long next) {
     s.running.set(false);
+    changed.run();
     if (s.again || next == 0) {
       wake(s);
     } else if (next > 0) {

@@ -40,6 +40,11 @@ class DockerBackendContractIT extends BackendContract {
   }
 
   @Override
+  protected boolean reportsChanges() {
+    return true;
+  }
+
+  @Override
   protected Backend backend() {
     return backend;
   }

@@ -49,6 +49,7 @@ public final class LocalBackend implements Backend {
   private final StatusReader statusReader;
   private final PodStopper stopper;
   private final PodLogs logs = new PodLogs();
+  private final StatusWatcher watcher = new StatusWatcher();
   private final Cgroups cgroups;
 
   LocalBackend(BackendContext context, LocalSettings settings) {
@@ -137,6 +138,7 @@ public final class LocalBackend implements Backend {
           "local: cannot prepare pod directory " + pods.layout(uid).dir() + ": " + e.getMessage(),
           e);
     }
+    watcher.watch(pods.layout(uid).dir());
     LOG.info("pod {} ({}) started in {}", plan.pod(), uid, pods.layout(uid).dir());
     return handle(uid);
   }
@@ -146,7 +148,13 @@ public final class LocalBackend implements Backend {
     Map<Handle, Observed> out = new LinkedHashMap<>();
     for (Handle h : handles) {
       try {
-        out.put(h, statusReader.observe(pods.layout(h)));
+        Observed o = statusReader.observe(pods.layout(h));
+        if (!o.phase().terminal()) {
+          watcher.watch(pods.layout(h).dir()); // pods resumed after a restart, too
+        } else {
+          watcher.forget(pods.layout(h).dir());
+        }
+        out.put(h, o);
       } catch (BackendException.NotFound e) {
         out.put(h, Observed.unknown("NotFound", e.getMessage()));
       } catch (IOException | RuntimeException e) {
@@ -258,6 +266,7 @@ public final class LocalBackend implements Backend {
                     + ", stop it before releasing it");
           }
         }
+        watcher.forget(l.dir());
         pods.remove(l);
         cgroups.removePod(handle.id());
         LOG.info("pod {}: directory {} removed", handle.id(), l.dir());
@@ -272,7 +281,13 @@ public final class LocalBackend implements Backend {
   }
 
   @Override
+  public void onChange(Runnable listener) {
+    watcher.onChange(listener);
+  }
+
+  @Override
   public void close() {
+    watcher.close();
     stopper.close();
   }
 }

@@ -27,6 +27,11 @@ class LocalBackendContractIT extends BackendContract {
   }
 
   @Override
+  protected boolean reportsChanges() {
+    return true;
+  }
+
+  @Override
   protected Backend backend() {
     return backend;
   }
