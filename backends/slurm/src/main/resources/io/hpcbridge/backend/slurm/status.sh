@@ -15,17 +15,17 @@
 export LC_ALL=C
 hpcb_v=
 hpcb_out=
-hpcb_regular() { [ ! -L "$1" ] && [ -f "$1" ]; }
+hpcb_regular() { [[ ! -L $1 && -f $1 ]]; }
 hpcb_rd() { # path cap
   hpcb_v=
-  [ -e "$1" ] || [ -L "$1" ] || return 0
+  [[ -e $1 || -L $1 ]] || return 0
   if ! hpcb_regular "$1"; then hpcb_out+="$1!notregular"$'\n'; return 0; fi
   # Read-only (never O_CREAT: a dangling link swapped in creates nothing); what is open is checked
   # once more on the descriptor.
-  { hpcb_rd_fd "$1" "$2"; } 3<"$1" 2>/dev/null || hpcb_out+="$1!unreadable"$'\n'
+  { hpcb_rd_fd "$1" "$2"; } 3<"$1" || hpcb_out+="$1!unreadable"$'\n'
 }
 hpcb_rd_fd() { # path cap; the file is open on fd 3
-  if [ ! -f /dev/fd/3 ] || [ -L "$1" ] || [ ! "$1" -ef /dev/fd/3 ]; then
+  if [[ ! -f /dev/fd/3 || -L $1 || ! $1 -ef /dev/fd/3 ]]; then
     hpcb_out+="$1!notregular"$'\n'; return 0
   fi
   local v=
@@ -64,6 +64,8 @@ hpcb_pods() { # budget uid...
   exec 5>&-
 }
 hpcb_reader() { # budget uid...; tells the parent on fd 4
+  # A file that cannot be opened is reported in the pod's lines; bash's message is not wanted.
+  exec 2>/dev/null
   local left=$1 was u
   shift
   for u; do
