@@ -100,6 +100,7 @@ final class JobObserver {
       throws BackendException {
     List<String> jobIds = ids.stream().map(e -> e.getValue().jobId()).distinct().toList();
     List<String> uids = ids.stream().map(e -> e.getValue().uid()).distinct().toList();
+    Set<String> asked = new HashSet<>(uids);
     Section queue = run("squeue", jobIds, uids);
     if (queue.slurm().contains("@@squeue-failed")) {
       throw new BackendException.Transient("squeue failed: " + queue.stderr());
@@ -109,7 +110,7 @@ final class JobObserver {
     Map<String, PodFiles> files = new LinkedHashMap<>(PodFiles.parse(queue.files()));
     Set<String> unread = PodFiles.unread(queue.files());
     Set<String> later = PodFiles.deferred(queue.files());
-    later.retainAll(uids);
+    later.retainAll(asked);
 
     // Left this account's queue (or past squeue's cap), and deferred pods: one more command.
     List<String> gone = jobIds.stream().filter(j -> !jobs.containsKey(j)).toList();
@@ -129,7 +130,7 @@ final class JobObserver {
       files.putAll(PodFiles.parse(more.files()));
       unread.addAll(PodFiles.unread(more.files()));
       later = PodFiles.deferred(more.files());
-      later.retainAll(uids);
+      later.retainAll(asked);
     }
     deferred.addAll(later);
     if (!later.isEmpty()) {
