@@ -31,6 +31,14 @@ final class LoginNode {
     return transport.exec(script, null);
   }
 
+  /**
+   * Runs a bash script fed {@code stdin}: what grows with the number of pods goes there, not on the
+   * command line (an SSH exec request, and one argument, have size limits).
+   */
+  Transport.Result exec(String script, byte[] stdin) throws BackendException.Transient {
+    return transport.exec(script, stdin);
+  }
+
   /** Runs a bash script that reads a log ({@link Transport.Lane#LOGS}). */
   Transport.Result execLogs(String script) throws BackendException.Transient {
     return transport.exec(script, null, Transport.Lane.LOGS);

@@ -44,7 +44,7 @@ public record PodFiles(
   public record ContainerFiles(
       Instant start, Integer exitCode, Instant finished, int restarts, Observed.Termination last) {}
 
-  /** The reader, run in the work root; append {@code hpcb_pods UID...}. */
+  /** The reader, run in the work root; append {@code hpcb_pods BUDGET UID...}. */
   static final String READER = load("status.sh");
 
   /**
@@ -61,6 +61,7 @@ public record PodFiles(
   static final int READ_WAIT_SECONDS = 5;
 
   private static final String UNREAD = "@@unread ";
+  private static final String DEFERRED = "@@deferred ";
 
   static final PodFiles NONE = of(Map.of(), Map.of());
 
@@ -91,10 +92,23 @@ public record PodFiles(
 
   /** The pods whose files the reader could not read in time: they have no files this time. */
   static Set<String> unread(String out) {
+    return marked(out, UNREAD);
+  }
+
+  /** The pods the reader did not read because its output budget was spent. */
+  static Set<String> deferred(String out) {
+    return marked(out, DEFERRED);
+  }
+
+  /**
+   * The UIDs of the reader's own marker lines. A pod cannot print one: every line of a pod's
+   * content starts with its UID and a file name.
+   */
+  private static Set<String> marked(String out, String marker) {
     Set<String> uids = new LinkedHashSet<>();
     for (String line : out.split("\n")) {
-      if (line.startsWith(UNREAD)) {
-        uids.add(line.substring(UNREAD.length()));
+      if (line.startsWith(marker)) {
+        uids.add(line.substring(marker.length()));
       }
     }
     return uids;
@@ -103,6 +117,7 @@ public record PodFiles(
   /** The files per pod UID from the reader's output; pods it could not read are left out. */
   public static Map<String, PodFiles> parse(String out) {
     Set<String> unread = unread(out);
+    unread.addAll(deferred(out));
     Map<String, Map<String, String>> values = new LinkedHashMap<>();
     Map<String, Map<String, String>> problems = new LinkedHashMap<>();
     for (String line : out.split("\n")) {
@@ -236,7 +251,7 @@ public record PodFiles(
     return t.matches("\\d{1,9}") ? Integer.parseInt(t) : null;
   }
 
-  private static String load(String name) {
+  static String load(String name) {
     try (InputStream in = PodFiles.class.getResourceAsStream(name)) {
       return new String(Objects.requireNonNull(in, name).readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {

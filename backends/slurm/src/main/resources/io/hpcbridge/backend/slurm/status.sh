@@ -4,7 +4,10 @@
 # cap. Only bash builtins touch pod files: nothing here follows a symlink a pod planted, creates a
 # file, or reads more than the cap, so one pod's garbage cannot flood the others' status.
 # A pod's lines are printed together, and only when they are at most HPCB_POD_MAX bytes (set by
-# the caller); else just "UID/files!toolarge": the caller sizes its batches by that bound.
+# the caller); else just "UID/files!toolarge". hpcb_pods is given a byte BUDGET for all pods: the
+# first pod whose lines would pass it, and every pod after it, is not read and printed as
+# "@@deferred UID", so the caller bounds the total by the budget plus one short line per pod. A
+# pod cannot forge these marker lines: every line of its content starts with "UID/FILE".
 # Files are opened read-only, so a FIFO a pod swaps in between the checks and the open blocks the
 # open: pods are read by a child process that the parent kills when one pod takes longer than
 # HPCB_READ_WAIT seconds (set by the caller); that pod is reported "@@unread UID", and a new child
@@ -12,17 +15,17 @@
 export LC_ALL=C
 hpcb_v=
 hpcb_out=
-hpcb_regular() { [ ! -L "$1" ] && [ -f "$1" ]; }
+hpcb_regular() { [[ ! -L $1 && -f $1 ]]; }
 hpcb_rd() { # path cap
   hpcb_v=
-  [ -e "$1" ] || [ -L "$1" ] || return 0
+  [[ -e $1 || -L $1 ]] || return 0
   if ! hpcb_regular "$1"; then hpcb_out+="$1!notregular"$'\n'; return 0; fi
   # Read-only (never O_CREAT: a dangling link swapped in creates nothing); what is open is checked
   # once more on the descriptor.
-  { hpcb_rd_fd "$1" "$2"; } 3<"$1" 2>/dev/null || hpcb_out+="$1!unreadable"$'\n'
+  { hpcb_rd_fd "$1" "$2"; } 3<"$1" || hpcb_out+="$1!unreadable"$'\n'
 }
 hpcb_rd_fd() { # path cap; the file is open on fd 3
-  if [ ! -f /dev/fd/3 ] || [ -L "$1" ] || [ ! "$1" -ef /dev/fd/3 ]; then
+  if [[ ! -f /dev/fd/3 || -L $1 || ! $1 -ef /dev/fd/3 ]]; then
     hpcb_out+="$1!notregular"$'\n'; return 0
   fi
   local v=
@@ -34,16 +37,20 @@ hpcb_rd_fd() { # path cap; the file is open on fd 3
   hpcb_out+="$1:${v//$'\n'/$'\n'$1:}"$'\n'
 }
 hpcb_full() { [ "${#hpcb_out}" -gt "$HPCB_POD_MAX" ]; }
-hpcb_pods() { # uid...
+hpcb_pods() { # budget uid...
+  local left=$1 i=0 line pid rfd
+  shift
   local -a u=("$@")
-  local i=0 line pid rfd
   exec 5>&1
   while [ "$i" -lt "${#u[@]}" ]; do
-    exec {rfd}< <(hpcb_reader "${u[@]:i}" 4>&1 >&5)
+    exec {rfd}< <(hpcb_reader "$left" "${u[@]:i}" 4>&1 >&5)
     pid=$!
-    # The child says "r" before it reads pod i and "p" before it prints it.
+    # The child says "r" before it reads pod i and "p BYTES" (what it took of the budget) before it
+    # prints it.
     while [ "$i" -lt "${#u[@]}" ] && IFS= read -r -u "$rfd" line; do
       IFS= read -r -t "$HPCB_READ_WAIT" -u "$rfd" line || break
+      [[ $line =~ ^p\ ([0-9]+)$ ]] || break
+      left=$((left - BASH_REMATCH[1]))
       i=$((i + 1))
     done
     if [ "$i" -lt "${#u[@]}" ]; then
@@ -56,14 +63,31 @@ hpcb_pods() { # uid...
   done
   exec 5>&-
 }
-hpcb_reader() { # uid...; tells the parent on fd 4
-  local u
+hpcb_reader() { # budget uid...; tells the parent on fd 4
+  # A file that cannot be opened is reported in the pod's lines; bash's message is not wanted.
+  exec 2>/dev/null
+  local left=$1 was u
+  shift
   for u; do
     printf 'r\n' >&4
     hpcb_out=
-    if [ -d "$u" ] && [ ! -L "$u" ]; then hpcb_pod_files "$u"; fi
-    printf 'p\n' >&4
-    if hpcb_full; then printf '%s/files!toolarge\n' "$u"; else printf '%s' "$hpcb_out"; fi
+    was=$left
+    if [ "$left" -lt 0 ]; then
+      hpcb_out="@@deferred $u"$'\n'
+    else
+      if [ -d "$u" ] && [ ! -L "$u" ]; then hpcb_pod_files "$u"; fi
+      if hpcb_full; then
+        hpcb_out="$u/files!toolarge"$'\n'
+      elif [ "${#hpcb_out}" -gt "$left" ]; then
+        # The budget is spent: this pod and the rest wait for another command.
+        left=-1
+        hpcb_out="@@deferred $u"$'\n'
+      else
+        left=$((left - ${#hpcb_out}))
+      fi
+    fi
+    printf 'p %s\n' "$((was < 0 ? 0 : was - left))" >&4
+    printf '%s' "$hpcb_out"
   done
 }
 hpcb_pod_files() { # uid
