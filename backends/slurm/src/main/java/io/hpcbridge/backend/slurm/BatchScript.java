@@ -131,7 +131,8 @@ final class BatchScript {
     // pod whose directory could not be made fails in its hpcb_files.
     List<String> podDirs = jobs.stream().map(RenderedJob::podDir).toList();
     b.append("hpcb_clear ").append(Shell.quoteAll(podDirs)).append('\n');
-    b.append("mkdir -m 0700 -- ").append(Shell.quoteAll(podDirs)).append(" 2>/dev/null\n");
+    b.append("mkdir -m 0700 -- ").append(Shell.quoteAll(podDirs));
+    b.append(" 2>\"$hpcb_t/mkdir\"\n");
     List<String> subdirs = new ArrayList<>();
     for (RenderedJob j : jobs) {
       subdirs.addAll(subdirs(j));
@@ -186,7 +187,8 @@ final class BatchScript {
     List<RenderedJob.RemoteFile> files = files(j);
     // The directory this script made, not something else that took its place.
     b.append("[[ -d ").append(dir).append(" && ! -L ").append(dir).append(" ]] || ");
-    b.append("{ echo \"cannot create the pod's directory\" >&2; return 1; }\n");
+    b.append("{ grep -F -e ").append(dir).append(" -- \"$hpcb_t/mkdir\" >&2 ||");
+    b.append(" echo 'not the directory this command made' >&2; return 1; }\n");
     Map<Integer, List<String>> chmods = new LinkedHashMap<>();
     for (int k = 0; k < files.size(); k++) {
       RenderedJob.RemoteFile f = files.get(k);

@@ -168,6 +168,46 @@ class BatchScriptTest {
   }
 
   @Test
+  void aDirectorySwappedForALinkAfterMkdirFailsThatPodAloneAndNothingIsWrittenThrough()
+      throws Exception {
+    List<RenderedJob> jobs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      jobs.add(render(plain("p" + i, UUID.randomUUID().toString())));
+    }
+    Path outside = Files.createDirectories(tmp.resolve("outside"));
+    String dir1 = Shell.quote(jobs.get(1).podDir());
+    String script =
+        BatchScript.build(jobs, tmp.resolve("pods").toString(), NONCE, 30)
+            .replace(
+                "hpcb_pod 1 ",
+                "rm -rf "
+                    + dir1
+                    + "; ln -s "
+                    + Shell.quote(outside.toString())
+                    + " "
+                    + dir1
+                    + "\nhpcb_pod 1 ");
+    var results = BatchScript.parse(run(script), NONCE, 3);
+    assertThat(results.get(0).ok()).isTrue();
+    assertThat(results.get(1).kind()).isEqualTo("prep");
+    assertThat(results.get(1).value()).contains("not the directory this command made");
+    assertThat(results.get(2).ok()).isTrue();
+    assertThat(outside).isEmptyDirectory();
+  }
+
+  @Test
+  void aPodWhoseDirectoryCannotBeMadeFailsWithMkdirsWords() throws Exception {
+    List<RenderedJob> jobs = List.of(render(plain("p", UUID.randomUUID().toString())));
+    // The work root is a file: nothing can be made below it.
+    Files.writeString(tmp.resolve("pods"), "x");
+    var results =
+        BatchScript.parse(
+            run(BatchScript.build(jobs, tmp.resolve("pods").toString(), NONCE, 30)), NONCE, 1);
+    assertThat(results.get(0).kind()).isEqualTo("prep");
+    assertThat(results.get(0).value()).contains(jobs.get(0).podDir()).contains("Not a directory");
+  }
+
+  @Test
   void podsStartedAfterTheDeadlineAreReportedNotSubmitted() throws Exception {
     List<RenderedJob> jobs = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
