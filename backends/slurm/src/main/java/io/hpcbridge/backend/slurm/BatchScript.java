@@ -15,12 +15,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The one remote command that submits several pods: a bash script, fed to {@code bash -s} on stdin,
- * that for each pod removes whatever its directory held (so nothing is written through a link
- * planted there), makes it afresh (0700), writes its files with their modes (created with the final
- * mode, so a secret is never readable by others, even for a moment) and its {@code job.sh}, runs
- * {@code sbatch --parsable} on it and keeps the id in {@code submitted}, as a single submit does. A
- * pod that fails leaves no directory behind.
+ * The one remote command that submits several pods: a bash script, fed on stdin to {@link
+ * JobSubmitter#RUN_STDIN}, that for each pod removes whatever its directory held (so nothing is
+ * written through a link planted there), makes it afresh (0700), writes its files with their modes
+ * (created with the final mode, so a secret is never readable by others, even for a moment) and its
+ * {@code job.sh}, runs {@code sbatch --parsable} on it and keeps the id in {@code submitted}, as a
+ * single submit does. A pod that fails leaves no directory behind.
  *
  * <p>The script prints one result line per pod, {@code NONCE INDEX KIND CODE VALUE}: {@code ok 0
  * JOBID}, or {@code err}/{@code prep}/{@code noid}/{@code late} with sbatch's exit code and its

@@ -81,7 +81,9 @@ final class JobCanceller implements AutoCloseable {
     Map<String, BackendException> jobFailures;
     try {
       Transport.Result r =
-          login.transport().exec("bash -s", cmd.toString().getBytes(StandardCharsets.UTF_8));
+          login
+              .transport()
+              .exec(JobSubmitter.RUN_STDIN, cmd.toString().getBytes(StandardCharsets.UTF_8));
       jobFailures = failures(r.stdout(), chunks, r.stderr());
     } catch (BackendException.Transient e) {
       jobFailures = new LinkedHashMap<>();
@@ -182,7 +184,9 @@ final class JobCanceller implements AutoCloseable {
     }
     cmd.append("true\n");
     try {
-      login.transport().exec("bash -s", cmd.toString().getBytes(StandardCharsets.UTF_8));
+      login
+          .transport()
+          .exec(JobSubmitter.RUN_STDIN, cmd.toString().getBytes(StandardCharsets.UTF_8));
     } catch (BackendException e) {
       LOG.warn("SIGKILL of {} Slurm job(s) failed: {}", ids.size(), e.getMessage());
     }

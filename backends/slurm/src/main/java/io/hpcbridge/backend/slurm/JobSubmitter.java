@@ -55,6 +55,12 @@ final class JobSubmitter {
   /** Bytes of script per remote command (a pod bigger than this goes alone). */
   static final int MAX_BATCH_BYTES = 4 << 20;
 
+  /**
+   * Runs the script that comes on stdin (it may be megabytes; a command line could not hold it).
+   * Read whole by cat first: bash reading a script from a pipe takes one read(2) per byte.
+   */
+  static final String RUN_STDIN = "eval \"$(cat)\"";
+
   private static final AtomicInteger THREADS = new AtomicInteger();
 
   private final LoginNode login;
@@ -126,8 +132,8 @@ final class JobSubmitter {
       List<Integer> index, List<PodPlan> plans, Future<List<Submission>> result) {}
 
   /**
-   * Batches being filled and shipped: full ones on a pool of {@link #parallelism} threads, the last
-   * on the caller's; each outcome goes to its plan's index.
+   * Batches being filled and shipped: full ones on a pool of threads, the last on the caller's;
+   * each outcome goes to its plan's index.
    */
   private final class Shipper implements AutoCloseable {
     private final Submission[] out;
@@ -163,8 +169,9 @@ final class JobSubmitter {
       List<RenderedJob> js = List.copyOf(jobs);
       if (pool == null) {
         pool =
+            // The caller's thread ships the last batch: at most parallelism() at once.
             Executors.newFixedThreadPool(
-                parallelism(),
+                Math.max(1, parallelism() - 1),
                 r -> {
                   Thread t = new Thread(r, "slurm-submit-" + THREADS.incrementAndGet());
                   t.setDaemon(true);
@@ -259,9 +266,8 @@ final class JobSubmitter {
     String stderr;
     try {
       String script = BatchScript.build(jobs, login.renderer().workRoot(), nonce, timeout / 2);
-      // The script travels on stdin (it may be megabytes), read whole by bash before it runs.
       Transport.Result r =
-          login.transport().exec("bash -s", script.getBytes(StandardCharsets.UTF_8));
+          login.transport().exec(RUN_STDIN, script.getBytes(StandardCharsets.UTF_8));
       results = BatchScript.parse(r.stdout(), nonce, jobs.size());
       stderr = r.stderr().strip();
     } catch (BackendException.Transient e) {

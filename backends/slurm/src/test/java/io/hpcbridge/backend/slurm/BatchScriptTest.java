@@ -59,7 +59,7 @@ class BatchScriptTest {
   }
 
   String run(String script) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder("bash", "-s");
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", JobSubmitter.RUN_STDIN);
     pb.environment().put("PATH", fakeSbatch() + ":" + System.getenv("PATH"));
     pb.environment().put("HOME", tmp.toString());
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
