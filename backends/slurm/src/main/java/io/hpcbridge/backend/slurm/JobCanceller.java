@@ -72,18 +72,15 @@ final class JobCanceller implements AutoCloseable {
     // sends SIGKILL after its KillWait. The pods' own grace period is enforced below.
     StringBuilder cmd = new StringBuilder();
     for (int k = 0; k < chunks.size(); k++) {
-      cmd.append("echo @@chunk ").append(k).append("\nscancel ");
+      cmd.append("echo @@chunk ").append(k).append("; e=$(scancel ");
       cmd.append(String.join(" ", chunks.get(k)));
-      // Slurm's words only (ids and errors), bounded: at most a few lines per job.
-      cmd.append(" 2>&1 | cut -b -512 | head -n ").append(2 * chunks.get(k).size() + 20);
-      cmd.append("\necho \"@@rc ${PIPESTATUS[0]}\"\n");
+      // Slurm's words only (ids and errors), bounded by bash itself: no process but scancel.
+      cmd.append(" 2>&1); rc=$?; printf '%s\\n@@rc %d\\n' \"${e:0:").append(MAX_CHUNK_OUTPUT);
+      cmd.append("}\" \"$rc\"; ");
     }
     Map<String, BackendException> jobFailures;
     try {
-      Transport.Result r =
-          login
-              .transport()
-              .exec(JobSubmitter.RUN_STDIN, cmd.toString().getBytes(StandardCharsets.UTF_8));
+      Transport.Result r = run(cmd.toString());
       jobFailures = failures(r.stdout(), chunks, r.stderr());
     } catch (BackendException.Transient e) {
       jobFailures = new LinkedHashMap<>();
@@ -104,6 +101,20 @@ final class JobCanceller implements AutoCloseable {
       timer.schedule(() -> kill(toKill), Math.max(0, grace.toMillis()), TimeUnit.MILLISECONDS);
     }
     return failed;
+  }
+
+  /** What is kept of one scancel's output: a line or two per job at most. */
+  static final int MAX_CHUNK_OUTPUT = 256 << 10;
+
+  /**
+   * A short script (one line of simple commands) goes on the command line, a long one on stdin:
+   * bash reads a script from a pipe one byte per read(2), and a command line holds 128 KiB at most.
+   */
+  private Transport.Result run(String script) throws BackendException.Transient {
+    byte[] b = script.getBytes(StandardCharsets.UTF_8);
+    return b.length < 64 << 10
+        ? login.transport().exec(script, new byte[0])
+        : login.transport().exec(JobSubmitter.RUN_STDIN, b);
   }
 
   /** Ids per scancel: a command line of about 10 KB. */
@@ -180,13 +191,11 @@ final class JobCanceller implements AutoCloseable {
     StringBuilder cmd = new StringBuilder();
     for (List<String> c : chunks(ids)) {
       cmd.append("scancel --full --signal=KILL ").append(String.join(" ", c));
-      cmd.append(" 2>/dev/null\n");
+      cmd.append(" 2>/dev/null; ");
     }
-    cmd.append("true\n");
+    cmd.append("true");
     try {
-      login
-          .transport()
-          .exec(JobSubmitter.RUN_STDIN, cmd.toString().getBytes(StandardCharsets.UTF_8));
+      run(cmd.toString());
     } catch (BackendException e) {
       LOG.warn("SIGKILL of {} Slurm job(s) failed: {}", ids.size(), e.getMessage());
     }

@@ -356,6 +356,7 @@ class SlurmBackendIT {
       for (int round = 1; round <= 2; round++) {
         double[] raw = {0, 0};
         double[] bridge = {0, 0};
+        double sameScript = 0;
         for (int side = 0; side < 2; side++) {
           if ((side == 0) == (round == 1)) {
             long t0 = System.nanoTime();
@@ -380,6 +381,16 @@ class SlurmBackendIT {
             t0 = System.nanoTime();
             assertThat(b.cancelAll(handles, Duration.ZERO)).isEmpty();
             bridge[1] = (System.nanoTime() - t0) / 1e9;
+            // What sbatch alone takes for a pod's own script (bigger than --wrap=true's).
+            String script = "~/pods/" + plans.get(0).pod().uid() + "/job.sh";
+            t0 = System.nanoTime();
+            String same =
+                t.exec(
+                        "for i in $(seq " + n + "); do sbatch --parsable < " + script + "; done",
+                        null)
+                    .stdout();
+            sameScript = (System.nanoTime() - t0) / 1e9;
+            t.exec("scancel " + same.strip().replace('\n', ' '), null);
           }
           Thread.sleep(3000);
         }
@@ -387,6 +398,9 @@ class SlurmBackendIT {
             "RATE round %d, submit %d pods: raw sbatch loop %.2f s (%.1f/s), submitNew %.2f s"
                 + " (%.1f/s), ratio %.2f%n",
             round, n, raw[0], n / raw[0], bridge[0], n / bridge[0], raw[0] / bridge[0]);
+        System.out.printf(
+            "RATE round %d, raw sbatch loop of a pod's own script: %.2f s (%.1f/s)%n",
+            round, sameScript, n / sameScript);
         System.out.printf(
             "RATE round %d, cancel %d jobs: raw scancel %.2f s, cancelAll %.2f s, ratio %.2f%n",
             round, n, raw[1], bridge[1], raw[1] / bridge[1]);
