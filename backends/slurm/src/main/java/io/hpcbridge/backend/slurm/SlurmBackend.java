@@ -8,11 +8,13 @@ import io.hpcbridge.backend.LogOptions;
 import io.hpcbridge.backend.Observed;
 import io.hpcbridge.backend.PodPlan;
 import io.hpcbridge.backend.PodRef;
+import io.hpcbridge.backend.Submission;
 import io.hpcbridge.backend.VolumePlan;
 import io.hpcbridge.backend.slurm.transport.Transport;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -85,6 +87,16 @@ public final class SlurmBackend implements Backend {
     return submitter.submit(plan);
   }
 
+  /**
+   * Pods whose intent the caller recorded just before: no lookup, many pods per remote command,
+   * several commands at once. A pod that failed {@link BackendException.Transient} may still have
+   * been submitted (the command broke off): retry it with {@link #submit}, which looks first.
+   */
+  @Override
+  public List<Submission> submitNew(List<PodPlan> plans) {
+    return submitter.submitNew(plans);
+  }
+
   @Override
   public Optional<Handle> find(PodRef pod) throws BackendException {
     return finder.find(pod);
@@ -98,6 +110,12 @@ public final class SlurmBackend implements Backend {
   @Override
   public void cancel(Handle handle, Duration grace) throws BackendException {
     canceller.cancel(handle, grace);
+  }
+
+  /** One {@code scancel} of many ids, and one SIGKILL for the group after the grace. */
+  @Override
+  public Map<Handle, BackendException> cancelAll(Collection<Handle> handles, Duration grace) {
+    return canceller.cancelAll(handles, grace);
   }
 
   @Override

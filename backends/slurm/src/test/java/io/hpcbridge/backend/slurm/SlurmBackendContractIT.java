@@ -6,7 +6,9 @@ import io.hpcbridge.backend.ContainerPlan;
 import io.hpcbridge.backend.Handle;
 import io.hpcbridge.backend.slurm.transport.SshTransport;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,8 +40,19 @@ class SlurmBackendContractIT extends BackendContract {
     }
   }
 
+  /**
+   * The contract runs five pods at once; the cluster has four CPUs. Its partition lets jobs that
+   * ask for it share CPUs (OverSubscribe=YES), and these pods ask (a default flavor).
+   */
+  static Map<String, Object> settings() {
+    Map<String, Object> s = new LinkedHashMap<>(cluster.settings());
+    s.put("flavors", Map.of("shared", Map.of("flags", List.of("--oversubscribe"))));
+    s.put("defaultFlavor", "shared");
+    return s;
+  }
+
   static SlurmBackend create() {
-    SlurmConfig config = SlurmConfig.parse(cluster.settings());
+    SlurmConfig config = SlurmConfig.parse(settings());
     transport = new CountingTransport(new SshTransport(config.ssh(), config.commandTimeout()));
     return new SlurmBackend(config, transport);
   }
@@ -51,7 +64,7 @@ class SlurmBackendContractIT extends BackendContract {
 
   @Override
   protected Backend restarted() {
-    SlurmConfig config = SlurmConfig.parse(cluster.settings());
+    SlurmConfig config = SlurmConfig.parse(settings());
     SlurmBackend b =
         new SlurmBackend(config, new SshTransport(config.ssh(), config.commandTimeout()));
     restarts.add(b);

@@ -235,6 +235,180 @@ class SlurmBackendIT {
   }
 
   @Test
+  void submitNewShipsFiftyPodsInAFewCommandsAndEachOutcomeLandsOnItsPod() throws Exception {
+    SlurmConfig cfg = SlurmConfig.parse(cluster.settings());
+    CountingTransport t = new CountingTransport(new SshTransport(cfg.ssh(), cfg.commandTimeout()));
+    try (SlurmBackend b = new SlurmBackend(cfg, t)) {
+      b.renderer(); // learns the account once
+      List<PodPlan> plans = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        Plans.Builder p = pod("many-" + i).uid(uid()).main(sh("main", "sleep 300"));
+        if (i == 7) {
+          p.annotate("bogus", "x"); // the renderer refuses it
+        } else if (i == 23) {
+          p.annotate("partition", "nope"); // sbatch refuses it
+        }
+        plans.add(p.build());
+      }
+      long before = t.calls.get();
+      List<io.hpcbridge.backend.Submission> out = b.submitNew(plans);
+      // 49 pods to ship (sbatch refuses one), spread over four channels: four commands.
+      assertThat(t.calls.get() - before).as("remote calls for 50 pods").isEqualTo(4);
+
+      assertThat(out)
+          .extracting(io.hpcbridge.backend.Submission::pod)
+          .containsExactlyElementsOf(plans.stream().map(PodPlan::pod).toList());
+      assertThat(out.get(7).error())
+          .isInstanceOfSatisfying(
+              BackendException.InvalidPod.class,
+              e -> assertThat(e.reason()).isEqualTo("UnknownAnnotation"));
+      assertThat(out.get(23).error())
+          .isInstanceOfSatisfying(
+              BackendException.InvalidPod.class,
+              e -> {
+                assertThat(e.reason()).isEqualTo("SlurmRejected");
+                assertThat(e.getMessage()).contains("invalid partition specified: nope");
+              });
+      assertThat(cluster.loginExec("test -e ~/pods/" + plans.get(23).pod().uid()).getExitCode())
+          .isNotZero();
+      // Each job is its own pod's: its comment names the pod, its id is in the pod's directory.
+      Map<String, String> comments = new LinkedHashMap<>();
+      for (String l :
+          cluster.loginExec("squeue --me -h -o '%i %k'").getStdout().strip().split("\n")) {
+        String[] f = l.strip().split(" ", 2);
+        comments.put(f[0], f.length > 1 ? f[1] : "");
+      }
+      List<Handle> handles = new ArrayList<>();
+      for (int i = 0; i < plans.size(); i++) {
+        if (i == 7 || i == 23) {
+          continue;
+        }
+        io.hpcbridge.backend.Submission s = out.get(i);
+        assertThat(s.ok()).as("pod %d: %s", i, s.error()).isTrue();
+        String jobId = s.handle().id().split("/")[0];
+        assertThat(s.handle().id()).endsWith("/" + plans.get(i).pod().uid());
+        assertThat(comments.get(jobId)).endsWith("/many-" + i + "/" + plans.get(i).pod().uid());
+        assertThat(
+                cluster
+                    .loginExec("cat ~/pods/" + plans.get(i).pod().uid() + "/submitted")
+                    .getStdout())
+            .isEqualTo(jobId + "\n");
+        handles.add(s.handle());
+      }
+      assertThat(handles).doesNotHaveDuplicates().hasSize(48);
+      assertThat(b.find(plans.get(3).pod())).contains(out.get(3).handle());
+
+      // A job that is already gone is no failure; a malformed handle is.
+      Handle gone = new SlurmHandle("999999", uid()).handle();
+      Handle bad = new Handle("slurm", "x/y");
+      List<Handle> all = new ArrayList<>(handles);
+      all.add(gone);
+      all.add(bad);
+      long cancelFrom = t.calls.get();
+      Map<Handle, BackendException> failed = b.cancelAll(all, Duration.ofSeconds(2));
+      assertThat(failed).containsOnlyKeys(bad);
+      assertThat(t.calls.get() - cancelFrom).as("scancel of 49 jobs").isEqualTo(1);
+      // The delayed SIGKILL: one more command for the group.
+      await().atMost(Duration.ofSeconds(30)).until(() -> t.calls.get() - cancelFrom >= 2);
+      Thread.sleep(1000);
+      assertThat(t.calls.get() - cancelFrom).isEqualTo(2);
+      Map<Handle, Observed> seen = b.observe(handles);
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              () ->
+                  b.observe(handles).values().stream()
+                      .allMatch(o -> o.phase() == Phase.FAILED && "Cancelled".equals(o.reason())));
+      assertThat(seen).hasSize(48);
+    }
+  }
+
+  /**
+   * Not a test of speed (no figure is asserted): prints how long 200 pods take through submitNew
+   * and cancelAll next to a raw sbatch loop and one scancel in a single SSH command. Both sides'
+   * jobs wait for a begin time an hour away (the bridge's through a flavor), so that neither runs
+   * jobs on the test host's few CPUs while the other submits: the figures are Slurm's submission
+   * rate, not job start-up.
+   */
+  @Test
+  void submitNewAndCancelAllNextToRawSbatchAndScancel() throws Exception {
+    Map<String, Object> settings = new LinkedHashMap<>(cluster.settings());
+    settings.put("flavors", Map.of("held", Map.of("flags", List.of("--begin=now+3600"))));
+    settings.put("defaultFlavor", "held");
+    SlurmConfig cfg = SlurmConfig.parse(settings);
+    Duration timeout = Duration.ofSeconds(300);
+    SshTransport t = new SshTransport(cfg.ssh(), timeout);
+    try (SlurmBackend b = new SlurmBackend(cfg, t)) {
+      int n = 200;
+      String loop =
+          "for i in $(seq " + n + "); do sbatch --parsable --begin=now+3600 --wrap=true; done";
+      // Both warmed up: the raw loop's first sbatch, the bridge's renderer and first batch.
+      t.exec("sbatch --parsable --wrap=true | xargs scancel", null);
+      List<PodPlan> warm = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        warm.add(pod("warm-" + i).uid(uid()).main(sh("main", "true")).build());
+      }
+      b.cancelAll(
+          b.submitNew(warm).stream().map(io.hpcbridge.backend.Submission::handle).toList(),
+          Duration.ZERO);
+      // Each side on a quiet cluster (the other's jobs cancelled first), in both orders.
+      for (int round = 1; round <= 2; round++) {
+        double[] raw = {0, 0};
+        double[] bridge = {0, 0};
+        double sameScript = 0;
+        for (int side = 0; side < 2; side++) {
+          if ((side == 0) == (round == 1)) {
+            long t0 = System.nanoTime();
+            String rawIds = t.exec(loop, null).stdout();
+            raw[0] = (System.nanoTime() - t0) / 1e9;
+            List<String> ids = List.of(rawIds.strip().split("\\s+"));
+            assertThat(ids).hasSize(n).allMatch(i -> i.matches("\\d+"));
+            t0 = System.nanoTime();
+            t.exec("scancel " + String.join(" ", ids), null);
+            raw[1] = (System.nanoTime() - t0) / 1e9;
+          } else {
+            List<PodPlan> plans = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+              plans.add(pod("rate-" + i).uid(uid()).main(sh("main", "true")).build());
+            }
+            long t0 = System.nanoTime();
+            List<io.hpcbridge.backend.Submission> out = b.submitNew(plans);
+            bridge[0] = (System.nanoTime() - t0) / 1e9;
+            assertThat(out).allMatch(io.hpcbridge.backend.Submission::ok);
+            List<Handle> handles =
+                out.stream().map(io.hpcbridge.backend.Submission::handle).toList();
+            t0 = System.nanoTime();
+            assertThat(b.cancelAll(handles, Duration.ZERO)).isEmpty();
+            bridge[1] = (System.nanoTime() - t0) / 1e9;
+            // What sbatch alone takes for a pod's own script (bigger than --wrap=true's).
+            String script = "~/pods/" + plans.get(0).pod().uid() + "/job.sh";
+            t0 = System.nanoTime();
+            String same =
+                t.exec(
+                        "for i in $(seq " + n + "); do sbatch --parsable < " + script + "; done",
+                        null)
+                    .stdout();
+            sameScript = (System.nanoTime() - t0) / 1e9;
+            t.exec("scancel " + same.strip().replace('\n', ' '), null);
+          }
+          Thread.sleep(3000);
+        }
+        System.out.printf(
+            "RATE round %d, submit %d pods: raw sbatch loop %.2f s (%.1f/s), submitNew %.2f s"
+                + " (%.1f/s), ratio %.2f%n",
+            round, n, raw[0], n / raw[0], bridge[0], n / bridge[0], raw[0] / bridge[0]);
+        System.out.printf(
+            "RATE round %d, raw sbatch loop of a pod's own script: %.2f s (%.1f/s)%n",
+            round, sameScript, n / sameScript);
+        System.out.printf(
+            "RATE round %d, cancel %d jobs: raw scancel %.2f s, cancelAll %.2f s, ratio %.2f%n",
+            round, n, raw[1], bridge[1], raw[1] / bridge[1]);
+      }
+    }
+  }
+
+  @Test
   void logReadsCannotTakeTheChannelsObserveSubmitAndCancelNeed() throws Exception {
     SlurmConfig cfg = SlurmConfig.parse(cluster.settings());
     SshTransport t = new SshTransport(cfg.ssh(), cfg.commandTimeout());
