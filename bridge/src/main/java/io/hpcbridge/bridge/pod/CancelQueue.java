@@ -75,8 +75,14 @@ final class CancelQueue implements AutoCloseable {
     Map<Handle, String> uids = new LinkedHashMap<>();
     group.forEach(r -> uids.put(r.handle(), r.uid()));
     Map<Handle, BackendException> errors;
+    long t0 = System.nanoTime();
     try {
       errors = backend.cancelAll(uids.keySet(), grace);
+      log.info(
+          "cancelled {} pods (grace {} s) in {} ms",
+          uids.size(),
+          grace.toSeconds(),
+          (System.nanoTime() - t0) / 1_000_000);
     } catch (RuntimeException e) {
       log.warn("cancelling {} pods failed: {}", group.size(), e.toString());
       uids.values().forEach(failed);

@@ -105,8 +105,10 @@ public final class Launcher {
     for (int i = 0; i < plans.size(); i++) {
       intents.add(intent(pods.get(i), plans.get(i)));
     }
+    long t0 = System.nanoTime();
     Set<String> fresh = state.recordIntents(intents);
     Failpoints.hit("after-intent");
+    long t1 = System.nanoTime();
     Map<String, Submission> done = new HashMap<>();
     List<PodPlan> submit = new ArrayList<>();
     for (PodPlan p : plans) {
@@ -142,11 +144,19 @@ public final class Launcher {
       }
       if (s.ok()) {
         handles.put(p.pod().uid(), s.handle());
-        log.info("submitted pod {} as {}", p.pod(), s.handle());
+        log.debug("submitted pod {} as {}", p.pod(), s.handle());
       }
       out.add(s);
     }
+    long t2 = System.nanoTime();
     state.recordSubmitted(handles);
+    log.info(
+        "launched {} pods ({} new): intents {} ms, backend {} ms, handles {} ms",
+        plans.size(),
+        fresh.size(),
+        (t1 - t0) / 1_000_000,
+        (t2 - t1) / 1_000_000,
+        (System.nanoTime() - t2) / 1_000_000);
     return out;
   }
 

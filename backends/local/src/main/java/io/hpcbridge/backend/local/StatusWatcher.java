@@ -52,9 +52,7 @@ final class StatusWatcher implements AutoCloseable {
       keys.put(
           podDir,
           podDir.register(
-              watcher,
-              StandardWatchEventKinds.ENTRY_CREATE,
-              StandardWatchEventKinds.ENTRY_MODIFY));
+              watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY));
     } catch (IOException | RuntimeException e) {
       LOG.debug("not watching {}: {}", podDir, e.toString());
     }
