@@ -310,8 +310,11 @@ class SlurmBackendIT {
       assertThat(t.calls.get() - cancelFrom).as("scancel of 49 jobs").isEqualTo(1);
       // The delayed SIGKILL: one more command for the group.
       await().atMost(Duration.ofSeconds(30)).until(() -> t.calls.get() - cancelFrom >= 2);
-      Thread.sleep(1000);
-      assertThat(t.calls.get() - cancelFrom).isEqualTo(2);
+      // ... and only one: no further command for the next second.
+      await()
+          .during(Duration.ofSeconds(1))
+          .atMost(Duration.ofSeconds(2))
+          .until(() -> t.calls.get() - cancelFrom == 2);
       Map<Handle, Observed> seen = b.observe(handles);
       await()
           .atMost(Duration.ofSeconds(60))
@@ -357,6 +360,7 @@ class SlurmBackendIT {
         double[] raw = {0, 0};
         double[] bridge = {0, 0};
         double sameScript = 0;
+        List<String> cancelled = new ArrayList<>();
         for (int side = 0; side < 2; side++) {
           if ((side == 0) == (round == 1)) {
             long t0 = System.nanoTime();
@@ -367,6 +371,7 @@ class SlurmBackendIT {
             t0 = System.nanoTime();
             t.exec("scancel " + String.join(" ", ids), null);
             raw[1] = (System.nanoTime() - t0) / 1e9;
+            cancelled.addAll(ids);
           } else {
             List<PodPlan> plans = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -381,6 +386,9 @@ class SlurmBackendIT {
             t0 = System.nanoTime();
             assertThat(b.cancelAll(handles, Duration.ZERO)).isEmpty();
             bridge[1] = (System.nanoTime() - t0) / 1e9;
+            for (Handle h : handles) {
+              cancelled.add(SlurmHandle.of(h).jobId());
+            }
             // What sbatch alone takes for a pod's own script (bigger than --wrap=true's).
             String script = "~/pods/" + plans.get(0).pod().uid() + "/job.sh";
             t0 = System.nanoTime();
@@ -391,8 +399,18 @@ class SlurmBackendIT {
                     .stdout();
             sameScript = (System.nanoTime() - t0) / 1e9;
             t.exec("scancel " + same.strip().replace('\n', ' '), null);
+            cancelled.addAll(List.of(same.strip().split("\\s+")));
           }
-          Thread.sleep(3000);
+          // The next side starts on a quiet cluster: none of these jobs left in the queue.
+          await()
+              .atMost(Duration.ofSeconds(120))
+              .pollInterval(Duration.ofMillis(500))
+              .until(
+                  () -> {
+                    List<String> queued =
+                        List.of(t.exec("squeue --me -h -o %i", null).stdout().split("\\s+"));
+                    return cancelled.stream().noneMatch(queued::contains);
+                  });
         }
         System.out.printf(
             "RATE round %d, submit %d pods: raw sbatch loop %.2f s (%.1f/s), submitNew %.2f s"
